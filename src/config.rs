@@ -1,0 +1,231 @@
+//! Settings from the environment (DESIGN §1); every one has a local default.
+
+use std::net::IpAddr;
+
+use crate::connect::allowlist::HostAllowlist;
+use crate::connect::secrets::{SecretMode, SharedSecret};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    /// Public base URL, without a trailing `/`.
+    pub base_url: String,
+    pub app_key: String,
+    pub install_keys_url: String,
+    pub host_allowlist: HostAllowlist,
+    pub secret_mode: SecretMode,
+    pub app_secret: Option<SharedSecret>,
+    pub allow_legacy_install: bool,
+    pub clock_skew_secs: u64,
+    pub unlock_leeway_secs: u64,
+    pub cookie_key: Option<CookieKey>,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// `PAGESHARE_COOKIE_KEY`, decoded. Never printed.
+#[derive(Clone)]
+pub struct CookieKey(pub Vec<u8>);
+
+impl std::fmt::Debug for CookieKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieKey(<redacted>)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        problem: problem.into(),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
+        let secret_mode: SecretMode = or("PAGESHARE_SECRET_MODE", "per-install")
+            .parse()
+            .map_err(|e| invalid("PAGESHARE_SECRET_MODE", e))?;
+        let app_secret = get("PAGESHARE_APP_SECRET").map(SharedSecret::new);
+        if secret_mode.needs_app_secret() && app_secret.is_none() {
+            return Err(invalid(
+                "PAGESHARE_APP_SECRET",
+                format!(
+                    "must be set when PAGESHARE_SECRET_MODE is {}",
+                    secret_mode.as_str()
+                ),
+            ));
+        }
+        let base_url = or("PAGESHARE_BASE_URL", "http://localhost:8080");
+        let parsed = url::Url::parse(&base_url)
+            .map_err(|e| invalid("PAGESHARE_BASE_URL", format!("not a URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+            return Err(invalid(
+                "PAGESHARE_BASE_URL",
+                "must be an http(s) URL without a query",
+            ));
+        }
+        let cookie_key = get("PAGESHARE_COOKIE_KEY")
+            .map(|hex_key| {
+                hex::decode(hex_key.trim())
+                    .ok()
+                    .filter(|k| k.len() >= 32)
+                    .map(CookieKey)
+                    .ok_or_else(|| {
+                        invalid("PAGESHARE_COOKIE_KEY", "must be at least 32 bytes of hex")
+                    })
+            })
+            .transpose()?;
+        let trusted_proxies = or("PAGESHARE_TRUSTED_PROXIES", "")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse().map_err(|_| {
+                    invalid(
+                        "PAGESHARE_TRUSTED_PROXIES",
+                        format!("{s:?} is not an IP address"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            database_url: or(
+                "DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/pageshare",
+            ),
+            bind: or("PAGESHARE_BIND", "127.0.0.1:8080"),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            app_key: or("PAGESHARE_APP_KEY", "pageshare"),
+            install_keys_url: or(
+                "PAGESHARE_INSTALL_KEYS_URL",
+                "https://connect-install-keys.atlassian.com",
+            ),
+            host_allowlist: HostAllowlist::parse(&or(
+                "PAGESHARE_HOST_ALLOWLIST",
+                "*.atlassian.net",
+            )),
+            secret_mode,
+            app_secret,
+            allow_legacy_install: parse_bool(&get, "PAGESHARE_ALLOW_LEGACY_INSTALL")?,
+            clock_skew_secs: parse_secs(&get, "PAGESHARE_CLOCK_SKEW_SECS", 30)?,
+            unlock_leeway_secs: parse_secs(&get, "PAGESHARE_UNLOCK_LEEWAY_SECS", 0)?,
+            cookie_key,
+            trusted_proxies,
+        })
+    }
+
+    /// The path part of the base URL (`""` when the app sits at the root).
+    pub fn base_path(&self) -> &str {
+        let after_scheme = self.base_url.split_once("://").map_or("", |(_, rest)| rest);
+        after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+    }
+}
+
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(_) => Err(invalid(name, "must be true or false")),
+    }
+}
+
+fn parse_secs(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    get(name).map_or(Ok(default), |v| {
+        v.parse::<u64>()
+            .ok()
+            .filter(|secs| *secs <= 600)
+            .ok_or_else(|| invalid(name, "must be a whole number of seconds, at most 600"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            s.database_url,
+            "postgres://postgres@127.0.0.1:5432/pageshare"
+        );
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.base_url, "http://localhost:8080");
+        assert_eq!(s.app_key, "pageshare");
+        assert_eq!(s.secret_mode, SecretMode::PerInstall);
+        assert!(!s.allow_legacy_install);
+        assert_eq!((s.clock_skew_secs, s.unlock_leeway_secs), (30, 0));
+        assert!(s.host_allowlist.allows_host("acme.atlassian.net"));
+        assert_eq!(s.base_path(), "");
+    }
+
+    #[test]
+    fn app_wide_and_migrating_need_the_app_secret() {
+        for mode in ["app-wide", "migrating"] {
+            let err = settings(&[("PAGESHARE_SECRET_MODE", mode)]).unwrap_err();
+            assert_eq!(err.name, "PAGESHARE_APP_SECRET");
+            assert!(
+                settings(&[
+                    ("PAGESHARE_SECRET_MODE", mode),
+                    ("PAGESHARE_APP_SECRET", "s")
+                ])
+                .is_ok()
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let cases = [
+            ("PAGESHARE_SECRET_MODE", "sometimes"),
+            ("PAGESHARE_BASE_URL", "localhost"),
+            ("PAGESHARE_ALLOW_LEGACY_INSTALL", "maybe"),
+            ("PAGESHARE_CLOCK_SKEW_SECS", "-1"),
+            ("PAGESHARE_COOKIE_KEY", "abcd"),
+            ("PAGESHARE_TRUSTED_PROXIES", "10.0.0.1, nope"),
+        ];
+        for (name, value) in cases {
+            let err = settings(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+            assert!(
+                !err.to_string().contains("abcd"),
+                "a rejected key is not echoed"
+            );
+        }
+    }
+
+    #[test]
+    fn base_path_and_trailing_slash() {
+        let s = settings(&[("PAGESHARE_BASE_URL", "https://apps.example.com/pageshare/")]).unwrap();
+        assert_eq!(s.base_url, "https://apps.example.com/pageshare");
+        assert_eq!(s.base_path(), "/pageshare");
+    }
+}

@@ -1,0 +1,61 @@
+//! `PAGESHARE_HOST_ALLOWLIST`: which hosts a tenant `baseUrl` may name.
+
+/// Comma-separated host patterns: an exact host, or `*.domain` for any subdomain of `domain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAllowlist(Vec<String>);
+
+impl HostAllowlist {
+    pub fn parse(spec: &str) -> Self {
+        Self(
+            spec.split(',')
+                .map(|p| p.trim().to_ascii_lowercase())
+                .filter(|p| !p.is_empty())
+                .collect(),
+        )
+    }
+
+    pub fn allows_host(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.0
+            .iter()
+            .any(|pattern| match pattern.strip_prefix("*.") {
+                Some(domain) => host
+                    .strip_suffix(domain)
+                    .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+                None => *pattern == host,
+            })
+    }
+
+    /// Whether `base_url` is an http(s) URL whose host is allowed.
+    pub fn allows_url(&self, base_url: &str) -> bool {
+        url::Url::parse(base_url).is_ok_and(|url| {
+            matches!(url.scheme(), "https" | "http")
+                && url.host_str().is_some_and(|h| self.allows_host(h))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        let list = HostAllowlist::parse("*.atlassian.net, 127.0.0.1");
+        let cases = [
+            ("https://acme.atlassian.net/wiki", true),
+            ("https://ACME.Atlassian.net/wiki", true),
+            ("https://a.b.atlassian.net", true),
+            ("https://atlassian.net", false),
+            ("https://evilatlassian.net", false),
+            ("https://acme.atlassian.net.evil.com", false),
+            ("http://127.0.0.1:8080/site/wiki", true),
+            ("http://127.0.0.2/wiki", false),
+            ("ftp://acme.atlassian.net", false),
+            ("not a url", false),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(list.allows_url(url), expected, "{url}");
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Calls from the app to a tenant's Confluence REST API, signed with a Connect JWT (DESIGN §4).
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::canonical::{RequestParts, canonical_request, qsh_of};
+use super::secrets::SharedSecret;
+use super::token::{OutgoingClaims, sign};
+
+/// Lifetime of the JWTs the app signs.
+const TOKEN_TTL_SECS: i64 = 180;
+
+/// Where and how to reach one tenant's Confluence.
+#[derive(Debug, Clone, Copy)]
+pub struct Tenant<'a> {
+    pub client_key: &'a str,
+    /// The tenant `baseUrl`, e.g. `https://acme.atlassian.net/wiki` (no trailing `/`).
+    pub base_url: &'a str,
+    pub secret: &'a SharedSecret,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("Confluence could not be reached; try again in a moment")]
+    Unreachable,
+    #[error("Confluence answered with status {0}")]
+    Status(u16),
+    #[error("Confluence answered something Pageshare does not understand")]
+    BadAnswer,
+}
+
+/// A Confluence content id, checked against `^[A-Za-z0-9-]+$` before it goes into a URL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ContentId(String);
+
+impl ContentId {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentOperation {
+    Read,
+    Update,
+}
+
+pub struct HostClient {
+    http: reqwest::Client,
+    app_key: String,
+}
+
+fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+impl HostClient {
+    pub fn new(app_key: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .expect("static reqwest configuration is valid");
+        Self {
+            http,
+            app_key: app_key.to_owned(),
+        }
+    }
+
+    /// The `Authorization` header value for a request to `path?query` of the tenant.
+    pub fn authorization(
+        &self,
+        tenant: Tenant<'_>,
+        method: &str,
+        path: &str,
+        query: &str,
+        now: i64,
+    ) -> String {
+        let canonical = canonical_request(
+            RequestParts {
+                method,
+                path,
+                query,
+            },
+            "",
+        );
+        let claims = OutgoingClaims {
+            iss: self.app_key.clone(),
+            iat: now,
+            exp: now + TOKEN_TTL_SECS,
+            qsh: qsh_of(&canonical),
+            sub: None,
+            aud: Some(vec![tenant.client_key.to_owned()]),
+        };
+        format!("JWT {}", sign(&claims, tenant.secret))
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        tenant: Tenant<'_>,
+        method: reqwest::Method,
+        path: &str,
+        params: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, HostError> {
+        let query = params
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let now = chrono::Utc::now().timestamp();
+        let auth = self.authorization(tenant, method.as_str(), path, &query, now);
+        let mut url = format!("{}{path}", tenant.base_url);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query);
+        }
+        let mut request = self
+            .http
+            .request(method, &url)
+            .header("Authorization", auth)
+            .header("Accept", "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|error| {
+            // reqwest's error names the URL, which carries no secret (the JWT is a header).
+            tracing::warn!(%error, client_key = tenant.client_key, path, "Confluence unreachable");
+            HostError::Unreachable
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            tracing::warn!(%status, client_key = tenant.client_key, path, "Confluence refused a call");
+            return Err(HostError::Status(status.as_u16()));
+        }
+        response.json::<T>().await.map_err(|error| {
+            tracing::warn!(%error, client_key = tenant.client_key, path, "Confluence answer not understood");
+            HostError::BadAnswer
+        })
+    }
+
+    /// Whether the user administers the site (`administer` on `application`).
+    pub async fn is_site_admin(
+        &self,
+        tenant: Tenant<'_>,
+        account_id: &str,
+    ) -> Result<bool, HostError> {
+        #[derive(Deserialize)]
+        struct User {
+            #[serde(default)]
+            operations: Vec<Operation>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Operation {
+            operation: String,
+            target_type: String,
+        }
+        let user: User = self
+            .call(
+                tenant,
+                reqwest::Method::GET,
+                "/rest/api/user",
+                &[("accountId", account_id), ("expand", "operations")],
+                None,
+            )
+            .await?;
+        Ok(user
+            .operations
+            .iter()
+            .any(|op| op.operation == "administer" && op.target_type == "application"))
+    }
+
+    /// Whether the user may read (or update) the content, as Confluence says.
+    pub async fn has_content_permission(
+        &self,
+        tenant: Tenant<'_>,
+        account_id: &str,
+        content: &ContentId,
+        operation: ContentOperation,
+    ) -> Result<bool, HostError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Answer {
+            has_permission: bool,
+        }
+        let body = serde_json::json!({
+            "subject": {"type": "user", "identifier": account_id},
+            "operation": match operation { ContentOperation::Read => "read", ContentOperation::Update => "update" },
+        });
+        let path = format!("/rest/api/content/{}/permission/check", content.as_str());
+        let answer: Answer = self
+            .call(tenant, reqwest::Method::POST, &path, &[], Some(&body))
+            .await?;
+        Ok(answer.has_permission)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ids() {
+        for good in ["12345", "abc-DEF-1"] {
+            assert!(ContentId::parse(good).is_some(), "{good}");
+        }
+        for bad in ["", "12/../3", "1?x=y", "1 2", "%31", &"1".repeat(65)] {
+            assert!(ContentId::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

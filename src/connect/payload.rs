@@ -1,0 +1,126 @@
+//! The body of the `installed` / `uninstalled` callbacks.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::secrets::SharedSecret;
+
+const MAX_FIELD_LEN: usize = 2048;
+
+/// What Atlassian posts to `/installed` and `/uninstalled`, parsed and checked once.
+#[derive(Debug, Clone)]
+pub struct InstallPayload {
+    pub key: String,
+    pub client_key: String,
+    pub shared_secret: SharedSecret,
+    pub base_url: String,
+    pub display_url: Option<String>,
+    pub product_type: String,
+    pub description: String,
+    pub server_version: Option<String>,
+    pub plugins_version: Option<String>,
+    pub cloud_id: Option<String>,
+    /// Every other field Atlassian sent (never the shared secret).
+    pub rest: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Raw {
+    key: String,
+    client_key: String,
+    shared_secret: String,
+    base_url: String,
+    display_url: Option<String>,
+    #[serde(default)]
+    product_type: String,
+    #[serde(default)]
+    description: String,
+    server_version: Option<String>,
+    plugins_version: Option<String>,
+    cloud_id: Option<String>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("the body is not the JSON of a Connect lifecycle callback: {0}")]
+    Malformed(String),
+    #[error("`{0}` is empty or longer than {MAX_FIELD_LEN} characters")]
+    InvalidField(&'static str),
+}
+
+impl InstallPayload {
+    pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
+        let raw: Raw = serde_json::from_slice(body).map_err(|e| {
+            // serde's message names the field and position, never the value.
+            PayloadError::Malformed(e.to_string())
+        })?;
+        for (name, value) in [
+            ("key", &raw.key),
+            ("clientKey", &raw.client_key),
+            ("sharedSecret", &raw.shared_secret),
+            ("baseUrl", &raw.base_url),
+        ] {
+            if value.is_empty() || value.len() > MAX_FIELD_LEN {
+                return Err(PayloadError::InvalidField(name));
+            }
+        }
+        let optional = [
+            ("displayUrl", &raw.display_url),
+            ("serverVersion", &raw.server_version),
+            ("pluginsVersion", &raw.plugins_version),
+            ("cloudId", &raw.cloud_id),
+        ];
+        for (name, value) in optional {
+            if value.as_ref().is_some_and(|v| v.len() > MAX_FIELD_LEN) {
+                return Err(PayloadError::InvalidField(name));
+            }
+        }
+        Ok(Self {
+            key: raw.key,
+            client_key: raw.client_key,
+            shared_secret: SharedSecret::new(raw.shared_secret),
+            base_url: raw.base_url.trim_end_matches('/').to_owned(),
+            display_url: raw.display_url,
+            product_type: raw.product_type,
+            description: raw.description,
+            server_version: raw.server_version,
+            plugins_version: raw.plugins_version,
+            cloud_id: raw.cloud_id,
+            rest: raw.rest,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_real_shaped_payload_and_keeps_the_rest() {
+        let body = br#"{"key":"pageshare","clientKey":"c1","sharedSecret":"s3cret","baseUrl":"https://acme.atlassian.net/wiki/",
+            "productType":"confluence","description":"Atlassian Confluence","eventType":"installed","serverVersion":"6452"}"#;
+        let p = InstallPayload::parse(body).unwrap();
+        assert_eq!(p.client_key, "c1");
+        assert_eq!(p.base_url, "https://acme.atlassian.net/wiki");
+        assert_eq!(p.rest.get("eventType"), Some(&Value::from("installed")));
+        assert!(!p.rest.contains_key("sharedSecret"));
+    }
+
+    #[test]
+    fn rejects_bad_bodies_without_echoing_the_secret() {
+        let cases: [&[u8]; 5] = [
+            b"not json",
+            br#"{"clientKey":"c1"}"#,
+            br#"{"key":"k","clientKey":"","sharedSecret":"topsecret","baseUrl":"https://a.atlassian.net"}"#,
+            br#"{"key":"k","clientKey":"c","sharedSecret":42,"baseUrl":"https://a.atlassian.net"}"#,
+            br#"[1,2,3]"#,
+        ];
+        for body in cases {
+            let err = InstallPayload::parse(body).unwrap_err();
+            assert!(!err.to_string().contains("topsecret"));
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Signed install: `installed`/`uninstalled` callbacks signed by Atlassian with RS256, the
+//! public key fetched by `kid` from the install-keys server and cached.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use serde::Deserialize;
+
+/// Most keys kept; Atlassian rotates keys rarely, so this bounds memory against junk `kid`s.
+const MAX_CACHED_KEYS: usize = 64;
+const MAX_KEY_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InstallAuthError {
+    #[error("the install token is not a well-formed JWT")]
+    Malformed,
+    #[error("the install token must be signed with RS256 (signed install)")]
+    AlgorithmNotAllowed,
+    #[error("the install token has no `kid` header")]
+    MissingKid,
+    #[error("the install token's `kid` has characters outside [A-Za-z0-9_-/]")]
+    InvalidKid,
+    #[error("the install key server does not know this token's `kid`")]
+    UnknownKid,
+    #[error("the install key server could not be reached; try again later")]
+    KeyServerUnavailable,
+    #[error("the install token's signature does not verify")]
+    BadSignature,
+    #[error("the install token has no `{0}` claim")]
+    MissingClaim(&'static str),
+    #[error("the install token has expired")]
+    Expired,
+    #[error("the install token's `aud` is not this app's base URL")]
+    WrongAudience,
+    #[error("the install token's `iss` is not the body's clientKey")]
+    IssuerMismatch,
+    #[error("the install token's qsh does not match this request")]
+    QshMismatch,
+}
+
+/// `kid` values are restricted before they become part of a URL.
+pub fn is_valid_kid(kid: &str) -> bool {
+    !kid.is_empty()
+        && kid.len() <= 256
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/'))
+}
+
+/// The `kid` of an RS256 install token, checked.
+pub fn install_token_kid(token: &str) -> Result<String, InstallAuthError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| InstallAuthError::Malformed)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(InstallAuthError::AlgorithmNotAllowed);
+    }
+    let kid = header.kid.ok_or(InstallAuthError::MissingKid)?;
+    if !is_valid_kid(&kid) {
+        return Err(InstallAuthError::InvalidKid);
+    }
+    Ok(kid)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+struct InstallClaims {
+    iss: Option<String>,
+    aud: Option<Audience>,
+    exp: Option<i64>,
+    qsh: Option<String>,
+}
+
+/// What the install token must say.
+#[derive(Debug, Clone, Copy)]
+pub struct InstallExpectation<'a> {
+    pub app_base_url: &'a str,
+    pub client_key: &'a str,
+    pub qsh: &'a str,
+    pub now: i64,
+    pub leeway_secs: u64,
+}
+
+/// Verify an RS256 install token with the key of its `kid`.
+pub fn verify_install_token(
+    token: &str,
+    key: &DecodingKey,
+    expect: InstallExpectation<'_>,
+) -> Result<(), InstallAuthError> {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<InstallClaims>(token, key, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => InstallAuthError::BadSignature,
+            ErrorKind::InvalidAlgorithm => InstallAuthError::AlgorithmNotAllowed,
+            _ => InstallAuthError::Malformed,
+        })?
+        .claims;
+
+    let exp = claims.exp.ok_or(InstallAuthError::MissingClaim("exp"))?;
+    if expect.now >= exp.saturating_add(expect.leeway_secs as i64) {
+        return Err(InstallAuthError::Expired);
+    }
+    let aud = claims.aud.ok_or(InstallAuthError::MissingClaim("aud"))?;
+    let ours = expect.app_base_url.trim_end_matches('/');
+    let matches = |a: &String| a.trim_end_matches('/') == ours;
+    let aud_ok = match &aud {
+        Audience::One(a) => matches(a),
+        Audience::Many(all) => all.iter().any(matches),
+    };
+    if !aud_ok {
+        return Err(InstallAuthError::WrongAudience);
+    }
+    let iss = claims.iss.ok_or(InstallAuthError::MissingClaim("iss"))?;
+    if iss != expect.client_key {
+        return Err(InstallAuthError::IssuerMismatch);
+    }
+    let qsh = claims.qsh.ok_or(InstallAuthError::MissingClaim("qsh"))?;
+    if !qsh.eq_ignore_ascii_case(expect.qsh) {
+        return Err(InstallAuthError::QshMismatch);
+    }
+    Ok(())
+}
+
+/// Fetches install public keys by `kid` and keeps them.
+pub struct InstallKeys {
+    base_url: String,
+    http: reqwest::Client,
+    cache: RwLock<HashMap<String, Arc<DecodingKey>>>,
+}
+
+impl InstallKeys {
+    pub fn new(base_url: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .connect_timeout(Duration::from_secs(2))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("static reqwest configuration is valid");
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            http,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The key for a `kid` already checked by [`is_valid_kid`].
+    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, InstallAuthError> {
+        if let Some(key) = self.cache.read().expect("key cache lock").get(kid) {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(self.fetch(kid).await?);
+        let mut cache = self.cache.write().expect("key cache lock");
+        if cache.len() >= MAX_CACHED_KEYS {
+            cache.clear();
+        }
+        cache.insert(kid.to_owned(), key.clone());
+        Ok(key)
+    }
+
+    async fn fetch(&self, kid: &str) -> Result<DecodingKey, InstallAuthError> {
+        let url = format!("{}/{kid}", self.base_url);
+        let response = self.http.get(&url).send().await.map_err(|error| {
+            tracing::warn!(%error, kid, "install key server unreachable");
+            InstallAuthError::KeyServerUnavailable
+        })?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND || status.is_client_error() {
+            return Err(InstallAuthError::UnknownKid);
+        }
+        if !status.is_success() {
+            tracing::warn!(%status, kid, "install key server failed");
+            return Err(InstallAuthError::KeyServerUnavailable);
+        }
+        let pem = response
+            .bytes()
+            .await
+            .map_err(|_| InstallAuthError::KeyServerUnavailable)?;
+        if pem.len() > MAX_KEY_BYTES {
+            return Err(InstallAuthError::UnknownKid);
+        }
+        DecodingKey::from_rsa_pem(&pem).map_err(|error| {
+            tracing::warn!(%error, kid, "install key server answered something that is not an RSA PEM key");
+            InstallAuthError::UnknownKid
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kid_rules() {
+        for good in ["abc", "a-b_c/123", "0e50fccb-239d-4991-a5db-dc850ba3f236"] {
+            assert!(is_valid_kid(good), "{good}");
+        }
+        for bad in [
+            "",
+            "../etc/passwd",
+            "a/../b",
+            "a b",
+            "a?b",
+            "a%2e",
+            "a.b",
+            "a#b",
+            &"k".repeat(300),
+        ] {
+            assert!(!is_valid_kid(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Pageshare: share Confluence Cloud pages with people outside Confluence.
+
+pub mod cli;
+pub mod config;
+pub mod connect;
+pub mod db;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+pub mod web;

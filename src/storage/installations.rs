@@ -1,0 +1,204 @@
+//! The `installation` table.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Row, postgres::PgRow};
+
+use crate::connect::payload::InstallPayload;
+use crate::connect::secrets::{SecretKind, SharedSecret};
+
+/// A tenant as the request path needs it.
+#[derive(Debug, Clone)]
+pub struct Installation {
+    pub client_key: String,
+    pub base_url: String,
+    pub display_url: Option<String>,
+    pub shared_secret: Option<SharedSecret>,
+    pub installed: bool,
+    pub enabled: bool,
+    pub last_secret_kind: Option<SecretKind>,
+    pub per_install_verified_at: Option<DateTime<Utc>>,
+    pub app_wide_verified_at: Option<DateTime<Utc>>,
+}
+
+impl Installation {
+    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            client_key: row.try_get("client_key")?,
+            base_url: row.try_get("base_url")?,
+            display_url: row.try_get("display_url")?,
+            shared_secret: row
+                .try_get::<Option<String>, _>("shared_secret")?
+                .map(SharedSecret::new),
+            installed: row.try_get("installed")?,
+            enabled: row.try_get("enabled")?,
+            last_secret_kind: row
+                .try_get::<Option<String>, _>("last_secret_kind")?
+                .as_deref()
+                .and_then(SecretKind::parse),
+            per_install_verified_at: row.try_get("per_install_verified_at")?,
+            app_wide_verified_at: row.try_get("app_wide_verified_at")?,
+        })
+    }
+
+    pub fn verified_at(&self, kind: SecretKind) -> Option<DateTime<Utc>> {
+        match kind {
+            SecretKind::PerInstall => self.per_install_verified_at,
+            SecretKind::AppWide => self.app_wide_verified_at,
+        }
+    }
+}
+
+pub async fn find(pool: &PgPool, client_key: &str) -> Result<Option<Installation>, sqlx::Error> {
+    sqlx::query(
+        "SELECT client_key, base_url, display_url, shared_secret, installed, enabled,
+                last_secret_kind, per_install_verified_at, app_wide_verified_at
+         FROM installation WHERE client_key = $1",
+    )
+    .bind(client_key)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(Installation::from_row)
+    .transpose()
+}
+
+/// Insert the tenant or replace what an earlier install stored, in one statement, so concurrent
+/// callbacks for one tenant still leave one row. A live installation keeps its enabled flag; a
+/// new or returning one starts enabled.
+pub async fn upsert(pool: &PgPool, p: &InstallPayload) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO installation (client_key, app_key, shared_secret, base_url, display_url,
+             product_type, description, server_version, plugins_version, cloud_id, payload)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (client_key) DO UPDATE SET
+             app_key = EXCLUDED.app_key,
+             shared_secret = EXCLUDED.shared_secret,
+             base_url = EXCLUDED.base_url,
+             display_url = EXCLUDED.display_url,
+             product_type = EXCLUDED.product_type,
+             description = EXCLUDED.description,
+             server_version = EXCLUDED.server_version,
+             plugins_version = EXCLUDED.plugins_version,
+             cloud_id = EXCLUDED.cloud_id,
+             payload = EXCLUDED.payload,
+             enabled = installation.enabled OR NOT installation.installed,
+             installed = true,
+             uninstalled_at = NULL,
+             updated_at = now()",
+    )
+    .bind(&p.client_key)
+    .bind(&p.key)
+    .bind(p.shared_secret.expose())
+    .bind(&p.base_url)
+    .bind(&p.display_url)
+    .bind(&p.product_type)
+    .bind(&p.description)
+    .bind(&p.server_version)
+    .bind(&p.plugins_version)
+    .bind(&p.cloud_id)
+    .bind(sqlx::types::Json(&p.rest))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Mark the tenant uninstalled; every row it owns stays.
+pub async fn mark_uninstalled(pool: &PgPool, client_key: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE installation SET installed = false, uninstalled_at = now(), updated_at = now()
+         WHERE client_key = $1",
+    )
+    .bind(client_key)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_enabled(
+    pool: &PgPool,
+    client_key: &str,
+    enabled: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE installation SET enabled = $2, updated_at = now() WHERE client_key = $1",
+    )
+    .bind(client_key)
+    .bind(enabled)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Record that a token of this tenant verified with `kind`, now.
+pub async fn record_verification(
+    pool: &PgPool,
+    client_key: &str,
+    kind: SecretKind,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE installation SET last_secret_kind = $2,
+             per_install_verified_at = CASE WHEN $2 = 'per-install' THEN now() ELSE per_install_verified_at END,
+             app_wide_verified_at = CASE WHEN $2 = 'app-wide' THEN now() ELSE app_wide_verified_at END
+         WHERE client_key = $1",
+    )
+    .bind(client_key)
+    .bind(kind.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// One installed tenant as `secrets status` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretStatusRow {
+    pub client_key: String,
+    pub base_url: String,
+    pub last_secret_kind: Option<String>,
+    pub per_install_verified_at: Option<DateTime<Utc>>,
+    pub app_wide_verified_at: Option<DateTime<Utc>>,
+    pub has_stored_secret: bool,
+}
+
+pub async fn secret_status(pool: &PgPool) -> Result<Vec<SecretStatusRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT client_key, base_url, last_secret_kind, per_install_verified_at, app_wide_verified_at,
+                shared_secret IS NOT NULL AS has_stored_secret
+         FROM installation WHERE installed ORDER BY client_key",
+    )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(SecretStatusRow {
+            client_key: row.try_get("client_key")?,
+            base_url: row.try_get("base_url")?,
+            last_secret_kind: row.try_get("last_secret_kind")?,
+            per_install_verified_at: row.try_get("per_install_verified_at")?,
+            app_wide_verified_at: row.try_get("app_wide_verified_at")?,
+            has_stored_secret: row.try_get("has_stored_secret")?,
+        })
+    })
+    .collect()
+}
+
+/// Forget every stored per-install secret, in one statement that re-checks, under the same
+/// snapshot, that no installed tenant still depends on its own secret.
+pub async fn forget_per_install_secrets(pool: &PgPool) -> Result<Option<u64>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let holdouts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM installation
+         WHERE installed AND last_secret_kind IS DISTINCT FROM 'app-wide'",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if holdouts > 0 {
+        return Ok(None);
+    }
+    let done =
+        sqlx::query("UPDATE installation SET shared_secret = NULL WHERE shared_secret IS NOT NULL")
+            .execute(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(Some(done.rows_affected()))
+}

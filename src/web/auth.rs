@@ -1,0 +1,174 @@
+//! Connect JWT extractors: a handler that takes one cannot run unauthenticated.
+//!
+//! - [`IframeUser`]: iframe pages, token in `?jwt=` or `Authorization: JWT`, computed qsh.
+//! - [`LifecycleCall`]: `/enabled`, `/disabled`; computed qsh, JSON errors.
+//! - [`ContextUser`]: the app's own `/api`, `Authorization: JWT`, `qsh` = `context-qsh`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use chrono::Utc;
+
+use super::error::{ApiError, PageError, database_error};
+use super::state::AppState;
+use crate::connect::canonical::{RequestParts, qsh};
+use crate::connect::secrets::verification_candidates;
+use crate::connect::token::{QshRule, TokenError, unverified_issuer, verify};
+use crate::storage::installations::{self, Installation};
+
+/// How often, at most, a tenant's successful verification is written down.
+const RECORD_EVERY_SECS: i64 = 60;
+
+/// An authenticated Connect request: the tenant and the user (`sub`), if any.
+#[derive(Debug, Clone)]
+pub struct Connect {
+    pub installation: Installation,
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Iframe,
+    Lifecycle,
+    Context,
+}
+
+pub struct IframeUser(pub Connect);
+pub struct LifecycleCall(pub Connect);
+pub struct ContextUser(pub Connect);
+
+/// The token of the request: `Authorization: JWT …`, or `?jwt=` where the route allows it.
+pub fn request_token(req: &HttpRequest, allow_query: bool) -> Option<String> {
+    if let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+        return value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("JWT "))
+            .map(|t| t.trim().to_owned());
+    }
+    if !allow_query {
+        return None;
+    }
+    req.query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("jwt="))
+        .map(|t| {
+            percent_encoding::percent_decode_str(t)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+}
+
+async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState is registered");
+    let token = request_token(req, kind == Kind::Iframe).ok_or_else(|| {
+        ApiError::unauthorized("A Connect JWT is required (Authorization: JWT <token>).")
+    })?;
+    let issuer = unverified_issuer(&token).map_err(token_error)?;
+    let installation = installations::find(&state.pool, &issuer)
+        .await
+        .map_err(database_error)?
+        .ok_or_else(|| {
+            ApiError::unauthorized("The token's issuer is not an installed Confluence site.")
+        })?;
+
+    let settings = &state.settings;
+    let computed;
+    let rule = match kind {
+        Kind::Context => QshRule::Context,
+        Kind::Iframe | Kind::Lifecycle => {
+            let parts = RequestParts {
+                method: req.method().as_str(),
+                path: req.path(),
+                query: req.query_string(),
+            };
+            computed = qsh(parts, settings.base_path());
+            QshRule::Computed(&computed)
+        }
+    };
+    let candidates = verification_candidates(
+        settings.secret_mode,
+        installation.shared_secret.as_ref(),
+        settings.app_secret.as_ref(),
+    );
+    let now = Utc::now();
+    let verified = verify(
+        &token,
+        &candidates,
+        rule,
+        now.timestamp(),
+        settings.clock_skew_secs,
+    )
+    .map_err(token_error)?;
+
+    if !installation.installed {
+        return Err(ApiError::unauthorized(
+            "Pageshare is uninstalled from this Confluence site.",
+        ));
+    }
+    if !installation.enabled && kind != Kind::Lifecycle {
+        return Err(ApiError::unauthorized(
+            "Pageshare is disabled on this Confluence site.",
+        ));
+    }
+    let stale = installation
+        .verified_at(verified.secret_kind)
+        .is_none_or(|at| (now - at).num_seconds() >= RECORD_EVERY_SECS);
+    if installation.last_secret_kind != Some(verified.secret_kind) || stale {
+        installations::record_verification(
+            &state.pool,
+            &installation.client_key,
+            verified.secret_kind,
+        )
+        .await
+        .map_err(database_error)?;
+    }
+    Ok(Connect {
+        installation,
+        account_id: verified.account_id,
+    })
+}
+
+fn token_error(error: TokenError) -> ApiError {
+    ApiError::unauthorized(format!("Invalid Connect JWT: {error}."))
+}
+
+type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>>>>;
+
+impl FromRequest for IframeUser {
+    type Error = PageError;
+    type Future = Boxed<Self, Self::Error>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            authenticate(&req, Kind::Iframe)
+                .await
+                .map(IframeUser)
+                .map_err(PageError::from)
+        })
+    }
+}
+
+impl FromRequest for LifecycleCall {
+    type Error = ApiError;
+    type Future = Boxed<Self, Self::Error>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req, Kind::Lifecycle).await.map(LifecycleCall) })
+    }
+}
+
+impl FromRequest for ContextUser {
+    type Error = ApiError;
+    type Future = Boxed<Self, Self::Error>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req, Kind::Context).await.map(ContextUser) })
+    }
+}

@@ -1,0 +1,30 @@
+//! Load balancer probes and the Connect descriptor.
+
+use actix_web::{HttpResponse, web};
+
+use super::error::{ApiError, database_error};
+use super::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/atlassian-connect.json", web::get().to(descriptor));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    sqlx::query("SELECT 1")
+        .execute(&state.pool)
+        .await
+        .map_err(database_error)?;
+    Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
+}
+
+async fn descriptor(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.descriptor.clone())
+}

@@ -1,0 +1,221 @@
+//! `/installed`, `/uninstalled` (signed install) and `/enabled`, `/disabled` (Connect JWT).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use jsonwebtoken::Algorithm;
+
+use super::auth::{LifecycleCall, request_token};
+use super::error::{ApiError, database_error};
+use super::state::AppState;
+use crate::connect::canonical::{RequestParts, qsh};
+use crate::connect::payload::InstallPayload;
+use crate::connect::secrets::{SecretMode, verification_candidates};
+use crate::connect::signed_install::{
+    InstallAuthError, InstallExpectation, install_token_kid, verify_install_token,
+};
+use crate::connect::token::{QshRule, unverified_issuer, verify};
+use crate::storage::installations;
+
+/// Largest lifecycle body accepted; Atlassian's are about 1 KB.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/installed", web::post().to(installed))
+        .route("/uninstalled", web::post().to(uninstalled))
+        .route("/enabled", web::post().to(enabled))
+        .route("/disabled", web::post().to(disabled));
+}
+
+fn payload(body: Result<web::Bytes, actix_web::Error>) -> Result<InstallPayload, ApiError> {
+    let body = body.map_err(|error| {
+        if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("The body is larger than {MAX_BODY} bytes."),
+            )
+        } else {
+            ApiError::bad_request("unreadable_body", "The request body could not be read.")
+        }
+    })?;
+    InstallPayload::parse(&body).map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))
+}
+
+#[tracing::instrument(skip_all, fields(client_key))]
+async fn installed(
+    req: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let payload = payload(body)?;
+    tracing::Span::current().record("client_key", payload.client_key.as_str());
+    if !state.settings.host_allowlist.allows_url(&payload.base_url) {
+        return Err(ApiError::forbidden(
+            "host_not_allowed",
+            "The site's baseUrl is not on this app's host allowlist (PAGESHARE_HOST_ALLOWLIST).",
+        ));
+    }
+    authenticate_install(&req, &state, &payload, true).await?;
+    installations::upsert(&state.pool, &payload)
+        .await
+        .map_err(database_error)?;
+    tracing::info!("installed");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[tracing::instrument(skip_all, fields(client_key))]
+async fn uninstalled(
+    req: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let payload = payload(body)?;
+    tracing::Span::current().record("client_key", payload.client_key.as_str());
+    authenticate_install(&req, &state, &payload, false).await?;
+    if !installations::mark_uninstalled(&state.pool, &payload.client_key)
+        .await
+        .map_err(database_error)?
+    {
+        return Err(ApiError::not_found("This site never installed Pageshare."));
+    }
+    tracing::info!("uninstalled");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn enabled(
+    call: LifecycleCall,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    set_enabled(call, state, true).await
+}
+
+async fn disabled(
+    call: LifecycleCall,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    set_enabled(call, state, false).await
+}
+
+async fn set_enabled(
+    call: LifecycleCall,
+    state: web::Data<AppState>,
+    enabled: bool,
+) -> Result<HttpResponse, ApiError> {
+    let client_key = &call.0.installation.client_key;
+    installations::set_enabled(&state.pool, client_key, enabled)
+        .await
+        .map_err(database_error)?;
+    tracing::info!(client_key, enabled, "enabled flag set");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Authenticate an `installed`/`uninstalled` callback (DESIGN §4).
+async fn authenticate_install(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: &InstallPayload,
+    is_install: bool,
+) -> Result<(), ApiError> {
+    let settings = &state.settings;
+    let expected_qsh = qsh(
+        RequestParts {
+            method: req.method().as_str(),
+            path: req.path(),
+            query: req.query_string(),
+        },
+        settings.base_path(),
+    );
+    let Some(token) = request_token(req, false) else {
+        return unsigned_install(state, payload, is_install).await;
+    };
+    let header = jsonwebtoken::decode_header(&token)
+        .map_err(|_| ApiError::unauthorized("The install token is not a well-formed JWT."))?;
+    match header.alg {
+        Algorithm::RS256 => {
+            let kid = install_token_kid(&token).map_err(install_error)?;
+            let key = state.install_keys.key(&kid).await.map_err(install_error)?;
+            let expect = InstallExpectation {
+                app_base_url: &settings.base_url,
+                client_key: &payload.client_key,
+                qsh: &expected_qsh,
+                now: Utc::now().timestamp(),
+                leeway_secs: settings.clock_skew_secs,
+            };
+            verify_install_token(&token, &key, expect).map_err(install_error)
+        }
+        Algorithm::HS256 if settings.allow_legacy_install => {
+            legacy_install(state, payload, &token, &expected_qsh).await
+        }
+        Algorithm::HS256 => Err(ApiError::unauthorized(
+            "Lifecycle callbacks must be signed with RS256 (signed install); HS256 is accepted only with PAGESHARE_ALLOW_LEGACY_INSTALL.",
+        )),
+        _ => Err(install_error(InstallAuthError::AlgorithmNotAllowed)),
+    }
+}
+
+/// An HS256 callback signed with the tenant's stored secret or the app-wide one.
+async fn legacy_install(
+    state: &AppState,
+    payload: &InstallPayload,
+    token: &str,
+    expected_qsh: &str,
+) -> Result<(), ApiError> {
+    let settings = &state.settings;
+    let issuer = unverified_issuer(token)
+        .map_err(|e| ApiError::unauthorized(format!("Invalid install token: {e}.")))?;
+    if issuer != payload.client_key {
+        return Err(install_error(InstallAuthError::IssuerMismatch));
+    }
+    let stored = installations::find(&state.pool, &payload.client_key)
+        .await
+        .map_err(database_error)?
+        .and_then(|i| i.shared_secret);
+    // Whatever the mode: the 2018 secret change came signed with the old per-install secret.
+    let candidates = verification_candidates(
+        SecretMode::Migrating,
+        stored.as_ref(),
+        settings.app_secret.as_ref(),
+    );
+    verify(
+        token,
+        &candidates,
+        QshRule::Computed(expected_qsh),
+        Utc::now().timestamp(),
+        settings.clock_skew_secs,
+    )
+    .map(|_| ())
+    .map_err(|e| ApiError::unauthorized(format!("Invalid install token: {e}.")))
+}
+
+/// No token at all: only a first install, only with the legacy flag.
+async fn unsigned_install(
+    state: &AppState,
+    payload: &InstallPayload,
+    is_install: bool,
+) -> Result<(), ApiError> {
+    let refuse = || {
+        ApiError::unauthorized(
+            "Lifecycle callbacks must carry a signed JWT (Authorization: JWT <token>).",
+        )
+    };
+    if !(is_install && state.settings.allow_legacy_install) {
+        return Err(refuse());
+    }
+    let known = installations::find(&state.pool, &payload.client_key)
+        .await
+        .map_err(database_error)?
+        .is_some();
+    if known { Err(refuse()) } else { Ok(()) }
+}
+
+fn install_error(error: InstallAuthError) -> ApiError {
+    match error {
+        InstallAuthError::KeyServerUnavailable => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "install_keys_unavailable",
+            error.to_string(),
+        ),
+        other => ApiError::unauthorized(format!("Invalid install token: {other}.")),
+    }
+}
