@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod db;
+pub mod sandbox;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -200,4 +200,64 @@ mod tests {
             "be16910858a41fd19ea5c1b4e9decca9a784d1024cb00b2158defe2f29dc86dd"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn param() -> impl Strategy<Value = (String, String)> {
+            ("[a-zA-Z0-9_.~ +%*-]{1,8}", "[a-zA-Z0-9 ,+*~!%&=/-]{0,12}")
+                .prop_filter("jwt is special", |(name, _)| name != "jwt")
+        }
+
+        fn raw_query(params: &[(String, String)]) -> String {
+            params
+                .iter()
+                .map(|(n, v)| format!("{}={}", encode(n), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        }
+
+        proptest! {
+            #[test]
+            fn parameter_order_does_not_matter(params in prop::collection::vec(param(), 0..8), seed in any::<u64>()) {
+                let mut shuffled = params.clone();
+                let len = shuffled.len().max(1) as u64;
+                shuffled.rotate_left((seed % len) as usize);
+                shuffled.reverse();
+                prop_assert_eq!(
+                    canonical("GET", "/p", &raw_query(&params), ""),
+                    canonical("GET", "/p", &raw_query(&shuffled), "")
+                );
+            }
+
+            #[test]
+            fn jwt_parameter_is_ignored(params in prop::collection::vec(param(), 0..6), token in "[A-Za-z0-9._-]{0,40}") {
+                let query = raw_query(&params);
+                let with_jwt = if query.is_empty() { format!("jwt={token}") } else { format!("{query}&jwt={token}") };
+                prop_assert_eq!(canonical("GET", "/p", &query, ""), canonical("GET", "/p", &with_jwt, ""));
+            }
+
+            #[test]
+            fn plus_and_percent_20_agree(words in prop::collection::vec("[a-z0-9]{1,5}", 1..5)) {
+                let plus = format!("q={}", words.join("+"));
+                let pct = format!("q={}", words.join("%20"));
+                prop_assert_eq!(canonical("GET", "/p", &plus, ""), canonical("GET", "/p", &pct, ""));
+            }
+
+            #[test]
+            fn a_changed_value_changes_the_hash(name in "[a-z]{1,6}", a in "[a-zA-Z0-9 ]{0,10}", b in "[a-zA-Z0-9 ]{0,10}") {
+                prop_assume!(a != b);
+                let qa = qsh(RequestParts { method: "GET", path: "/p", query: &raw_query(&[(name.clone(), a)]) }, "");
+                let qb = qsh(RequestParts { method: "GET", path: "/p", query: &raw_query(&[(name, b)]) }, "");
+                prop_assert_ne!(qa, qb);
+            }
+
+            #[test]
+            fn arbitrary_input_never_panics(method in "\\PC{0,8}", path in "\\PC{0,40}", query in "\\PC{0,80}", base in "\\PC{0,10}") {
+                let out = canonical(&method, &path, &query, &base);
+                prop_assert_eq!(out.matches('&').count() >= 2, true);
+            }
+        }
+    }
 }

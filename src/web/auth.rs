@@ -68,7 +68,7 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError
         ApiError::unauthorized("A Connect JWT is required (Authorization: JWT <token>).")
     })?;
     let issuer = unverified_issuer(&token).map_err(token_error)?;
-    let installation = installations::find(&state.pool, &issuer)
+    let mut installation = installations::find(&state.pool, &issuer)
         .await
         .map_err(database_error)?
         .ok_or_else(|| {
@@ -126,6 +126,8 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError
         .await
         .map_err(database_error)?;
     }
+    // Calls to the host go out signed with the kind of secret that just verified.
+    installation.last_secret_kind = Some(verified.secret_kind);
     Ok(Connect {
         installation,
         account_id: verified.account_id,

@@ -1,0 +1,308 @@
+//! A simulated Confluence Cloud host, for the tests and `pageshare dev` (DESIGN §8).
+//!
+//! It behaves like Atlassian where the app can tell: lifecycle callbacks signed with RS256 by its
+//! own key, served by a key server at `{url}/keys/{kid}`; Connect JWTs minted like the ones an
+//! iframe gets (computed qsh) or `AP.context.getToken()` returns (context qsh); and the REST
+//! calls the app makes, each of which must carry a valid app JWT with the right `qsh`.
+
+mod rest;
+mod sites;
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+pub use sites::{Page, Site};
+
+use crate::connect::canonical::{CONTEXT_QSH, RequestParts, canonical_request, qsh_of};
+use crate::connect::secrets::SharedSecret;
+use crate::connect::token::{OutgoingClaims, sign};
+
+/// The `kid` under which the sandbox's install key is served.
+pub const KID: &str = "sandbox/install-key-1";
+const PRIVATE_KEY: &str = include_str!("keys/sandbox-private.pem");
+const PUBLIC_KEY: &str = include_str!("keys/sandbox-public.pem");
+/// A key the key server does not know, for tests of forged callbacks.
+const STRANGER_KEY: &str = include_str!("keys/stranger-private.pem");
+
+/// The app as the sandbox sees it: where to send callbacks, and its key.
+#[derive(Debug, Clone)]
+pub struct AppTarget {
+    pub base_url: String,
+    pub key: String,
+}
+
+pub(crate) type Shared = Arc<Mutex<sites::State>>;
+
+pub struct Sandbox {
+    pub url: String,
+    state: Shared,
+    http: reqwest::Client,
+}
+
+impl Sandbox {
+    /// Start the simulated host on `127.0.0.1:0` in the background.
+    pub fn start(app_key: &str) -> anyhow::Result<Self> {
+        Self::start_on("127.0.0.1:0", app_key)
+    }
+
+    pub fn start_on(bind: &str, app_key: &str) -> anyhow::Result<Self> {
+        let listener =
+            TcpListener::bind(bind).with_context(|| format!("sandbox cannot listen on {bind}"))?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let state: Shared = Arc::new(Mutex::new(sites::State::new(app_key, PUBLIC_KEY)));
+        let data = web::Data::new(state.clone());
+        let server =
+            HttpServer::new(move || App::new().app_data(data.clone()).configure(rest::routes))
+                .listen(listener)?
+                .workers(1)
+                .disable_signals()
+                .run();
+        tokio::spawn(server);
+        Ok(Self {
+            url,
+            state,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// `PAGESHARE_INSTALL_KEYS_URL` for an app that trusts this host.
+    pub fn keys_url(&self) -> String {
+        format!("{}/keys", self.url)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, sites::State> {
+        self.state.lock().expect("sandbox state lock")
+    }
+
+    /// A new Confluence site on this host, at `{url}/{name}/wiki`, holding a fresh shared secret.
+    pub fn add_site(&self, name: &str) -> Site {
+        let site = Site::new(name, &self.url);
+        self.lock().sites.insert(name.to_owned(), site.clone());
+        site
+    }
+
+    pub fn site(&self, name: &str) -> Site {
+        self.lock()
+            .sites
+            .get(name)
+            .cloned()
+            .expect("known sandbox site")
+    }
+
+    /// Change a site in place (its users, pages, secret, availability).
+    pub fn update_site(&self, name: &str, change: impl FnOnce(&mut Site)) {
+        change(self.lock().sites.get_mut(name).expect("known sandbox site"));
+    }
+
+    /// How many REST calls the app made to this host that verified.
+    pub fn verified_rest_calls(&self) -> usize {
+        self.lock().verified_calls
+    }
+
+    /// The body Atlassian posts to `/installed` (or `/uninstalled`).
+    pub fn lifecycle_body(&self, site: &Site, app: &AppTarget, event: &str) -> Value {
+        json!({
+            "key": app.key,
+            "clientKey": site.client_key,
+            "sharedSecret": site.secret.expose(),
+            "baseUrl": site.base_url,
+            "displayUrl": site.base_url,
+            "productType": "confluence",
+            "description": "Atlassian Confluence (sandbox)",
+            "serverVersion": "6452",
+            "pluginsVersion": "1001.0.0",
+            "eventType": event,
+            "cloudId": format!("cloud-{}", site.name),
+        })
+    }
+
+    /// The claims of a signed-install token for `path` (`/installed` or `/uninstalled`).
+    pub fn install_claims(&self, site: &Site, app: &AppTarget, path: &str) -> Value {
+        let now = Utc::now().timestamp();
+        let qsh = qsh_of(&canonical_request(
+            RequestParts {
+                method: "POST",
+                path,
+                query: "",
+            },
+            "",
+        ));
+        json!({
+            "iss": site.client_key,
+            "aud": [app.base_url],
+            "iat": now,
+            "exp": now + 180,
+            "qsh": qsh,
+            "context": {},
+        })
+    }
+
+    /// Sign claims with RS256 under `kid`, with the sandbox's key (or a key nobody serves).
+    pub fn sign_rs256(&self, claims: &Value, kid: &str, stranger: bool) -> String {
+        let pem = if stranger { STRANGER_KEY } else { PRIVATE_KEY };
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("sandbox RSA key parses");
+        jsonwebtoken::encode(&header, claims, &key).expect("RS256 signing works")
+    }
+
+    /// POST a lifecycle callback to the app.
+    pub async fn post_callback(
+        &self,
+        app: &AppTarget,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut request = self.http.post(format!("{}{path}", app.base_url)).json(body);
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("JWT {token}"));
+        }
+        Ok(request.send().await?)
+    }
+
+    /// Install the app on the site the way Atlassian does (signed install).
+    pub async fn install(&self, app: &AppTarget, site: &Site) -> anyhow::Result<reqwest::Response> {
+        self.signed_callback(app, site, "/installed", "installed")
+            .await
+    }
+
+    /// Uninstall the app from the site (signed).
+    pub async fn uninstall(
+        &self,
+        app: &AppTarget,
+        site: &Site,
+    ) -> anyhow::Result<reqwest::Response> {
+        self.signed_callback(app, site, "/uninstalled", "uninstalled")
+            .await
+    }
+
+    async fn signed_callback(
+        &self,
+        app: &AppTarget,
+        site: &Site,
+        path: &str,
+        event: &str,
+    ) -> anyhow::Result<reqwest::Response> {
+        let token = self.sign_rs256(&self.install_claims(site, app, path), KID, false);
+        self.post_callback(
+            app,
+            path,
+            &self.lifecycle_body(site, app, event),
+            Some(&token),
+        )
+        .await
+    }
+
+    /// The 2018 secret change: an `installed` callback carrying `new_secret`, signed HS256 with
+    /// the secret the site held until now. On success the site holds the new secret.
+    pub async fn legacy_reinstall(
+        &self,
+        app: &AppTarget,
+        site: &Site,
+        new_secret: &SharedSecret,
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut body = self.lifecycle_body(site, app, "installed");
+        body["sharedSecret"] = new_secret.expose().into();
+        let token = self.hs256_token(site, &site.secret, "POST", "/installed", None);
+        let response = self
+            .post_callback(app, "/installed", &body, Some(&token))
+            .await?;
+        if response.status().is_success() {
+            self.update_site(&site.name, |s| s.secret = new_secret.clone());
+        }
+        Ok(response)
+    }
+
+    /// `/enabled` or `/disabled`, signed with the site's secret and a computed qsh.
+    pub async fn set_enabled(
+        &self,
+        app: &AppTarget,
+        site: &Site,
+        enabled: bool,
+    ) -> anyhow::Result<reqwest::Response> {
+        let (path, event) = if enabled {
+            ("/enabled", "enabled")
+        } else {
+            ("/disabled", "disabled")
+        };
+        let token = self.hs256_token(site, &site.secret, "POST", path, None);
+        self.post_callback(
+            app,
+            path,
+            &self.lifecycle_body(site, app, event),
+            Some(&token),
+        )
+        .await
+    }
+
+    /// A Connect JWT for `method path_and_query` of the app, as Confluence puts in an iframe URL.
+    pub fn hs256_token(
+        &self,
+        site: &Site,
+        secret: &SharedSecret,
+        method: &str,
+        path_and_query: &str,
+        account_id: Option<&str>,
+    ) -> String {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let qsh = qsh_of(&canonical_request(
+            RequestParts {
+                method,
+                path,
+                query,
+            },
+            "",
+        ));
+        self.token_with_qsh(site, secret, qsh, account_id)
+    }
+
+    /// The token `AP.context.getToken()` returns to the app's front-end.
+    pub fn context_token(&self, site: &Site, account_id: &str) -> String {
+        self.token_with_qsh(site, &site.secret, CONTEXT_QSH.to_owned(), Some(account_id))
+    }
+
+    fn token_with_qsh(
+        &self,
+        site: &Site,
+        secret: &SharedSecret,
+        qsh: String,
+        account_id: Option<&str>,
+    ) -> String {
+        let now = Utc::now().timestamp();
+        let claims = OutgoingClaims {
+            iss: site.client_key.clone(),
+            iat: now,
+            exp: now + 180,
+            qsh,
+            sub: account_id.map(str::to_owned),
+            aud: None,
+        };
+        sign(&claims, secret)
+    }
+
+    /// The URL Confluence would load in an iframe for `path_and_query` of the app.
+    pub fn iframe_url(
+        &self,
+        app: &AppTarget,
+        site: &Site,
+        path_and_query: &str,
+        account_id: &str,
+    ) -> String {
+        let token = self.hs256_token(site, &site.secret, "GET", path_and_query, Some(account_id));
+        let separator = if path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!("{}{path_and_query}{separator}jwt={token}", app.base_url)
+    }
+}

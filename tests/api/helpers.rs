@@ -1,0 +1,155 @@
+//! One harness for every integration test: a fresh database, the simulated Confluence host, and
+//! the app on port 0, talking over real HTTP.
+
+use std::net::TcpListener;
+
+use pageshare::config::Settings;
+use pageshare::sandbox::{AppTarget, Sandbox, Site};
+use pageshare::startup::Application;
+use sqlx::PgPool;
+use sqlx::migrate::MigrateDatabase;
+
+pub const APP_KEY: &str = "pageshare-test";
+
+pub struct TestApp {
+    pub address: String,
+    pub target: AppTarget,
+    pub sandbox: Sandbox,
+    pub pool: PgPool,
+    pub http: reqwest::Client,
+    pub settings: Settings,
+    database_url: String,
+}
+
+/// The server every test database lives on.
+fn server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/pageshare".into())
+}
+
+fn fresh_database_url() -> String {
+    let server = server_url();
+    let (prefix, _) = server
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database name");
+    format!("{prefix}/pageshare_test_{}", uuid::Uuid::new_v4().simple())
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    // Logs only when asked for (`TEST_LOG=1 cargo test`): they would drown the test output.
+    if std::env::var_os("TEST_LOG").is_some() {
+        pageshare::telemetry::init();
+    }
+    let sandbox = Sandbox::start(APP_KEY).expect("sandbox starts");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let database_url = fresh_database_url();
+
+    let mut settings = Settings::from_lookup(|_| None).expect("default settings");
+    settings.database_url = database_url.clone();
+    settings.base_url = address.clone();
+    settings.app_key = APP_KEY.into();
+    settings.install_keys_url = sandbox.keys_url();
+    settings.host_allowlist = pageshare::connect::allowlist::HostAllowlist::parse("127.0.0.1");
+    configure(&mut settings);
+
+    let pool = pageshare::db::connect_and_migrate(&database_url)
+        .await
+        .expect("test database");
+    let app = Application::with_listener(settings.clone(), pool.clone(), listener, Some(1))
+        .expect("app builds");
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        target: AppTarget {
+            base_url: address.clone(),
+            key: APP_KEY.into(),
+        },
+        address,
+        sandbox,
+        pool,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        settings,
+        database_url,
+    }
+}
+
+impl TestApp {
+    /// A site on the sandbox with the app installed (signed install).
+    pub async fn installed_site(&self, name: &str) -> Site {
+        let site = self.sandbox.add_site(name);
+        let response = self.sandbox.install(&self.target, &site).await.unwrap();
+        assert_eq!(
+            response.status(),
+            204,
+            "install of {name}: {}",
+            response.text().await.unwrap()
+        );
+        site
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path_and_query}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_with_jwt(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .header("Authorization", format!("JWT {token}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn installation_count(&self, client_key: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM installation WHERE client_key = $1")
+            .bind(client_key)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn stored_secret(&self, client_key: &str) -> Option<String> {
+        sqlx::query_scalar("SELECT shared_secret FROM installation WHERE client_key = $1")
+            .bind(client_key)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+/// The `{"error": {"code": ...}}` of a JSON error answer.
+pub async fn error_code(response: reqwest::Response) -> String {
+    let body: serde_json::Value = response.json().await.expect("a JSON error body");
+    body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let url = self.database_url.clone();
+        // Drop runs inside the test's runtime: clean up on a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let _ = sqlx::Postgres::force_drop_database(&url).await;
+            });
+        })
+        .join();
+    }
+}

@@ -1,0 +1,502 @@
+//! `/installed`, `/uninstalled`, `/enabled`, `/disabled`.
+
+use pageshare::connect::secrets::SharedSecret;
+use pageshare::sandbox::KID;
+use serde_json::json;
+
+use crate::helpers::{error_code, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn descriptor_carries_configured_base_url_and_key() {
+    let app = spawn_app().await;
+    let response = app.get("/atlassian-connect.json").await;
+    assert_eq!(response.status(), 200);
+    let descriptor: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(descriptor["baseUrl"], app.address.as_str());
+    assert_eq!(descriptor["key"], "pageshare-test");
+    assert_eq!(descriptor["authentication"]["type"], "jwt");
+    assert_eq!(descriptor["apiMigrations"]["signed-install"], true);
+    assert_eq!(descriptor["apiMigrations"]["context-qsh"], true);
+    assert_eq!(descriptor["scopes"], json!(["READ"]));
+    for event in ["installed", "uninstalled", "enabled", "disabled"] {
+        assert_eq!(descriptor["lifecycle"][event], format!("/{event}"));
+    }
+    assert_eq!(
+        descriptor["modules"]["contentBylineItems"][0]["url"],
+        "/connect/share-panel?contentId={content.id}&spaceKey={space.key}"
+    );
+    assert_eq!(
+        descriptor["modules"]["adminPages"][0]["url"],
+        "/connect/admin"
+    );
+}
+
+#[tokio::test]
+async fn signed_install_stores_the_tenant() {
+    let app = spawn_app().await;
+    let site = app.installed_site("acme").await;
+    assert_eq!(app.installation_count(&site.client_key).await, 1);
+    assert_eq!(
+        app.stored_secret(&site.client_key).await.as_deref(),
+        Some(site.secret.expose())
+    );
+    let (base_url, cloud_id): (String, Option<String>) =
+        sqlx::query_as("SELECT base_url, cloud_id FROM installation WHERE client_key = $1")
+            .bind(&site.client_key)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(base_url, site.base_url);
+    assert_eq!(cloud_id.as_deref(), Some("cloud-acme"));
+    let payload: serde_json::Value =
+        sqlx::query_scalar("SELECT payload FROM installation WHERE client_key = $1")
+            .bind(&site.client_key)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(payload["eventType"], "installed");
+    assert!(
+        payload.get("sharedSecret").is_none(),
+        "the secret is not kept in the payload copy"
+    );
+}
+
+/// Atlassian's migration check, HS256 flavour: the new secret arrives signed with the old one.
+#[tokio::test]
+async fn reinstall_signed_with_old_secret_replaces_it() {
+    let app = spawn_app_with(|s| s.allow_legacy_install = true).await;
+    let site = app.installed_site("acme").await;
+    let secret_a = site.secret.clone();
+    let response = app.sandbox.uninstall(&app.target, &site).await.unwrap();
+    assert_eq!(response.status(), 204);
+
+    let secret_b = SharedSecret::new("secret-b-0123456789abcdef0123456789abcdef");
+    let response = app
+        .sandbox
+        .legacy_reinstall(&app.target, &site, &secret_b)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204, "{}", response.text().await.unwrap());
+    assert_eq!(app.installation_count(&site.client_key).await, 1);
+    assert_eq!(
+        app.stored_secret(&site.client_key).await.as_deref(),
+        Some(secret_b.expose())
+    );
+
+    let site = app.sandbox.site("acme");
+    let with_b = app
+        .sandbox
+        .hs256_token(&site, &secret_b, "POST", "/enabled", None);
+    let with_a = app
+        .sandbox
+        .hs256_token(&site, &secret_a, "POST", "/enabled", None);
+    let body = app.sandbox.lifecycle_body(&site, &app.target, "enabled");
+    let refused = app
+        .sandbox
+        .post_callback(&app.target, "/enabled", &body, Some(&with_a))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let accepted = app
+        .sandbox
+        .post_callback(&app.target, "/enabled", &body, Some(&with_b))
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 204);
+}
+
+/// The same check with signed install: the new secret is in the RS256-signed body.
+#[tokio::test]
+async fn signed_reinstall_with_new_secret_replaces_it() {
+    let app = spawn_app().await;
+    let site = app.installed_site("acme").await;
+    let secret_a = site.secret.clone();
+    assert_eq!(
+        app.sandbox
+            .uninstall(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+
+    let secret_b = SharedSecret::new("secret-b-rs256-0123456789abcdef0123456789");
+    app.sandbox
+        .update_site("acme", |s| s.secret = secret_b.clone());
+    let site = app.sandbox.site("acme");
+    assert_eq!(
+        app.sandbox
+            .install(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.installation_count(&site.client_key).await, 1);
+    assert_eq!(
+        app.stored_secret(&site.client_key).await.as_deref(),
+        Some(secret_b.expose())
+    );
+
+    let admin = "/connect/admin";
+    let with_a = app
+        .sandbox
+        .hs256_token(&site, &secret_a, "GET", admin, Some("u1"));
+    assert_eq!(
+        app.get(&format!("{admin}?jwt={with_a}")).await.status(),
+        401
+    );
+    let with_b = app
+        .sandbox
+        .hs256_token(&site, &secret_b, "GET", admin, Some("u1"));
+    // Authenticated now; u1 is not a site admin, so Confluence's answer makes it 403.
+    assert_eq!(
+        app.get(&format!("{admin}?jwt={with_b}")).await.status(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_installs_leave_one_row() {
+    let app = spawn_app().await;
+    let site = app.sandbox.add_site("busy");
+    let calls = (0..20).map(|_| app.sandbox.install(&app.target, &site));
+    for response in futures_util::future::join_all(calls).await {
+        assert_eq!(response.unwrap().status(), 204);
+    }
+    assert_eq!(app.installation_count(&site.client_key).await, 1);
+}
+
+#[tokio::test]
+async fn uninstall_keeps_the_row_and_reinstall_brings_it_back() {
+    let app = spawn_app().await;
+    let site = app.installed_site("acme").await;
+    assert_eq!(
+        app.sandbox
+            .uninstall(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let installed: bool =
+        sqlx::query_scalar("SELECT installed FROM installation WHERE client_key = $1")
+            .bind(&site.client_key)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(!installed);
+    assert_eq!(app.installation_count(&site.client_key).await, 1);
+    assert_eq!(
+        app.sandbox
+            .install(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (installed, enabled): (bool, bool) =
+        sqlx::query_as("SELECT installed, enabled FROM installation WHERE client_key = $1")
+            .bind(&site.client_key)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(installed && enabled);
+}
+
+#[tokio::test]
+async fn disabled_then_enabled_flips_the_flag_and_blocks_iframes_meanwhile() {
+    let app = spawn_app().await;
+    let site = app.installed_site("acme").await;
+    let panel = "/connect/share-panel?contentId=123&spaceKey=DOC";
+    assert_eq!(
+        app.sandbox
+            .set_enabled(&app.target, &site, false)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let url = app.sandbox.iframe_url(&app.target, &site, panel, "u1");
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.sandbox
+            .set_enabled(&app.target, &site, true)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let url = app.sandbox.iframe_url(&app.target, &site, panel, "u1");
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 200);
+}
+
+type Tweak = Box<dyn FnOnce(&mut serde_json::Value)>;
+
+/// Post `/installed` with the claims changed by `tweak`, signed RS256 under `kid`.
+async fn install_with(
+    app: &crate::helpers::TestApp,
+    tweak: impl FnOnce(&mut serde_json::Value),
+    kid: &str,
+    stranger: bool,
+) -> reqwest::Response {
+    let site = app.sandbox.add_site("tweaked");
+    let mut claims = app.sandbox.install_claims(&site, &app.target, "/installed");
+    tweak(&mut claims);
+    let token = app.sandbox.sign_rs256(&claims, kid, stranger);
+    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
+    let response = app
+        .sandbox
+        .post_callback(&app.target, "/installed", &body, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.installation_count(&site.client_key).await,
+        0,
+        "a refused install stores nothing"
+    );
+    response
+}
+
+#[tokio::test]
+async fn signed_install_rejection_paths() {
+    let app = spawn_app().await;
+    let cases: Vec<(&str, Tweak, &str, bool, u16)> = vec![
+        (
+            "unknown kid",
+            Box::new(|_| {}),
+            "sandbox/no-such-key",
+            false,
+            401,
+        ),
+        (
+            "kid with ../",
+            Box::new(|_| {}),
+            "../sandbox/install-key-1",
+            false,
+            401,
+        ),
+        (
+            "signed by a key the server does not serve",
+            Box::new(|_| {}),
+            KID,
+            true,
+            401,
+        ),
+        (
+            "wrong aud",
+            Box::new(|c| c["aud"] = json!(["https://evil.example.com"])),
+            KID,
+            false,
+            401,
+        ),
+        (
+            "missing aud",
+            Box::new(|c| {
+                c.as_object_mut().unwrap().remove("aud");
+            }),
+            KID,
+            false,
+            401,
+        ),
+        (
+            "iss is not the body's clientKey",
+            Box::new(|c| c["iss"] = json!("someone-else")),
+            KID,
+            false,
+            401,
+        ),
+        (
+            "qsh of another path",
+            Box::new(|c| {
+                c["qsh"] = json!(pageshare::connect::canonical::qsh_of("POST&/uninstalled&"))
+            }),
+            KID,
+            false,
+            401,
+        ),
+        (
+            "expired",
+            Box::new(|c| c["exp"] = json!(chrono::Utc::now().timestamp() - 120)),
+            KID,
+            false,
+            401,
+        ),
+    ];
+    for (name, tweak, kid, stranger, status) in cases {
+        let response = install_with(&app, tweak, kid, stranger).await;
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        let headers = response.headers().clone();
+        assert_eq!(error_code(response).await, "unauthorized", "{name}");
+        assert_eq!(headers["www-authenticate"], "JWT", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn aud_with_trailing_slash_is_accepted() {
+    let app = spawn_app().await;
+    let site = app.sandbox.add_site("slash");
+    let mut claims = app.sandbox.install_claims(&site, &app.target, "/installed");
+    claims["aud"] = json!(format!("{}/", app.address));
+    let token = app.sandbox.sign_rs256(&claims, KID, false);
+    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
+    let response = app
+        .sandbox
+        .post_callback(&app.target, "/installed", &body, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(app.installation_count(&site.client_key).await, 1);
+}
+
+#[tokio::test]
+async fn key_server_down_is_a_503_and_stores_nothing() {
+    let app = spawn_app_with(|s| s.install_keys_url = "http://127.0.0.1:9/keys".into()).await;
+    let response = install_with(&app, |_| {}, KID, false).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(error_code(response).await, "install_keys_unavailable");
+}
+
+#[tokio::test]
+async fn hs256_install_without_legacy_flag_is_refused() {
+    let app = spawn_app().await;
+    let site = app.sandbox.add_site("legacy");
+    let token = app
+        .sandbox
+        .hs256_token(&site, &site.secret, "POST", "/installed", None);
+    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
+    let response = app
+        .sandbox
+        .post_callback(&app.target, "/installed", &body, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(app.installation_count(&site.client_key).await, 0);
+}
+
+#[tokio::test]
+async fn unsigned_install_only_first_time_and_only_with_legacy_flag() {
+    let strict = spawn_app().await;
+    let site = strict.sandbox.add_site("dev");
+    let body = strict
+        .sandbox
+        .lifecycle_body(&site, &strict.target, "installed");
+    let response = strict
+        .sandbox
+        .post_callback(&strict.target, "/installed", &body, None)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    let legacy = spawn_app_with(|s| s.allow_legacy_install = true).await;
+    let site = legacy.sandbox.add_site("dev");
+    let body = legacy
+        .sandbox
+        .lifecycle_body(&site, &legacy.target, "installed");
+    let first = legacy
+        .sandbox
+        .post_callback(&legacy.target, "/installed", &body, None)
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 204);
+    let mut hijack = body.clone();
+    hijack["sharedSecret"] = json!("attacker-chosen-secret");
+    let second = legacy
+        .sandbox
+        .post_callback(&legacy.target, "/installed", &hijack, None)
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 401);
+    assert_eq!(
+        legacy.stored_secret(&site.client_key).await.as_deref(),
+        Some(site.secret.expose())
+    );
+}
+
+#[tokio::test]
+async fn host_not_on_the_allowlist_is_refused() {
+    let app = spawn_app_with(|s| {
+        s.host_allowlist = pageshare::connect::allowlist::HostAllowlist::parse("*.atlassian.net")
+    })
+    .await;
+    let site = app.sandbox.add_site("outsider");
+    let response = app.sandbox.install(&app.target, &site).await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(error_code(response).await, "host_not_allowed");
+    assert_eq!(app.installation_count(&site.client_key).await, 0);
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_bodies_are_4xx() {
+    let app = spawn_app().await;
+    let site = app.sandbox.add_site("acme");
+    let token = app.sandbox.sign_rs256(
+        &app.sandbox.install_claims(&site, &app.target, "/installed"),
+        KID,
+        false,
+    );
+    let url = format!("{}/installed", app.address);
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "not JSON",
+            b"this is not json".to_vec(),
+            400,
+            "malformed_body",
+        ),
+        (
+            "JSON without the fields",
+            br#"{"hello":"world"}"#.to_vec(),
+            400,
+            "malformed_body",
+        ),
+        ("empty", Vec::new(), 400, "malformed_body"),
+        ("oversized", vec![b' '; 70 * 1024], 413, "body_too_large"),
+    ];
+    for (name, body, status, code) in cases {
+        let response = app
+            .http
+            .post(&url)
+            .header("Authorization", format!("JWT {token}"))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        assert_eq!(error_code(response).await, code, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn uninstall_must_be_signed_too() {
+    let app = spawn_app().await;
+    let site = app.installed_site("acme").await;
+    let body = app
+        .sandbox
+        .lifecycle_body(&site, &app.target, "uninstalled");
+    let unsigned = app
+        .sandbox
+        .post_callback(&app.target, "/uninstalled", &body, None)
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    // A token made for /installed does not uninstall (qsh names the path).
+    let token = app.sandbox.sign_rs256(
+        &app.sandbox.install_claims(&site, &app.target, "/installed"),
+        KID,
+        false,
+    );
+    let replayed = app
+        .sandbox
+        .post_callback(&app.target, "/uninstalled", &body, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 401);
+    let installed: bool =
+        sqlx::query_scalar("SELECT installed FROM installation WHERE client_key = $1")
+            .bind(&site.client_key)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(installed);
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the spawned app over HTTP, real Postgres, the simulated Confluence host.
+
+mod connect_auth;
+mod helpers;
+mod lifecycle;
+mod secrets;
+mod vectors;
