@@ -5,6 +5,7 @@ pub mod config;
 pub mod connect;
 pub mod db;
 pub mod sandbox;
+pub mod share;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -1,0 +1,1 @@
+//! Page content from Confluence's `export_view`, sanitised, with attachments rewritten.

@@ -1,0 +1,3 @@
+//! The share domain: shares, unlock tokens, cookies, passwords, the rendered page content.
+
+pub mod content;
