@@ -126,6 +126,13 @@ impl Settings {
         })
     }
 
+    /// `scheme://host[:port]` of the base URL, as browsers send it in `Origin`.
+    pub fn base_origin(&self) -> String {
+        url::Url::parse(&self.base_url)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
     /// The path part of the base URL (`""` when the app sits at the root).
     pub fn base_path(&self) -> &str {
         let after_scheme = self.base_url.split_once("://").map_or("", |(_, rest)| rest);
@@ -227,5 +234,8 @@ mod tests {
         let s = settings(&[("PAGESHARE_BASE_URL", "https://apps.example.com/pageshare/")]).unwrap();
         assert_eq!(s.base_url, "https://apps.example.com/pageshare");
         assert_eq!(s.base_path(), "/pageshare");
+        assert_eq!(s.base_origin(), "https://apps.example.com");
+        let local = settings(&[("PAGESHARE_BASE_URL", "http://127.0.0.1:8080")]).unwrap();
+        assert_eq!(local.base_origin(), "http://127.0.0.1:8080");
     }
 }

@@ -1,9 +1,10 @@
 //! Building and running the HTTP server.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sqlx::PgPool;
@@ -12,8 +13,27 @@ use crate::config::Settings;
 use crate::connect::descriptor;
 use crate::connect::host_client::HostClient;
 use crate::connect::signed_install::InstallKeys;
+use crate::share::content_cache::ContentCache;
+use crate::share::signing::SigningKey;
 use crate::web::state::AppState;
 use crate::web::{configure, logging};
+
+/// How long sanitised page content is reused before Confluence is asked again.
+const CONTENT_TTL: Duration = Duration::from_secs(30);
+const CONTENT_CAPACITY: u64 = 10_000;
+
+/// Headers on every response: no referrer (iframe URLs carry `jwt`, share URLs `unlock`), no
+/// content sniffing, and HSTS when the app is served over https.
+fn security_headers(https: &bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Content-Type-Options", "nosniff"));
+    if *https {
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
+}
 
 pub struct Application {
     port: u16,
@@ -26,26 +46,36 @@ impl Application {
         let pool = crate::db::connect_and_migrate(&settings.database_url).await?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on PAGESHARE_BIND={}", settings.bind))?;
-        Self::with_listener(settings, pool, listener, None)
+        Self::with_listener(settings, pool, listener, None).await
     }
 
     /// Serve on an already bound listener (tests bind port 0 first to learn the base URL).
-    pub fn with_listener(
+    pub async fn with_listener(
         settings: Settings,
         pool: PgPool,
         listener: TcpListener,
         workers: Option<usize>,
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
+        let cookie_key = match &settings.cookie_key {
+            Some(key) => key.0.clone(),
+            None => crate::storage::app_keys::cookie_key(&pool)
+                .await
+                .context("cannot load the cookie key from the database")?,
+        };
         let state = web::Data::new(AppState {
+            signing_key: SigningKey::new(&cookie_key),
+            content: ContentCache::new(CONTENT_TTL, CONTENT_CAPACITY),
             descriptor: descriptor::render(&settings.base_url, &settings.app_key)?,
             install_keys: InstallKeys::new(&settings.install_keys_url),
             host: HostClient::new(&settings.app_key),
             pool,
             settings,
         });
+        let https = state.settings.base_url.starts_with("https://");
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(security_headers(&https))
                 .wrap(from_fn(logging::log_request))
                 .app_data(state.clone())
                 .configure(configure)

@@ -11,6 +11,9 @@ use super::token::{OutgoingClaims, sign};
 
 /// Lifetime of the JWTs the app signs.
 const TOKEN_TTL_SECS: i64 = 180;
+/// An attachment streams to the reader through the app, so its download may take longer than
+/// the client's 10 seconds for an API call.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where and how to reach one tenant's Confluence.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +28,8 @@ pub struct Tenant<'a> {
 pub enum HostError {
     #[error("Confluence could not be reached; try again in a moment")]
     Unreachable,
+    #[error("Confluence has no such page or attachment, or does not show it to Pageshare")]
+    NotFound,
     #[error("Confluence answered with status {0}")]
     Status(u16),
     #[error("Confluence answered something Pageshare does not understand")]
@@ -55,9 +60,46 @@ pub enum ContentOperation {
     Update,
 }
 
+/// A page as `GET /rest/api/content/{id}?expand=body.export_view,version,space` returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageContent {
+    pub title: String,
+    pub space_key: String,
+    pub version: u32,
+    /// The page body as HTML, with macros rendered; not sanitised.
+    pub export_view: String,
+}
+
 pub struct HostClient {
     http: reqwest::Client,
     app_key: String,
+}
+
+/// One REST call to a tenant, before it is signed.
+struct Call<'a> {
+    method: reqwest::Method,
+    /// Relative to the tenant base URL, e.g. `/rest/api/content/123`.
+    path: &'a str,
+    params: &'a [(&'a str, &'a str)],
+    body: Option<&'a serde_json::Value>,
+    answer: Answer,
+}
+
+/// What the app expects back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Json,
+    /// Bytes of any type, streamed on to a reader.
+    Download,
+}
+
+impl Answer {
+    fn accept(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Download => "*/*",
+        }
+    }
 }
 
 fn encode(text: &str) -> String {
@@ -106,14 +148,19 @@ impl HostClient {
         format!("JWT {}", sign(&claims, tenant.secret))
     }
 
-    async fn call<T: DeserializeOwned>(
+    /// Sign and send a call; answer with the response when its final status is a success.
+    async fn send(
         &self,
         tenant: Tenant<'_>,
-        method: reqwest::Method,
-        path: &str,
-        params: &[(&str, &str)],
-        body: Option<&serde_json::Value>,
-    ) -> Result<T, HostError> {
+        call: Call<'_>,
+    ) -> Result<reqwest::Response, HostError> {
+        let Call {
+            method,
+            path,
+            params,
+            body,
+            answer,
+        } = call;
         let query = params
             .iter()
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
@@ -130,9 +177,12 @@ impl HostClient {
             .http
             .request(method, &url)
             .header("Authorization", auth)
-            .header("Accept", "application/json");
+            .header("Accept", answer.accept());
         if let Some(body) = body {
             request = request.json(body);
+        }
+        if answer == Answer::Download {
+            request = request.timeout(DOWNLOAD_TIMEOUT);
         }
         let response = request.send().await.map_err(|error| {
             // reqwest's error names the URL, which carries no secret (the JWT is a header).
@@ -140,10 +190,37 @@ impl HostClient {
             HostError::Unreachable
         })?;
         let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            tracing::info!(
+                client_key = tenant.client_key,
+                path,
+                "Confluence found nothing"
+            );
+            return Err(HostError::NotFound);
+        }
         if !status.is_success() {
             tracing::warn!(%status, client_key = tenant.client_key, path, "Confluence refused a call");
             return Err(HostError::Status(status.as_u16()));
         }
+        Ok(response)
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        tenant: Tenant<'_>,
+        method: reqwest::Method,
+        path: &str,
+        params: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, HostError> {
+        let call = Call {
+            method,
+            path,
+            params,
+            body,
+            answer: Answer::Json,
+        };
+        let response = self.send(tenant, call).await?;
         response.json::<T>().await.map_err(|error| {
             tracing::warn!(%error, client_key = tenant.client_key, path, "Confluence answer not understood");
             HostError::BadAnswer
@@ -204,6 +281,77 @@ impl HostClient {
             .call(tenant, reqwest::Method::POST, &path, &[], Some(&body))
             .await?;
         Ok(answer.has_permission)
+    }
+
+    /// The page's title, space, version and `export_view` body.
+    pub async fn content(
+        &self,
+        tenant: Tenant<'_>,
+        content: &ContentId,
+    ) -> Result<PageContent, HostError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            title: String,
+            space: Space,
+            version: Version,
+            body: Body,
+        }
+        #[derive(Deserialize)]
+        struct Space {
+            key: String,
+        }
+        #[derive(Deserialize)]
+        struct Version {
+            number: u32,
+        }
+        #[derive(Deserialize)]
+        struct Body {
+            export_view: ExportView,
+        }
+        #[derive(Deserialize)]
+        struct ExportView {
+            value: String,
+        }
+        let path = format!("/rest/api/content/{}", content.as_str());
+        let answer: Answer = self
+            .call(
+                tenant,
+                reqwest::Method::GET,
+                &path,
+                &[("expand", "body.export_view,version,space")],
+                None,
+            )
+            .await?;
+        Ok(PageContent {
+            title: answer.title,
+            space_key: answer.space.key,
+            version: answer.version.number,
+            export_view: answer.body.export_view.value,
+        })
+    }
+
+    /// The bytes of one attachment of `page`, ready to stream (`content-type`, `content-length`,
+    /// `bytes_stream`). Confluence redirects to its media host; the client follows, and drops the
+    /// `Authorization` header when the host changes.
+    pub async fn attachment(
+        &self,
+        tenant: Tenant<'_>,
+        page: &ContentId,
+        attachment: &ContentId,
+    ) -> Result<reqwest::Response, HostError> {
+        let path = format!(
+            "/rest/api/content/{}/child/attachment/{}/download",
+            page.as_str(),
+            attachment.as_str()
+        );
+        let call = Call {
+            method: reqwest::Method::GET,
+            path: &path,
+            params: &[],
+            body: None,
+            answer: Answer::Download,
+        };
+        self.send(tenant, call).await
     }
 }
 

@@ -105,6 +105,11 @@ impl Sandbox {
         self.lock().verified_calls
     }
 
+    /// How many verified `GET /rest/api/content/{id}` calls the app made (to prove caching).
+    pub fn content_fetches(&self) -> usize {
+        self.lock().content_fetches
+    }
+
     /// The body Atlassian posts to `/installed` (or `/uninstalled`).
     pub fn lifecycle_body(&self, site: &Site, app: &AppTarget, event: &str) -> Value {
         json!({

@@ -1,4 +1,5 @@
-//! The sandbox's HTTP side: the install key server and the Confluence REST calls the app makes.
+//! The sandbox's HTTP side: the install key server, the Confluence REST calls the app makes, and
+//! the media host that attachment downloads redirect to.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -7,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Shared;
-use super::sites::Site;
+use super::sites::{MediaGrant, Site};
 use crate::connect::canonical::{RequestParts, qsh};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -16,7 +17,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/{site}/wiki/rest/api/content/{id}/permission/check",
             web::post().to(permission_check),
-        );
+        )
+        .route("/{site}/wiki/rest/api/content/{id}", web::get().to(content))
+        .route(
+            "/{site}/wiki/rest/api/content/{page}/child/attachment/{attachment}/download",
+            web::get().to(attachment_download),
+        )
+        .route("/media/{site}/{page}/{attachment}", web::get().to(media));
 }
 
 async fn install_key(kid: web::Path<String>, state: web::Data<Shared>) -> HttpResponse {
@@ -157,4 +164,123 @@ async fn permission_check(
         && matches!(body.operation.as_str(), "read" | "update")
         && site.can_read(&body.subject.identifier, &content_id);
     HttpResponse::Ok().json(json!({ "hasPermission": allowed }))
+}
+
+#[derive(Deserialize)]
+struct ContentQuery {
+    #[serde(default)]
+    expand: String,
+}
+
+/// `GET /rest/api/content/{id}`: like Confluence, only the expanded parts carry their fields.
+async fn content(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<ContentQuery>,
+    state: web::Data<Shared>,
+) -> HttpResponse {
+    let (site, content_id) = path.into_inner();
+    let site = match authorize(&req, &state, &site) {
+        Ok(site) => site,
+        Err(refusal) => return refusal.response(),
+    };
+    state.lock().expect("sandbox state").content_fetches += 1;
+    let Some(page) = site.pages.get(&content_id) else {
+        return HttpResponse::NotFound().json(json!({ "message": "No content found" }));
+    };
+    let expanded: Vec<&str> = query.expand.split(',').collect();
+    let mut answer = json!({
+        "id": content_id,
+        "type": "page",
+        "status": "current",
+        "title": page.title,
+    });
+    if expanded.contains(&"space") {
+        answer["space"] = json!({ "key": page.space_key, "type": "global" });
+    }
+    if expanded.contains(&"version") {
+        answer["version"] = json!({ "number": page.version });
+    }
+    if expanded.contains(&"body.export_view") {
+        answer["body"] = json!({
+            "export_view": { "value": page.export_view, "representation": "storage" },
+        });
+    }
+    HttpResponse::Ok().json(answer)
+}
+
+/// The download answers with a redirect to the media host, carrying a token instead of a JWT.
+async fn attachment_download(
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<Shared>,
+) -> HttpResponse {
+    let (site_name, page_id, attachment_id) = path.into_inner();
+    let site = match authorize(&req, &state, &site_name) {
+        Ok(site) => site,
+        Err(refusal) => return refusal.response(),
+    };
+    let known = site
+        .pages
+        .get(&page_id)
+        .is_some_and(|page| page.attachments.contains_key(&attachment_id));
+    if !known {
+        return HttpResponse::NotFound().json(json!({ "message": "No attachment found" }));
+    }
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    let location = format!(
+        "{}/media/{site_name}/{page_id}/{attachment_id}?token={token}",
+        site.host_url()
+    );
+    let grant = MediaGrant {
+        site: site_name,
+        page: page_id,
+        attachment: attachment_id,
+    };
+    state
+        .lock()
+        .expect("sandbox state")
+        .media_tokens
+        .insert(token, grant);
+    HttpResponse::Found()
+        .insert_header(("Location", location))
+        .finish()
+}
+
+#[derive(Deserialize)]
+struct MediaQuery {
+    token: Option<String>,
+}
+
+/// The media host: no JWT, only the token of the redirect opens the bytes.
+async fn media(
+    path: web::Path<(String, String, String)>,
+    query: web::Query<MediaQuery>,
+    state: web::Data<Shared>,
+) -> HttpResponse {
+    let (site, page, attachment) = path.into_inner();
+    let state = state.lock().expect("sandbox state");
+    let granted = query
+        .token
+        .as_ref()
+        .and_then(|token| state.media_tokens.get(token));
+    let wanted = MediaGrant {
+        site,
+        page,
+        attachment,
+    };
+    if granted != Some(&wanted) {
+        return HttpResponse::Unauthorized().json(json!({ "message": "missing or wrong token" }));
+    }
+    let file = state
+        .sites
+        .get(&wanted.site)
+        .and_then(|site| site.pages.get(&wanted.page))
+        .and_then(|page| page.attachments.get(&wanted.attachment));
+    match file {
+        Some((media_type, bytes)) => HttpResponse::Ok()
+            .content_type(media_type.as_str())
+            .body(bytes.clone()),
+        None => HttpResponse::NotFound().finish(),
+    }
 }

@@ -11,6 +11,18 @@ pub(crate) struct State {
     pub public_key: &'static str,
     pub sites: HashMap<String, Site>,
     pub verified_calls: usize,
+    /// Verified `GET /rest/api/content/{id}` calls.
+    pub content_fetches: usize,
+    /// Media token → the attachment it opens, like the tokens Atlassian's media host checks.
+    pub media_tokens: HashMap<String, MediaGrant>,
+}
+
+/// What one media token lets its holder download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MediaGrant {
+    pub site: String,
+    pub page: String,
+    pub attachment: String,
 }
 
 impl State {
@@ -20,6 +32,8 @@ impl State {
             public_key,
             sites: HashMap::new(),
             verified_calls: 0,
+            content_fetches: 0,
+            media_tokens: HashMap::new(),
         }
     }
 }
@@ -54,6 +68,53 @@ pub struct Page {
     pub attachments: HashMap<String, (String, Vec<u8>)>,
 }
 
+const SAMPLE_PAGE: &str = include_str!("sample_page.html");
+const HOSTILE_PAGE: &str = include_str!("hostile_page.html");
+const SAMPLE_PNG: &[u8] = include_bytes!("sample.png");
+
+impl Page {
+    /// The attachment id of the image on the [`Page::sample`] page.
+    pub const SAMPLE_IMAGE_ID: &'static str = "1900545";
+
+    /// A page like Confluence's `export_view` of a real one: headings, a panel, a table with a
+    /// merged cell, a link to another page, an attached PNG image (id
+    /// [`Page::SAMPLE_IMAGE_ID`]), a code block and a list. `base_url` is the tenant's, e.g.
+    /// `https://acme.atlassian.net/wiki`.
+    pub fn sample(base_url: &str, page_id: &str) -> Self {
+        let base_path = url::Url::parse(base_url)
+            .map(|url| url.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let export_view = SAMPLE_PAGE
+            .replace("{base_url}", base_url)
+            .replace("{base_path}", &base_path)
+            .replace("{page_id}", page_id)
+            .replace("{image_id}", Self::SAMPLE_IMAGE_ID);
+        let attachments = HashMap::from([(
+            Self::SAMPLE_IMAGE_ID.to_owned(),
+            ("image/png".to_owned(), SAMPLE_PNG.to_vec()),
+        )]);
+        Self {
+            title: "Onboarding".to_owned(),
+            space_key: "ENG".to_owned(),
+            version: 7,
+            export_view,
+            attachments,
+        }
+    }
+
+    /// A page whose body tries a `<script>`, an `onclick` handler, a `javascript:` link, an
+    /// `onerror` image and an iframe, for the sanitiser's tests.
+    pub fn hostile() -> Self {
+        Self {
+            title: "Notes".to_owned(),
+            space_key: "ENG".to_owned(),
+            version: 1,
+            export_view: HOSTILE_PAGE.to_owned(),
+            attachments: HashMap::new(),
+        }
+    }
+}
+
 pub fn random_secret() -> SharedSecret {
     let bytes: [u8; 32] = rand::rng().random();
     SharedSecret::new(hex::encode(bytes))
@@ -75,6 +136,13 @@ impl Site {
 
     pub fn base_path(&self) -> String {
         format!("/{}/wiki", self.name)
+    }
+
+    /// The sandbox's own URL, which also serves the simulated media host.
+    pub fn host_url(&self) -> &str {
+        self.base_url
+            .strip_suffix(&self.base_path())
+            .unwrap_or(&self.base_url)
     }
 
     pub fn can_read(&self, account_id: &str, content_id: &str) -> bool {

@@ -1,1 +1,607 @@
 //! Page content from Confluence's `export_view`, sanitised, with attachments rewritten.
+//!
+//! Two passes over the page. `ammonia` parses it and keeps only harmless elements and attributes,
+//! with every link made absolute against the tenant and every image of the tenant's host dropped;
+//! its serializer writes each `&` of the page as an entity. Then `lol_html` points attachment
+//! images and links at a marker that starts with a bare `&`, which the page therefore cannot
+//! produce, and the result is split at the markers. Each reader's page is the segments written
+//! out with a signed URL of the app for each attachment.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use ammonia::UrlRelative;
+use lol_html::errors::RewritingError;
+use lol_html::html_content::Element;
+use lol_html::{RewriteStrSettings, element, rewrite_str};
+use url::Url;
+
+use crate::connect::host_client::ContentId;
+
+/// Prefix of the ids of the page's elements (and of in-page anchors), so that they cannot clash
+/// with the ids of the app's own page around them.
+const ID_PREFIX: &str = "content-";
+/// Takes the place of an attachment URL: the marker, the attachment id, `;`.
+const ATTACHMENT_MARKER: &str = "&pageshare-attachment:";
+const RESOURCE_ID: &str = "data-linked-resource-id";
+const RESOURCE_TYPE: &str = "data-linked-resource-type";
+
+/// A sanitised page, cached and shared by all its readers. Rendering writes the HTML with each
+/// attachment URL made by the caller (signed for one share and reader).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SanitizedPage {
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Html(String),
+    /// Inside a double-quoted `src` or `href` attribute value.
+    AttachmentUrl(ContentId),
+}
+
+impl SanitizedPage {
+    /// Write the page to `out`. `url_of(attachment_id, buffer)` writes the plain URL of one
+    /// attachment into `buffer`; it is HTML-escaped here.
+    pub fn render(&self, out: &mut String, mut url_of: impl FnMut(&str, &mut String)) {
+        let mut url = String::new();
+        for segment in &self.segments {
+            match segment {
+                Segment::Html(html) => out.push_str(html),
+                Segment::AttachmentUrl(id) => {
+                    url.clear();
+                    url_of(id.as_str(), &mut url);
+                    push_escaped(out, &url);
+                }
+            }
+        }
+    }
+
+    /// The ids of the attachments the page shows or links to, in document order, repeated when
+    /// the page uses one twice.
+    pub fn attachment_ids(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::AttachmentUrl(id) => Some(id.as_str()),
+            Segment::Html(_) => None,
+        })
+    }
+
+    /// Split rewritten HTML at the attachment markers.
+    fn from_marked(html: &str) -> Self {
+        let mut segments = Vec::new();
+        let mut pieces = html.split(ATTACHMENT_MARKER);
+        push_html(&mut segments, pieces.next().unwrap_or_default());
+        for piece in pieces {
+            // Only the rewriter writes a marker, always with a valid id and the `;`.
+            let Some((id, rest)) = piece.split_once(';') else {
+                continue;
+            };
+            if let Some(id) = ContentId::parse(id) {
+                segments.push(Segment::AttachmentUrl(id));
+            }
+            push_html(&mut segments, rest);
+        }
+        Self { segments }
+    }
+}
+
+fn push_html(segments: &mut Vec<Segment>, html: &str) {
+    if !html.is_empty() {
+        segments.push(Segment::Html(html.to_owned()));
+    }
+}
+
+fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Sanitise a page's `export_view` for readers outside Confluence. `tenant_base_url` is the
+/// tenant's base URL, e.g. `https://acme.atlassian.net/wiki`.
+pub fn sanitize(export_view: &str, tenant_base_url: &str) -> SanitizedPage {
+    let base = tenant_base(tenant_base_url);
+    let clean = cleaner(base).clean(export_view).to_string();
+    match rewrite_attachments(&clean) {
+        Ok(marked) => SanitizedPage::from_marked(&marked),
+        Err(error) => {
+            // Nothing of the page rather than something unchecked.
+            tracing::warn!(%error, "sanitised page could not be rewritten");
+            SanitizedPage::default()
+        }
+    }
+}
+
+/// The base with a trailing `/`, so that `spaces/x` resolves below `/wiki`. `None` when it does
+/// not parse: then relative links and all images but attachments are dropped.
+fn tenant_base(raw: &str) -> Option<Url> {
+    Url::parse(&format!("{}/", raw.trim_end_matches('/'))).ok()
+}
+
+fn cleaner(base: Option<Url>) -> ammonia::Builder<'static> {
+    let mut builder = ammonia::Builder::default();
+    builder
+        // Image maps carry links that neither `link_rel` nor the rewriting below would see.
+        .rm_tags(["area", "map"])
+        // `cite` holds a URL that ammonia does not check.
+        .rm_tag_attributes("blockquote", ["cite"])
+        .rm_tag_attributes("del", ["cite"])
+        .rm_tag_attributes("ins", ["cite"])
+        .rm_tag_attributes("q", ["cite"])
+        .add_tag_attributes("a", ["title", RESOURCE_ID, RESOURCE_TYPE])
+        .add_tag_attributes("img", ["title", RESOURCE_ID, RESOURCE_TYPE])
+        // Classes let the app's CSS style Confluence's panels, tables and code blocks.
+        .add_generic_attributes(["class", "id"])
+        .id_prefix(Some(ID_PREFIX))
+        .url_schemes(HashSet::from(["http", "https", "mailto", "tel"]))
+        .link_rel(Some("noopener noreferrer"))
+        // Runs before `url_relative`, and leaves only in-page anchors relative.
+        .attribute_filter(move |element, attribute, value| {
+            filter_url(base.as_ref(), element, attribute, value)
+        })
+        .url_relative(UrlRelative::Custom(Box::new(keep_anchor)));
+    builder
+}
+
+fn keep_anchor(url: &str) -> Option<Cow<'_, str>> {
+    url.starts_with('#').then_some(Cow::Borrowed(url))
+}
+
+/// `value` is the decoded attribute value; ammonia has already refused unknown schemes.
+fn filter_url<'u>(
+    base: Option<&Url>,
+    element: &str,
+    attribute: &str,
+    value: &'u str,
+) -> Option<Cow<'u, str>> {
+    match (element, attribute) {
+        ("a", "href") => link_target(base, value),
+        ("img", "src") => image_source(base, value),
+        _ => Some(Cow::Borrowed(value)),
+    }
+}
+
+/// In-page anchors follow the prefixed ids; every other link becomes absolute.
+fn link_target<'u>(base: Option<&Url>, value: &'u str) -> Option<Cow<'u, str>> {
+    match value.strip_prefix('#') {
+        Some("") => Some(Cow::Borrowed(value)),
+        Some(anchor) => Some(Cow::Owned(format!("#{ID_PREFIX}{anchor}"))),
+        None => resolve(base, value).map(|url| Cow::Owned(url.into())),
+    }
+}
+
+/// An image stays only when it is on another https host: the tenant's own images need a login
+/// the reader does not have, and no Atlassian URL reaches the reader. Attachment images get
+/// their URL back from [`rewrite_attachments`].
+fn image_source<'u>(base: Option<&Url>, value: &'u str) -> Option<Cow<'u, str>> {
+    let tenant_host = base?.host_str()?;
+    let url = resolve(base, value)?;
+    let elsewhere = url
+        .host_str()
+        .is_some_and(|host| !host.eq_ignore_ascii_case(tenant_host));
+    (url.scheme() == "https" && elsewhere).then(|| Cow::Owned(url.into()))
+}
+
+fn resolve(base: Option<&Url>, value: &str) -> Option<Url> {
+    match base {
+        Some(base) => base.join(value).ok(),
+        None => Url::parse(value).ok(),
+    }
+}
+
+/// Mark the URLs of attachment images and links (of ammonia's output, in which attribute values
+/// are still HTML-escaped), drop the resource attributes, open links in a new tab.
+fn rewrite_attachments(clean_html: &str) -> Result<String, RewritingError> {
+    let settings = RewriteStrSettings::new()
+        .append_element_content_handler(element!("img", |img| {
+            mark_attachment(img, "src", true)?;
+            Ok(())
+        }))
+        .append_element_content_handler(element!("a", |link| {
+            mark_attachment(link, "href", false)?;
+            let leaves_page = link
+                .get_attribute("href")
+                .is_some_and(|href| !href.starts_with('#'));
+            if leaves_page {
+                link.set_attribute("target", "_blank")?;
+            }
+            Ok(())
+        }))
+        .with_enable_esi_tags(false);
+    rewrite_str(clean_html, settings)
+}
+
+/// An element that names an attachment gets the marker as its URL, or loses the URL when the id
+/// is unusable. Images name attachments unless they say otherwise; links only when they say so.
+fn mark_attachment(
+    element: &mut Element<'_, '_>,
+    url_attribute: &str,
+    is_image: bool,
+) -> Result<(), lol_html::errors::AttributeNameError> {
+    let id = element.get_attribute(RESOURCE_ID);
+    let kind = element.get_attribute(RESOURCE_TYPE);
+    element.remove_attribute(RESOURCE_ID);
+    element.remove_attribute(RESOURCE_TYPE);
+    let Some(id) = id else {
+        return Ok(());
+    };
+    let names_attachment = kind.map_or(is_image, |kind| kind == "attachment");
+    if !names_attachment {
+        return Ok(());
+    }
+    match ContentId::parse(&id) {
+        Some(id) => element.set_attribute(
+            url_attribute,
+            &format!("{ATTACHMENT_MARKER}{};", id.as_str()),
+        ),
+        None => {
+            element.remove_attribute(url_attribute);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::sandbox::Page;
+
+    const BASE: &str = "https://acme.atlassian.net/wiki";
+    const SIGNED: &str = "/content/6f1c/attachments/ID?exp=1700000000&sig=abc";
+
+    /// Render with URLs like the app's, with the attachment id in place of `ID`.
+    fn rendered(page: &SanitizedPage) -> String {
+        let mut out = String::new();
+        page.render(&mut out, |id, url| url.push_str(&SIGNED.replace("ID", id)));
+        out
+    }
+
+    fn clean(html: &str) -> String {
+        rendered(&sanitize(html, BASE))
+    }
+
+    #[test]
+    fn hostile_markup_is_removed() {
+        let cases = [
+            ("script", "<p>a</p><script>alert(1)</script>"),
+            (
+                "uppercase script",
+                "<SCRIPT SRC=https://evil.example/x.js></SCRIPT>",
+            ),
+            (
+                "onerror",
+                r#"<img src="https://img.example/a.png" onerror="alert(1)">"#,
+            ),
+            ("onclick", r#"<p onclick="alert(1)">a</p>"#),
+            ("javascript href", r#"<a href="javascript:alert(1)">a</a>"#),
+            (
+                "obfuscated javascript",
+                "<a href=\" JaVa&#x09;Script:alert(1)\">a</a>",
+            ),
+            ("javascript src", r#"<img src="javascript:alert(1)">"#),
+            (
+                "data link",
+                r#"<a href="data:text/html;base64,PHNjcmlwdD4=">a</a>"#,
+            ),
+            (
+                "data image",
+                r#"<img src="data:image/svg+xml;base64,PHN2Zz4=">"#,
+            ),
+            (
+                "svg script",
+                "<svg><script>alert(1)</script><circle r=1 /></svg>",
+            ),
+            ("svg onload", "<svg onload=alert(1)></svg>"),
+            (
+                "style element",
+                "<style>body { display: none }</style><p>a</p>",
+            ),
+            (
+                "style attribute",
+                r#"<p style="position:fixed;top:0">a</p>"#,
+            ),
+            ("iframe", r#"<iframe src="https://evil.example/"></iframe>"#),
+            (
+                "object",
+                r#"<object data="https://evil.example/x.swf"></object>"#,
+            ),
+            ("embed", r#"<embed src="https://evil.example/x.swf">"#),
+            (
+                "form",
+                r#"<form action="https://evil.example/"><input name=p><button>Go</button></form>"#,
+            ),
+            (
+                "meta refresh",
+                r#"<meta http-equiv="refresh" content="0;url=https://e.example">"#,
+            ),
+            ("base", r#"<base href="https://evil.example/">"#),
+            (
+                "link stylesheet",
+                r#"<link rel="stylesheet" href="https://evil.example/x.css">"#,
+            ),
+            (
+                "blockquote cite",
+                r#"<blockquote cite="javascript:alert(1)">q</blockquote>"#,
+            ),
+            (
+                "mxss",
+                "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+            ),
+            ("comment", "<!-- <script>alert(1)</script> -->"),
+        ];
+        let forbidden = [
+            "<script",
+            "alert(",
+            "javascript:",
+            "data:",
+            "onerror",
+            "onclick",
+            "onload",
+            "<svg",
+            "<style",
+            "style=",
+            "<iframe",
+            "<object",
+            "<embed",
+            "<form",
+            "<input",
+            "<meta",
+            "<base",
+            "<link",
+            "<math",
+            "<!--",
+            "evil.example",
+        ];
+        for (name, input) in cases {
+            let output = clean(input).to_ascii_lowercase();
+            for needle in forbidden {
+                assert!(!output.contains(needle), "{name}: {needle} in {output}");
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_sandbox_page_keeps_only_its_text() {
+        let output = clean(&Page::hostile().export_view);
+        for needle in [
+            "<script",
+            "onclick",
+            "onerror",
+            "javascript:",
+            "<iframe",
+            "alert(",
+        ] {
+            assert!(!output.contains(needle), "{needle} in {output}");
+        }
+        assert!(output.contains("<p>Harmless text before the trouble.</p>"));
+        assert!(output.contains("<p>Harmless text after the trouble.</p>"));
+        assert!(output.contains(r#"<img alt="broken">"#), "{output}");
+    }
+
+    #[test]
+    fn sample_page_keeps_its_structure_and_serves_the_image_through_the_app() {
+        let page = sanitize(&Page::sample(BASE, "65538").export_view, BASE);
+        let output = rendered(&page);
+
+        assert_eq!(
+            page.attachment_ids().collect::<Vec<_>>(),
+            [Page::SAMPLE_IMAGE_ID]
+        );
+        for kept in [
+            r#"<h1 id="content-Onboarding-Welcome">Welcome</h1>"#,
+            r#"<table class="confluenceTable">"#,
+            r#"<th class="confluenceTh"><p><strong>Step</strong></p></th>"#,
+            r#"<td colspan="2" class="confluenceTd">"#,
+            r#"<div class="confluence-information-macro confluence-information-macro-information">"#,
+            r#"<pre class="syntaxhighlighter-pre">cargo build --release</pre>"#,
+            "<p>Open a pull request &amp; ask for review.</p>",
+            r#"src="/content/6f1c/attachments/1900545?exp=1700000000&amp;sig=abc""#,
+            r#"class="confluence-embedded-image""#,
+            r#"alt="diagram.png""#,
+            r#"<a href="https://acme.atlassian.net/wiki/spaces/ENG/pages/98305/Runbook" rel="noopener noreferrer" target="_blank">Runbook</a>"#,
+            r#"<a href="https://example.com/faq" class="external-link" rel="noopener noreferrer" target="_blank">"#,
+        ] {
+            assert!(output.contains(kept), "{kept} missing from {output}");
+        }
+        for gone in [
+            "/download/attachments",
+            "data-image-src",
+            "data-base-url",
+            "data-linked-resource",
+            "data-media-id",
+            "nofollow",
+            "style=",
+        ] {
+            assert!(!output.contains(gone), "{gone} in {output}");
+        }
+    }
+
+    #[test]
+    fn images_stay_only_on_other_https_hosts() {
+        let cases = [
+            ("/wiki/download/attachments/1/a.png", false),
+            ("download/attachments/1/a.png", false),
+            (
+                "https://acme.atlassian.net/wiki/s/emoticons/smile.svg",
+                false,
+            ),
+            ("//acme.atlassian.net/wiki/a.png", false),
+            ("HTTPS://ACME.Atlassian.NET/wiki/a.png", false),
+            ("http://images.example.com/a.png", false),
+            ("https://images.example.com/a.png", true),
+        ];
+        for (src, kept) in cases {
+            let output = clean(&format!(r#"<p><img alt="a" src="{src}"></p>"#));
+            assert_eq!(output.contains("src="), kept, "{src}: {output}");
+            assert!(!output.contains("acme"), "{src}: {output}");
+        }
+    }
+
+    #[test]
+    fn attachments_with_unusable_ids_lose_their_url() {
+        for id in [
+            "",
+            "12/../34",
+            "1 2",
+            "1?x=y",
+            "1&quot;x",
+            "1;2",
+            "%31",
+            &"1".repeat(65),
+        ] {
+            let image = format!(
+                r#"<img src="{BASE}/download/attachments/9/a.png" data-linked-resource-id="{id}" data-linked-resource-type="attachment">"#
+            );
+            let link = format!(
+                r#"<a href="{BASE}/download/attachments/9/a.pdf" data-linked-resource-id="{id}" data-linked-resource-type="attachment">a.pdf</a>"#
+            );
+            for html in [image, link] {
+                let page = sanitize(&html, BASE);
+                let output = rendered(&page);
+                assert_eq!(page.attachment_ids().count(), 0, "{id}: {output}");
+                assert!(!output.contains("src="), "{id}: {output}");
+                assert!(!output.contains("href="), "{id}: {output}");
+            }
+        }
+    }
+
+    #[test]
+    fn attachment_links_go_through_the_app_and_page_links_to_confluence() {
+        let html = r#"<p><a href="/wiki/download/attachments/9/a.pdf?api=v2" data-linked-resource-id="77" data-linked-resource-type="attachment">a.pdf</a>
+            <a href="/wiki/spaces/ENG/pages/9" data-linked-resource-id="9" data-linked-resource-type="page">page</a>
+            <img src="https://images.example.com/a.png" data-linked-resource-id="5" data-linked-resource-type="userinfo"></p>"#;
+        let page = sanitize(html, BASE);
+        let output = rendered(&page);
+        assert_eq!(page.attachment_ids().collect::<Vec<_>>(), ["77"]);
+        assert!(output.contains(r#"<a href="/content/6f1c/attachments/77?exp=1700000000&amp;sig=abc" rel="noopener noreferrer" target="_blank">a.pdf</a>"#), "{output}");
+        assert!(output.contains(r#"<a href="https://acme.atlassian.net/wiki/spaces/ENG/pages/9" rel="noopener noreferrer" target="_blank">page</a>"#), "{output}");
+        assert!(
+            output.contains(r#"<img src="https://images.example.com/a.png">"#),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn links_become_absolute_against_the_tenant() {
+        let cases = [
+            (
+                "/wiki/spaces/ENG/pages/1",
+                "https://acme.atlassian.net/wiki/spaces/ENG/pages/1",
+            ),
+            (
+                "spaces/ENG/pages/1",
+                "https://acme.atlassian.net/wiki/spaces/ENG/pages/1",
+            ),
+            ("//other.example/x", "https://other.example/x"),
+            (
+                "https://example.com/a?b=1&c=2",
+                "https://example.com/a?b=1&amp;c=2",
+            ),
+            ("mailto:team@example.com", "mailto:team@example.com"),
+        ];
+        for (href, expected) in cases {
+            let output = clean(&format!(
+                r#"<a href="{}">x</a>"#,
+                href.replace('&', "&amp;")
+            ));
+            let wanted =
+                format!(r#"<a href="{expected}" rel="noopener noreferrer" target="_blank">x</a>"#);
+            assert_eq!(output, wanted, "{href}");
+        }
+    }
+
+    #[test]
+    fn in_page_anchors_follow_the_prefixed_ids_in_the_same_tab() {
+        let output = clean(r##"<h2 id="Page-Setup">Setup</h2><a href="#Page-Setup">Setup</a>"##);
+        assert_eq!(
+            output,
+            r##"<h2 id="content-Page-Setup">Setup</h2><a href="#content-Page-Setup" rel="noopener noreferrer">Setup</a>"##
+        );
+    }
+
+    #[test]
+    fn the_callers_url_is_escaped_into_the_attribute() {
+        let page = sanitize(
+            r#"<img data-linked-resource-id="att1" data-linked-resource-type="attachment">"#,
+            BASE,
+        );
+        let mut out = String::new();
+        page.render(&mut out, |id, url| {
+            url.push_str("/a/");
+            url.push_str(id);
+            url.push_str("?x=\"><script>&y='");
+        });
+        assert_eq!(
+            out,
+            r#"<img src="/a/att1?x=&quot;&gt;&lt;script&gt;&amp;y=&#39;">"#
+        );
+    }
+
+    #[test]
+    fn page_text_cannot_forge_an_attachment_marker() {
+        for html in [
+            "<p>&pageshare-attachment:123;</p>",
+            "<p>&amp;pageshare-attachment:123;</p>",
+            r#"<p title="&pageshare-attachment:123;">a</p>"#,
+            r#"<a href="https://example.com/?&pageshare-attachment:123;">a</a>"#,
+        ] {
+            let page = sanitize(html, BASE);
+            assert_eq!(page.attachment_ids().count(), 0, "{html}: {page:?}");
+            assert!(
+                rendered(&page).contains("pageshare-attachment:123;"),
+                "{html}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_usable_base_relative_links_and_images_go() {
+        let page = sanitize(
+            r#"<a href="/wiki/x">a</a><img src="https://img.example/a.png">"#,
+            "not a url",
+        );
+        assert_eq!(
+            rendered(&page),
+            r#"<a rel="noopener noreferrer">a</a><img>"#
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn sanitize_never_panics_nor_lets_a_script_through(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    Just("<script>".to_owned()),
+                    Just("</script>".to_owned()),
+                    Just("<scr".to_owned()),
+                    Just("ipt>".to_owned()),
+                    Just("<img src=x onerror=alert(1)>".to_owned()),
+                    Just(r#"<img data-linked-resource-id="1" data-linked-resource-type="attachment">"#.to_owned()),
+                    Just("<svg><![CDATA[".to_owned()),
+                    Just("<!--".to_owned()),
+                    Just("<textarea>".to_owned()),
+                    Just("<a href='javascript:x'>".to_owned()),
+                    Just("&pageshare-attachment:1;".to_owned()),
+                    "[<>&;=\"'/a-z ]{0,12}",
+                    any::<String>(),
+                ],
+                0..12,
+            )
+        ) {
+            let input = pieces.concat();
+            let output = clean(&input).to_ascii_lowercase();
+            prop_assert!(!output.contains("<script"), "{}", output);
+        }
+    }
+}

@@ -1,3 +1,126 @@
 //! The share domain: shares, unlock tokens, cookies, passwords, the rendered page content.
 
 pub mod content;
+pub mod content_cache;
+pub mod cookie;
+pub mod origins;
+pub mod password;
+pub mod signing;
+pub mod unlock;
+
+use std::fmt;
+
+use rand::Rng;
+
+/// A share's public id: the `{uuid}` of `/content/{uuid}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ShareId(uuid::Uuid);
+
+impl ShareId {
+    pub fn new() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+
+    /// Only the hyphenated form is accepted, so one share has exactly one URL.
+    pub fn parse(raw: &str) -> Option<Self> {
+        (raw.len() == uuid::fmt::Hyphenated::LENGTH)
+            .then(|| uuid::Uuid::try_parse(raw).ok())
+            .flatten()
+            .map(Self)
+    }
+
+    pub fn uuid(self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl Default for ShareId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl From<uuid::Uuid> for ShareId {
+    fn from(id: uuid::Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl fmt::Display for ShareId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// A share's unlock secret: 32 bytes from a CSPRNG. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UnlockSecret([u8; 32]);
+
+impl UnlockSecret {
+    pub const LEN: usize = 32;
+
+    pub fn generate() -> Self {
+        // ThreadRng is a CSPRNG (ChaCha12, seeded and reseeded from the OS).
+        Self(rand::rng().random())
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
+    /// Exactly 64 hex digits.
+    pub fn from_hex(hex_text: &str) -> Option<Self> {
+        let mut bytes = [0u8; Self::LEN];
+        hex::decode_to_slice(hex_text.trim(), &mut bytes).ok()?;
+        Some(Self(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex, as the Web API shows it.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for UnlockSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UnlockSecret(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_ids_parse_only_the_hyphenated_form() {
+        let id = ShareId::new();
+        assert_eq!(ShareId::parse(&id.to_string()), Some(id));
+        for bad in [
+            "",
+            "not-a-uuid",
+            &id.uuid().simple().to_string(),
+            &format!("{{{id}}}"),
+            &format!("{id} "),
+        ] {
+            assert_eq!(ShareId::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unlock_secrets_are_32_random_bytes_never_printed() {
+        let a = UnlockSecret::generate();
+        let b = UnlockSecret::generate();
+        assert_ne!(a, b);
+        assert_eq!(a.to_hex().len(), 64);
+        assert_eq!(UnlockSecret::from_hex(&a.to_hex()), Some(a.clone()));
+        assert!(!format!("{a:?}").contains(&a.to_hex()[..8]));
+        for bad in ["", "00", &"0".repeat(63), &"g".repeat(64), &"0".repeat(66)] {
+            assert!(UnlockSecret::from_hex(bad).is_none(), "{bad}");
+        }
+        assert!(UnlockSecret::from_bytes(&[0; 31]).is_none());
+    }
+}

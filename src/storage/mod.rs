@@ -1,1 +1,6 @@
+//! Queries, one module per table.
+
+pub mod app_keys;
 pub mod installations;
+pub mod password_failures;
+pub mod shares;

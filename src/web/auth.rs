@@ -12,8 +12,10 @@ use chrono::Utc;
 
 use super::error::{ApiError, PageError, database_error};
 use super::state::AppState;
+use crate::config::Settings;
 use crate::connect::canonical::{RequestParts, qsh};
-use crate::connect::secrets::verification_candidates;
+use crate::connect::host_client::Tenant;
+use crate::connect::secrets::{SecretKind, SharedSecret, signing_secret, verification_candidates};
 use crate::connect::token::{QshRule, TokenError, unverified_issuer, verify};
 use crate::storage::installations::{self, Installation};
 
@@ -25,6 +27,48 @@ const RECORD_EVERY_SECS: i64 = 60;
 pub struct Connect {
     pub installation: Installation,
     pub account_id: Option<String>,
+}
+
+impl Connect {
+    /// How to call this tenant's Confluence: signed with the secret its host holds.
+    pub fn tenant<'a>(&'a self, settings: &'a Settings) -> Result<Tenant<'a>, ApiError> {
+        let installation = &self.installation;
+        tenant(
+            settings,
+            &installation.client_key,
+            &installation.base_url,
+            installation.shared_secret.as_ref(),
+            installation.last_secret_kind,
+        )
+    }
+}
+
+/// A tenant's host, with the secret its calls are signed with (DESIGN §3).
+pub fn tenant<'a>(
+    settings: &'a Settings,
+    client_key: &'a str,
+    base_url: &'a str,
+    stored: Option<&'a SharedSecret>,
+    last_secret_kind: Option<SecretKind>,
+) -> Result<Tenant<'a>, ApiError> {
+    let secret = signing_secret(
+        settings.secret_mode,
+        stored,
+        settings.app_secret.as_ref(),
+        last_secret_kind,
+    )
+    .ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "no_tenant_secret",
+            "Pageshare holds no secret to call this Confluence site.",
+        )
+    })?;
+    Ok(Tenant {
+        client_key,
+        base_url,
+        secret,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

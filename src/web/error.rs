@@ -6,6 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::Serialize;
 
+use crate::connect::host_client::HostError;
+
 /// `{"error": {"code": "...", "message": "..."}}` with a status.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -83,6 +85,22 @@ impl ResponseError for ApiError {
             },
         })
     }
+}
+
+/// Confluence could not answer: the request is refused (fail closed), with a clear message.
+pub fn host_error(error: HostError) -> ApiError {
+    if matches!(error, HostError::NotFound) {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_in_confluence",
+            "Confluence has no such page (or it was deleted).",
+        );
+    }
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "confluence_unavailable",
+        format!("Pageshare could not get an answer from Confluence: {error}"),
+    )
 }
 
 impl From<sqlx::Error> for ApiError {

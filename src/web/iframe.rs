@@ -7,8 +7,9 @@ use serde::Deserialize;
 
 use super::auth::{Connect, IframeUser};
 use super::error::PageError;
+use super::error::host_error;
 use super::state::AppState;
-use crate::connect::host_client::{ContentId, HostError, Tenant};
+use crate::connect::host_client::ContentId;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/connect/share-panel", web::get().to(share_panel))
@@ -85,41 +86,10 @@ pub async fn require_site_admin(connect: &Connect, state: &AppState) -> Result<(
         )
     };
     let account_id = connect.account_id.as_deref().ok_or_else(not_admin)?;
-    let tenant = tenant_of(connect, state)?;
+    let tenant = connect.tenant(&state.settings)?;
     match state.host.is_site_admin(tenant, account_id).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(not_admin()),
-        Err(error) => Err(host_unavailable(error)),
+        Err(error) => Err(host_error(error).into()),
     }
-}
-
-pub fn tenant_of<'a>(connect: &'a Connect, state: &'a AppState) -> Result<Tenant<'a>, PageError> {
-    let settings = &state.settings;
-    let installation = &connect.installation;
-    let secret = crate::connect::secrets::signing_secret(
-        settings.secret_mode,
-        installation.shared_secret.as_ref(),
-        settings.app_secret.as_ref(),
-        installation.last_secret_kind,
-    )
-    .ok_or_else(|| {
-        PageError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            "Pageshare holds no secret to call this Confluence site.",
-        )
-    })?;
-    Ok(Tenant {
-        client_key: &installation.client_key,
-        base_url: &installation.base_url,
-        secret,
-    })
-}
-
-pub fn host_unavailable(error: HostError) -> PageError {
-    PageError::new(
-        StatusCode::BAD_GATEWAY,
-        "Confluence did not answer",
-        format!("Pageshare could not check your permissions with Confluence: {error}"),
-    )
 }

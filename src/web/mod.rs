@@ -1,11 +1,14 @@
 //! The HTTP layer: routes, extractors, errors.
 
+pub mod api;
 pub mod auth;
+pub mod client_ip;
 pub mod error;
 pub mod health;
 pub mod iframe;
 pub mod lifecycle;
 pub mod logging;
+pub mod share_page;
 pub mod state;
 
 use actix_web::http::StatusCode;
@@ -26,6 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(health::routes)
         .configure(lifecycle::routes)
         .configure(iframe::routes)
+        .configure(api::routes)
+        .configure(share_page::routes)
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::new(
                 StatusCode::NOT_FOUND,

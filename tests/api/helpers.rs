@@ -61,6 +61,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("test database");
     let app = Application::with_listener(settings.clone(), pool.clone(), listener, Some(1))
+        .await
         .expect("app builds");
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -152,4 +153,77 @@ impl Drop for TestApp {
         })
         .join();
     }
+}
+
+/// The page every share test uses, and the users of its site.
+pub const PAGE_ID: &str = "1234567";
+/// Can read the page in Confluence.
+pub const EDITOR: &str = "557058:editor";
+/// Cannot read the page.
+pub const OUTSIDER: &str = "557058:outsider";
+
+impl TestApp {
+    /// An installed site with the sample page, readable by [`EDITOR`].
+    pub async fn site_with_page(&self, name: &str) -> Site {
+        let site = self.installed_site(name).await;
+        let page = pageshare::sandbox::Page::sample(&site.base_url, PAGE_ID);
+        self.sandbox.update_site(name, |s| {
+            s.pages.insert(PAGE_ID.into(), page);
+            s.readers
+                .entry(PAGE_ID.into())
+                .or_default()
+                .insert(EDITOR.into());
+        });
+        self.sandbox.site(name)
+    }
+
+    /// A Web API call as `user` of `site`, with a context token like `AP.context.getToken()`.
+    pub async fn api(
+        &self,
+        site: &Site,
+        user: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let token = self.sandbox.context_token(site, user);
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.address))
+            .header("Authorization", format!("JWT {token}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Create a share of [`PAGE_ID`] as [`EDITOR`]; the share's JSON.
+    pub async fn create_share(&self, site: &Site, body: serde_json::Value) -> serde_json::Value {
+        let response = self
+            .api(
+                site,
+                EDITOR,
+                reqwest::Method::POST,
+                "/api/shares",
+                Some(body),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "create share");
+        response.json().await.unwrap()
+    }
+
+    /// GET `/content/{uuid}` plus `suffix`, with an optional `Cookie` header.
+    pub async fn read_share(&self, url: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(url);
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+/// `name=value` of the response's `Set-Cookie`, as a browser would send it back.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    let set_cookie = response.headers().get("set-cookie")?.to_str().ok()?;
+    Some(set_cookie.split(';').next()?.to_owned())
 }

@@ -3,5 +3,8 @@
 mod connect_auth;
 mod helpers;
 mod lifecycle;
+mod migrations;
 mod secrets;
+mod share_page;
+mod shares;
 mod vectors;

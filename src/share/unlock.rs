@@ -1,0 +1,372 @@
+//! Unlock tokens: HS256 JWTs a customer's backend mints with a share's unlock secret (DESIGN §5).
+//!
+//! Rules: header `alg` exactly `HS256`; `nbf`, `exp` numeric and `iss` a string, all required;
+//! `nbf <= now < exp`; `exp - nbf <= 60`; `iss` is the share's uuid; the signature verifies with
+//! the share's unlock secret. The token length is capped before anything is parsed.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use serde::Deserialize;
+
+use super::{ShareId, UnlockSecret};
+
+/// Longest token looked at; a real one is about 200 bytes.
+pub const MAX_UNLOCK_TOKEN_LEN: usize = 1024;
+/// Longest lifetime (`exp - nbf`) a token may claim, in seconds.
+pub const MAX_LIFETIME_SECS: f64 = 60.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UnlockError {
+    #[error("the unlock token is too long")]
+    TooLong,
+    #[error("the unlock token is not a valid token")]
+    Malformed,
+    #[error("the unlock token must be signed with HS256")]
+    AlgorithmNotAllowed,
+    #[error("the unlock token's signature does not match this share's unlock secret")]
+    BadSignature,
+    #[error("the unlock token lacks the `{0}` claim")]
+    MissingClaim(&'static str),
+    #[error("the unlock token's `{0}` claim has the wrong type")]
+    InvalidClaim(&'static str),
+    #[error("the unlock token is not valid yet")]
+    NotYetValid,
+    #[error("the unlock token has expired")]
+    Expired,
+    #[error("the unlock token is valid for more than 60 seconds")]
+    LifetimeTooLong,
+    #[error("the unlock token was made for another share")]
+    WrongShare,
+}
+
+impl UnlockError {
+    /// The short reason shown to the reader above the password form.
+    pub fn reader_message(self) -> &'static str {
+        match self {
+            Self::Expired => {
+                "This unlock link has expired. Ask the site that sent you here for a new one, or enter the password."
+            }
+            Self::NotYetValid => {
+                "This unlock link is not valid yet. Check your clock, or enter the password."
+            }
+            _ => "This unlock link is not valid for this page. Enter the password instead.",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    #[serde(default)]
+    nbf: Claim,
+    #[serde(default)]
+    exp: Claim,
+    #[serde(default)]
+    iss: Claim,
+}
+
+/// A claim as sent: absent, or any JSON value, so that each problem gets its own error.
+#[derive(Default, Deserialize)]
+#[serde(untagged)]
+enum Claim {
+    #[default]
+    Missing,
+    Number(f64),
+    Text(String),
+    Other(serde::de::IgnoredAny),
+}
+
+impl Claim {
+    fn number(&self, name: &'static str) -> Result<f64, UnlockError> {
+        match self {
+            Self::Number(n) => Ok(*n),
+            Self::Missing => Err(UnlockError::MissingClaim(name)),
+            _ => Err(UnlockError::InvalidClaim(name)),
+        }
+    }
+
+    fn text(&self, name: &'static str) -> Result<&str, UnlockError> {
+        match self {
+            Self::Text(s) => Ok(s),
+            Self::Missing => Err(UnlockError::MissingClaim(name)),
+            _ => Err(UnlockError::InvalidClaim(name)),
+        }
+    }
+}
+
+fn validation() -> Validation {
+    // Only the signature and the algorithm are left to the crate: its defaults (a 60 s leeway,
+    // its own clock, `exp` required but `nbf` unchecked) are not these rules.
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    validation
+}
+
+/// Verify an unlock token for `share` at time `now` (seconds), with `leeway_secs` on `nbf`/`exp`.
+pub fn verify_unlock(
+    token: &str,
+    share: ShareId,
+    secret: &UnlockSecret,
+    now: i64,
+    leeway_secs: u64,
+) -> Result<(), UnlockError> {
+    if token.len() > MAX_UNLOCK_TOKEN_LEN {
+        return Err(UnlockError::TooLong);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
+        // `alg` values the crate does not know (`none`, `hs256`, …) end up here.
+        ErrorKind::Json(_) if token_names_an_algorithm(token) => UnlockError::AlgorithmNotAllowed,
+        _ => UnlockError::Malformed,
+    })?;
+    if header.alg != Algorithm::HS256 {
+        return Err(UnlockError::AlgorithmNotAllowed);
+    }
+    let key = DecodingKey::from_secret(secret.as_bytes());
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation())
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => UnlockError::BadSignature,
+            ErrorKind::InvalidAlgorithm => UnlockError::AlgorithmNotAllowed,
+            _ => UnlockError::Malformed,
+        })?
+        .claims;
+    let nbf = claims.nbf.number("nbf")?;
+    let exp = claims.exp.number("exp")?;
+    let iss = claims.iss.text("iss")?;
+    let now = now as f64;
+    let leeway = leeway_secs as f64;
+    if exp - nbf > MAX_LIFETIME_SECS {
+        return Err(UnlockError::LifetimeTooLong);
+    }
+    if now + leeway < nbf {
+        return Err(UnlockError::NotYetValid);
+    }
+    if now >= exp + leeway {
+        return Err(UnlockError::Expired);
+    }
+    if ShareId::parse(iss) != Some(share) {
+        return Err(UnlockError::WrongShare);
+    }
+    Ok(())
+}
+
+/// A token as a customer's backend mints it: `nbf` now, `exp` `ttl_secs` later, `iss` the share.
+pub fn mint_unlock_token(share: ShareId, secret: &UnlockSecret, now: i64, ttl_secs: i64) -> String {
+    let claims = serde_json::json!({"nbf": now, "exp": now + ttl_secs, "iss": share.to_string()});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("HS256 signing of JSON claims cannot fail")
+}
+
+/// Whether the (undecodable) header at least is JSON with an `alg`: then the algorithm is what
+/// is wrong, not the token's shape.
+fn token_names_an_algorithm(token: &str) -> bool {
+    use base64::Engine;
+    let Some(header) = token.split('.').next() else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|json| json.get("alg").is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn signed(alg: Algorithm, claims: &Value, key: &[u8]) -> String {
+        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key)).unwrap()
+    }
+
+    #[test]
+    fn the_rules_one_case_each() {
+        let share = ShareId::new();
+        let secret = UnlockSecret::generate();
+        let other_share = ShareId::new();
+        let other_secret = UnlockSecret::generate();
+        let key = secret.as_bytes().as_slice();
+        let iss = share.to_string();
+        let claims = |nbf: Value, exp: Value| json!({"nbf": nbf, "exp": exp, "iss": iss});
+        let valid = claims(json!(NOW - 10), json!(NOW + 30));
+        let without = |name: &str| {
+            let mut c = valid.clone();
+            c.as_object_mut().unwrap().remove(name);
+            c
+        };
+        let rsa_pem = include_str!("../sandbox/keys/stranger-private.pem");
+        let rs256 = jsonwebtoken::encode(
+            &Header::new(Algorithm::RS256),
+            &valid,
+            &EncodingKey::from_rsa_pem(rsa_pem.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        let alg_none = format!(
+            "{}.{}.",
+            b64(br#"{"alg":"none","typ":"JWT"}"#),
+            b64(valid.to_string().as_bytes())
+        );
+        let hs256 = |c: &Value| signed(Algorithm::HS256, c, key);
+        let cases: Vec<(&str, String, Result<(), UnlockError>)> = vec![
+            ("valid", hs256(&valid), Ok(())),
+            (
+                "exp - nbf = 60 accepted",
+                hs256(&claims(json!(NOW - 30), json!(NOW + 30))),
+                Ok(()),
+            ),
+            (
+                "exp - nbf = 61 refused",
+                hs256(&claims(json!(NOW - 30), json!(NOW + 31))),
+                Err(UnlockError::LifetimeTooLong),
+            ),
+            (
+                "nbf = now accepted",
+                hs256(&claims(json!(NOW), json!(NOW + 60))),
+                Ok(()),
+            ),
+            (
+                "nbf in the future",
+                hs256(&claims(json!(NOW + 1), json!(NOW + 60))),
+                Err(UnlockError::NotYetValid),
+            ),
+            (
+                "exp reached",
+                hs256(&claims(json!(NOW - 60), json!(NOW))),
+                Err(UnlockError::Expired),
+            ),
+            (
+                "fractional times are numeric dates",
+                hs256(&claims(json!(NOW as f64 - 0.5), json!(NOW as f64 + 0.5))),
+                Ok(()),
+            ),
+            (
+                "iss of another share",
+                hs256(&json!({"nbf": NOW - 10, "exp": NOW + 30, "iss": other_share.to_string()})),
+                Err(UnlockError::WrongShare),
+            ),
+            (
+                "iss not a uuid",
+                hs256(&json!({"nbf": NOW - 10, "exp": NOW + 30, "iss": "acme"})),
+                Err(UnlockError::WrongShare),
+            ),
+            (
+                "signed with another share's secret",
+                signed(Algorithm::HS256, &valid, other_secret.as_bytes()),
+                Err(UnlockError::BadSignature),
+            ),
+            ("alg none", alg_none, Err(UnlockError::AlgorithmNotAllowed)),
+            (
+                "HS384",
+                signed(Algorithm::HS384, &valid, key),
+                Err(UnlockError::AlgorithmNotAllowed),
+            ),
+            ("RS256", rs256, Err(UnlockError::AlgorithmNotAllowed)),
+            (
+                "string-typed nbf",
+                hs256(&claims(json!((NOW - 10).to_string()), json!(NOW + 30))),
+                Err(UnlockError::InvalidClaim("nbf")),
+            ),
+            (
+                "string-typed exp",
+                hs256(&claims(json!(NOW - 10), json!((NOW + 30).to_string()))),
+                Err(UnlockError::InvalidClaim("exp")),
+            ),
+            (
+                "numeric iss",
+                hs256(&json!({"nbf": NOW - 10, "exp": NOW + 30, "iss": 42})),
+                Err(UnlockError::InvalidClaim("iss")),
+            ),
+            (
+                "missing nbf",
+                hs256(&without("nbf")),
+                Err(UnlockError::MissingClaim("nbf")),
+            ),
+            (
+                "missing exp",
+                hs256(&without("exp")),
+                Err(UnlockError::MissingClaim("exp")),
+            ),
+            (
+                "missing iss",
+                hs256(&without("iss")),
+                Err(UnlockError::MissingClaim("iss")),
+            ),
+            (
+                "a 100 KB token",
+                format!(
+                    "{}.{}.x",
+                    b64(br#"{"alg":"HS256"}"#),
+                    "a".repeat(100 * 1024)
+                ),
+                Err(UnlockError::TooLong),
+            ),
+            ("garbage", "garbage".into(), Err(UnlockError::Malformed)),
+            (
+                "three garbage parts",
+                "a.b.c".into(),
+                Err(UnlockError::Malformed),
+            ),
+            ("empty", String::new(), Err(UnlockError::Malformed)),
+        ];
+        for (name, token, expected) in cases {
+            assert_eq!(
+                verify_unlock(&token, share, &secret, NOW, 0),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn old_secret_stops_working_after_a_change() {
+        let share = ShareId::new();
+        let old = UnlockSecret::generate();
+        let new = UnlockSecret::generate();
+        let claims = json!({"nbf": NOW, "exp": NOW + 60, "iss": share.to_string()});
+        let with_old = signed(Algorithm::HS256, &claims, old.as_bytes());
+        assert_eq!(verify_unlock(&with_old, share, &old, NOW, 0), Ok(()));
+        assert_eq!(
+            verify_unlock(&with_old, share, &new, NOW, 0),
+            Err(UnlockError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn minted_tokens_verify_for_their_lifetime_only() {
+        let share = ShareId::new();
+        let secret = UnlockSecret::generate();
+        let token = mint_unlock_token(share, &secret, NOW, 60);
+        assert_eq!(verify_unlock(&token, share, &secret, NOW, 0), Ok(()));
+        assert_eq!(verify_unlock(&token, share, &secret, NOW + 59, 0), Ok(()));
+        assert_eq!(
+            verify_unlock(&token, share, &secret, NOW + 60, 0),
+            Err(UnlockError::Expired)
+        );
+    }
+
+    #[test]
+    fn leeway_widens_both_ends() {
+        let share = ShareId::new();
+        let secret = UnlockSecret::generate();
+        let early = json!({"nbf": NOW + 5, "exp": NOW + 60, "iss": share.to_string()});
+        let late = json!({"nbf": NOW - 60, "exp": NOW - 5, "iss": share.to_string()});
+        for claims in [early, late] {
+            let token = signed(Algorithm::HS256, &claims, secret.as_bytes());
+            assert!(verify_unlock(&token, share, &secret, NOW, 0).is_err());
+            assert_eq!(verify_unlock(&token, share, &secret, NOW, 10), Ok(()));
+        }
+    }
+}

@@ -1,0 +1,576 @@
+//! What external readers get at `/content/{uuid}`: content, password, unlock tokens, cookies.
+
+use pageshare::sandbox::Page;
+use pageshare::share::unlock::mint_unlock_token;
+use pageshare::share::{ShareId, UnlockSecret};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{EDITOR, PAGE_ID, TestApp, session_cookie, spawn_app};
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Shared {
+    id: ShareId,
+    url: String,
+    secret: UnlockSecret,
+}
+
+async fn share(app: &TestApp, site: &pageshare::sandbox::Site, body: Value) -> Shared {
+    let json = app.create_share(site, body).await;
+    Shared {
+        id: ShareId::parse(json["uuid"].as_str().unwrap()).unwrap(),
+        url: json["url"].as_str().unwrap().to_owned(),
+        secret: UnlockSecret::from_hex(json["unlockSecret"].as_str().unwrap()).unwrap(),
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn unlock_url(shared: &Shared, secret: &UnlockSecret) -> String {
+    format!(
+        "{}?unlock={}",
+        shared.url,
+        mint_unlock_token(shared.id, secret, now(), 60)
+    )
+}
+
+async fn post_password(app: &TestApp, shared: &Shared, password: &str) -> reqwest::Response {
+    app.http
+        .post(format!("{}/password", shared.url))
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .map_or("", |v| v.to_str().unwrap())
+}
+
+#[tokio::test]
+async fn an_open_share_shows_the_sanitised_page_and_its_image() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    let response = app.read_share(&shared.url, None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "referrer-policy"), "no-referrer");
+    assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+    assert!(header(&response, "content-security-policy").contains("frame-ancestors *"));
+    assert!(response.headers().get("x-frame-options").is_none());
+    assert!(response.headers().get("set-cookie").is_none());
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<title>Onboarding</title>"));
+    assert!(html.contains("<table"), "the table survives sanitising");
+    assert!(!html.contains(&site.base_url.replace("/wiki", "/download")));
+    let image = format!(
+        "/content/{}/attachments/{}?exp=",
+        shared.id,
+        Page::SAMPLE_IMAGE_ID
+    );
+    let start = html.find(&image).expect("the image goes through the app");
+    let end = start + html[start..].find('"').unwrap();
+    let src = html[start..end].replace("&amp;", "&");
+    let picture = app.get(&src).await;
+    assert_eq!(picture.status(), 200);
+    assert_eq!(header(&picture, "content-type"), "image/png");
+    let expected = &app.sandbox.site("acme").pages[PAGE_ID].attachments[Page::SAMPLE_IMAGE_ID].1;
+    assert_eq!(&picture.bytes().await.unwrap()[..], &expected[..]);
+}
+
+#[tokio::test]
+async fn hostile_page_content_is_sanitised() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    app.sandbox.update_site("acme", |s| {
+        s.pages.insert(PAGE_ID.into(), Page::hostile());
+    });
+    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    let html = app
+        .read_share(&shared.url, None)
+        .await
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase();
+    for bad in ["<script", "onclick", "onerror", "javascript:", "<iframe"] {
+        assert!(!html.contains(bad), "{bad} in {html}");
+    }
+}
+
+#[tokio::test]
+async fn page_content_is_cached_briefly() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    let before = app.sandbox.content_fetches();
+    for _ in 0..3 {
+        assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
+    }
+    assert!(app.sandbox.content_fetches() - before <= 1);
+}
+
+#[tokio::test]
+async fn password_flow_cookie_and_its_end() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+
+    let form = app.read_share(&shared.url, None).await;
+    assert_eq!(form.status(), 200);
+    assert_eq!(header(&form, "cache-control"), "no-cache, no-store");
+    let html = form.text().await.unwrap();
+    assert!(html.contains("name=\"password\"") && !html.contains("Onboarding"));
+
+    let wrong = post_password(&app, &shared, "not the password").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    assert!(wrong.text().await.unwrap().contains("not right"));
+
+    let right = post_password(&app, &shared, PASSWORD).await;
+    assert_eq!(right.status(), 303);
+    assert_eq!(
+        header(&right, "location"),
+        format!("/content/{}", shared.id)
+    );
+    let set_cookie = header(&right, "set-cookie").to_owned();
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=None",
+        "Partitioned",
+        &format!("Path=/content/{}", shared.id),
+    ] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
+    }
+    let cookie = session_cookie(&right).unwrap();
+    let page = app.read_share(&shared.url, Some(&cookie)).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(header(&page, "cache-control"), "no-cache, no-store");
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<title>Onboarding</title>")
+    );
+
+    let changed = app
+        .api(
+            &site,
+            EDITOR,
+            Method::PATCH,
+            &format!("/api/shares/{}", shared.id),
+            Some(json!({"password": "a brand new password"})),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    let after_change = app.read_share(&shared.url, Some(&cookie)).await;
+    assert!(
+        after_change
+            .text()
+            .await
+            .unwrap()
+            .contains("name=\"password\""),
+        "a password change ends the session"
+    );
+
+    let again =
+        session_cookie(&post_password(&app, &shared, "a brand new password").await).unwrap();
+    assert_eq!(
+        app.read_share(&shared.url, Some(&again)).await.status(),
+        200
+    );
+    let revoked = app
+        .api(
+            &site,
+            EDITOR,
+            Method::DELETE,
+            &format!("/api/shares/{}", shared.id),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(
+        app.read_share(&shared.url, Some(&again)).await.status(),
+        404,
+        "revocation ends it too"
+    );
+}
+
+#[tokio::test]
+async fn a_cookie_opens_only_its_own_share() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let first = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let second = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let cookie = session_cookie(&post_password(&app, &first, PASSWORD).await).unwrap();
+    let other = app.read_share(&second.url, Some(&cookie)).await;
+    assert!(other.text().await.unwrap().contains("name=\"password\""));
+}
+
+#[tokio::test]
+async fn repeated_failures_are_limited_with_retry_after() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    for attempt in 1..=5 {
+        assert_eq!(
+            post_password(&app, &shared, "wrong guess!").await.status(),
+            401,
+            "attempt {attempt}"
+        );
+    }
+    let limited = post_password(&app, &shared, PASSWORD).await;
+    assert_eq!(limited.status(), 429, "even the right password waits");
+    let retry: i64 = header(&limited, "retry-after").parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry));
+    let other = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        post_password(&app, &other, PASSWORD).await.status(),
+        303,
+        "per share"
+    );
+}
+
+#[tokio::test]
+async fn cross_site_password_posts_are_refused() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let cases: [(&[(&str, &str)], u16); 5] = [
+        (&[("Sec-Fetch-Site", "cross-site")], 403),
+        (&[("Sec-Fetch-Site", "same-site")], 403),
+        (&[("Origin", "https://evil.example.com")], 403),
+        (&[("Origin", "null")], 303),
+        (&[("Origin", &app.address)], 303),
+    ];
+    for (headers, status) in cases {
+        let mut request = app
+            .http
+            .post(format!("{}/password", shared.url))
+            .form(&[("password", PASSWORD)]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        assert_eq!(
+            request.send().await.unwrap().status().as_u16(),
+            status,
+            "{headers:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unlock_token_sets_the_cookie_and_shows_the_page_at_once() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let response = app
+        .read_share(&unlock_url(&shared, &shared.secret), None)
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "referrer-policy"), "no-referrer");
+    assert_eq!(header(&response, "cache-control"), "no-cache, no-store");
+    let cookie = session_cookie(&response).expect("the same cookie the password sets");
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("<title>Onboarding</title>")
+    );
+    assert_eq!(
+        app.read_share(&shared.url, Some(&cookie)).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn refused_unlock_tokens_show_the_form_with_a_reason() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let other = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let expired = mint_unlock_token(shared.id, &shared.secret, now() - 120, 60);
+    let cases = [
+        (
+            "expired",
+            format!("{}?unlock={expired}", shared.url),
+            "expired",
+        ),
+        (
+            "other share's token",
+            format!(
+                "{}?unlock={}",
+                shared.url,
+                mint_unlock_token(other.id, &other.secret, now(), 60)
+            ),
+            "not valid",
+        ),
+        (
+            "signed with another secret",
+            unlock_url(&shared, &other.secret),
+            "not valid",
+        ),
+        (
+            "garbage",
+            format!("{}?unlock=garbage", shared.url),
+            "not valid",
+        ),
+        (
+            "over the length cap",
+            format!("{}?unlock={}", shared.url, "a".repeat(4 * 1024)),
+            "not valid",
+        ),
+    ];
+    for (name, url, reason) in cases {
+        let response = app.read_share(&url, None).await;
+        assert_eq!(response.status(), 401, "{name}");
+        assert!(response.headers().get("set-cookie").is_none(), "{name}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("name=\"password\"") && html.contains(reason),
+            "{name}: {html}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_changed_unlock_secret_refuses_old_tokens() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let old_url = unlock_url(&shared, &shared.secret);
+    let rotated: Value = app
+        .api(
+            &site,
+            EDITOR,
+            Method::POST,
+            &format!("/api/shares/{}/unlock-secret", shared.id),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new_secret = UnlockSecret::from_hex(rotated["unlockSecret"].as_str().unwrap()).unwrap();
+    assert_eq!(app.read_share(&old_url, None).await.status(), 401);
+    assert_eq!(
+        app.read_share(&unlock_url(&shared, &new_secret), None)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn frame_ancestors_come_from_the_share() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "frameAncestors": ["https://docs.example.com", "https://*.example.org"]}),
+    )
+    .await;
+    let response = app.read_share(&shared.url, None).await;
+    let csp = header(&response, "content-security-policy");
+    assert!(
+        csp.contains("frame-ancestors https://docs.example.com https://*.example.org"),
+        "{csp}"
+    );
+    assert!(response.headers().get("x-frame-options").is_none());
+}
+
+#[tokio::test]
+async fn expired_revoked_and_unknown_shares() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    sqlx::query("UPDATE shared_page SET expires_at = now() - interval '1 second' WHERE uuid = $1")
+        .bind(shared.id.uuid())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let expired = app.read_share(&shared.url, None).await;
+    assert_eq!(expired.status(), 410);
+    assert!(expired.text().await.unwrap().contains("expired"));
+    for path in [
+        format!("/content/{}", ShareId::new()),
+        "/content/not-a-uuid".to_owned(),
+        format!("/content/{}", shared.id.uuid().simple()),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(header(&response, "content-type").starts_with("text/html"));
+    }
+}
+
+#[tokio::test]
+async fn uninstalled_or_disabled_tenant_shares_are_gone_and_come_back() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    assert_eq!(
+        app.sandbox
+            .uninstall(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.read_share(&shared.url, None).await.status(), 410);
+    assert_eq!(
+        app.sandbox
+            .install(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
+    assert_eq!(
+        app.sandbox
+            .set_enabled(&app.target, &site, false)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.read_share(&shared.url, None).await.status(), 410);
+    assert_eq!(
+        app.sandbox
+            .set_enabled(&app.target, &site, true)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn protected_attachments_need_a_signature_or_the_cookie() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let bare = format!("{}/attachments/{}", shared.url, Page::SAMPLE_IMAGE_ID);
+    assert_eq!(app.read_share(&bare, None).await.status(), 403);
+    let forged = format!("{bare}?exp={}&sig={}", now() + 3600, "0".repeat(64));
+    assert_eq!(app.read_share(&forged, None).await.status(), 403);
+    let cookie = session_cookie(&post_password(&app, &shared, PASSWORD).await).unwrap();
+    assert_eq!(app.read_share(&bare, Some(&cookie)).await.status(), 200);
+    let unknown = format!("{}/attachments/999", shared.url);
+    assert_eq!(app.read_share(&unknown, Some(&cookie)).await.status(), 404);
+    let bad_id = format!("{}/attachments/..%2F1", shared.url);
+    assert_eq!(app.read_share(&bad_id, Some(&cookie)).await.status(), 404);
+}
+
+#[tokio::test]
+async fn bad_password_forms_are_4xx() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let url = format!("{}/password", shared.url);
+    let cases: Vec<(&str, &str, Vec<u8>, u16)> = vec![
+        (
+            "no field",
+            "application/x-www-form-urlencoded",
+            b"other=1".to_vec(),
+            400,
+        ),
+        (
+            "JSON",
+            "application/json",
+            br#"{"password":"x"}"#.to_vec(),
+            400,
+        ),
+        (
+            "oversized",
+            "application/x-www-form-urlencoded",
+            [b"password=".as_slice(), &vec![b'a'; 8 * 1024]].concat(),
+            413,
+        ),
+    ];
+    for (name, content_type, body, status) in cases {
+        let response = app
+            .http
+            .post(&url)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{name}");
+    }
+}

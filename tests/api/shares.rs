@@ -1,0 +1,376 @@
+//! The Web API: `/api/shares`, behind context tokens, scoped to the tenant, asking Confluence.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{EDITOR, OUTSIDER, PAGE_ID, error_code, spawn_app};
+
+fn in_an_hour() -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()
+}
+
+#[tokio::test]
+async fn create_list_read_update_rotate_and_revoke() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let expires = in_an_hour();
+    let share = app
+        .create_share(
+            &site,
+            json!({"contentId": PAGE_ID, "password": "correct horse", "expiresAt": expires,
+                   "frameAncestors": ["https://docs.example.com"]}),
+        )
+        .await;
+    let uuid = share["uuid"].as_str().unwrap().to_owned();
+    assert_eq!(share["contentId"], PAGE_ID);
+    assert_eq!(share["title"], "Onboarding", "title from Confluence");
+    assert_eq!(share["spaceKey"], "ENG");
+    assert_eq!(share["url"], format!("{}/content/{uuid}", app.address));
+    assert_eq!(share["passwordProtected"], true);
+    assert_eq!(share["status"], "active");
+    assert_eq!(share["frameAncestors"], json!(["https://docs.example.com"]));
+    assert_eq!(share["createdBy"], EDITOR);
+    let secret = share["unlockSecret"].as_str().unwrap().to_owned();
+    assert!(
+        secret.len() == 64
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    assert!(share.get("password").is_none() && !share.to_string().contains("correct horse"));
+
+    let list: Value = app
+        .api(
+            &site,
+            EDITOR,
+            Method::GET,
+            &format!("/api/shares?contentId={PAGE_ID}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["uuid"], uuid.as_str());
+
+    let read = app
+        .api(
+            &site,
+            EDITOR,
+            Method::GET,
+            &format!("/api/shares/{uuid}"),
+            None,
+        )
+        .await;
+    assert_eq!(read.status(), 200);
+    let read: Value = read.json().await.unwrap();
+    assert_eq!(read["unlockSecret"], secret.as_str());
+
+    let patched = app
+        .api(
+            &site,
+            EDITOR,
+            Method::PATCH,
+            &format!("/api/shares/{uuid}"),
+            Some(json!({"password": null, "expiresAt": null})),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let patched: Value = patched.json().await.unwrap();
+    assert_eq!(patched["passwordProtected"], false);
+    assert_eq!(patched["expiresAt"], Value::Null);
+    assert_eq!(
+        patched["frameAncestors"],
+        json!(["https://docs.example.com"]),
+        "absent fields are left alone"
+    );
+
+    let rotated = app
+        .api(
+            &site,
+            EDITOR,
+            Method::POST,
+            &format!("/api/shares/{uuid}/unlock-secret"),
+            None,
+        )
+        .await;
+    assert_eq!(rotated.status(), 200);
+    let rotated: Value = rotated.json().await.unwrap();
+    let new_secret = rotated["unlockSecret"].as_str().unwrap();
+    assert_eq!(new_secret.len(), 64);
+    assert_ne!(new_secret, secret);
+
+    let revoked = app
+        .api(
+            &site,
+            EDITOR,
+            Method::DELETE,
+            &format!("/api/shares/{uuid}"),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status(), 204);
+    let after: Value = app
+        .api(
+            &site,
+            EDITOR,
+            Method::GET,
+            &format!("/api/shares/{uuid}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["status"], "revoked");
+    let patch_revoked = app
+        .api(
+            &site,
+            EDITOR,
+            Method::PATCH,
+            &format!("/api/shares/{uuid}"),
+            Some(json!({"password": "another one"})),
+        )
+        .await;
+    assert_eq!(patch_revoked.status(), 409);
+    assert_eq!(error_code(patch_revoked).await, "share_revoked");
+}
+
+#[tokio::test]
+async fn creating_needs_confluence_to_say_the_user_can_read_the_page() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let refused = app
+        .api(
+            &site,
+            OUTSIDER,
+            Method::POST,
+            "/api/shares",
+            Some(json!({"contentId": PAGE_ID})),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(error_code(refused).await, "no_permission");
+    let listed = app
+        .api(
+            &site,
+            OUTSIDER,
+            Method::GET,
+            &format!("/api/shares?contentId={PAGE_ID}"),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status(), 403);
+
+    app.sandbox.update_site("acme", |s| s.down = true);
+    let down = app
+        .api(
+            &site,
+            EDITOR,
+            Method::POST,
+            "/api/shares",
+            Some(json!({"contentId": PAGE_ID})),
+        )
+        .await;
+    assert_eq!(down.status(), 502, "fail closed");
+    assert_eq!(error_code(down).await, "confluence_unavailable");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM shared_page")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn a_share_is_invisible_to_another_tenant() {
+    let app = spawn_app().await;
+    let acme = app.site_with_page("acme").await;
+    let rival = app.site_with_page("rival").await;
+    let share = app.create_share(&acme, json!({"contentId": PAGE_ID})).await;
+    let path = format!("/api/shares/{}", share["uuid"].as_str().unwrap());
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::PATCH, Some(json!({"expiresAt": null}))),
+        (Method::DELETE, None),
+    ] {
+        let response = app
+            .api(&rival, EDITOR, method.clone(), &path, body.clone())
+            .await;
+        assert_eq!(response.status(), 404, "{method}");
+        let secret_path = format!("{path}/unlock-secret");
+        let rotate = app
+            .api(&rival, EDITOR, Method::POST, &secret_path, None)
+            .await;
+        assert_eq!(rotate.status(), 404);
+    }
+    let list: Value = app
+        .api(
+            &rival,
+            EDITOR,
+            Method::GET,
+            &format!("/api/shares?contentId={PAGE_ID}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([]), "same content id, other site: nothing");
+    let still: Value = app
+        .api(&acme, EDITOR, Method::GET, &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["status"], "active");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_creates_nothing() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        (
+            "bad content id",
+            json!({"contentId": "12/../3"}),
+            422,
+            "invalid_field",
+        ),
+        ("missing content id", json!({}), 422, "invalid_field"),
+        (
+            "expiry in the past",
+            json!({"contentId": PAGE_ID, "expiresAt": past}),
+            422,
+            "invalid_field",
+        ),
+        (
+            "expiry not a date",
+            json!({"contentId": PAGE_ID, "expiresAt": "tomorrow"}),
+            422,
+            "invalid_field",
+        ),
+        (
+            "short password",
+            json!({"contentId": PAGE_ID, "password": "short"}),
+            422,
+            "invalid_field",
+        ),
+        (
+            "long password",
+            json!({"contentId": PAGE_ID, "password": "x".repeat(129)}),
+            422,
+            "invalid_field",
+        ),
+        (
+            "http origin",
+            json!({"contentId": PAGE_ID, "frameAncestors": ["http://a.example.com"]}),
+            422,
+            "invalid_field",
+        ),
+        (
+            "origin with path",
+            json!({"contentId": PAGE_ID, "frameAncestors": ["https://a.example.com/x"]}),
+            422,
+            "invalid_field",
+        ),
+        (
+            "unknown field",
+            json!({"contentId": PAGE_ID, "pasword": "typo in name"}),
+            422,
+            "invalid_field",
+        ),
+        ("wrong type", json!({"contentId": 42}), 422, "invalid_field"),
+        (
+            "page nobody may read",
+            json!({"contentId": "999"}),
+            403,
+            "no_permission",
+        ),
+    ];
+    for (name, body, status, code) in cases {
+        let response = app
+            .api(&site, EDITOR, Method::POST, "/api/shares", Some(body))
+            .await;
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        assert_eq!(error_code(response).await, code, "{name}");
+    }
+    let token = app.sandbox.context_token(&site, EDITOR);
+    let raw_cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            "malformed JSON",
+            "application/json",
+            b"{\"contentId\":".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "not JSON at all",
+            "application/json",
+            b"hello".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "oversized",
+            "application/json",
+            vec![b' '; 20 * 1024],
+            413,
+            "body_too_large",
+        ),
+        (
+            "form body",
+            "application/x-www-form-urlencoded",
+            b"contentId=1".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (name, content_type, body, status, code) in raw_cases {
+        let response = app
+            .http
+            .post(format!("{}/api/shares", app.address))
+            .header("Authorization", format!("JWT {token}"))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        assert_eq!(error_code(response).await, code, "{name}");
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM shared_page")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    for (path, status) in [
+        ("/api/shares/not-a-uuid", 404),
+        ("/api/shares/00000000-0000-4000-8000-000000000000", 404),
+        ("/api/shares", 400),
+        ("/api/shares?contentId=a%2Fb", 422),
+    ] {
+        let response = app.api(&site, EDITOR, Method::GET, path, None).await;
+        assert_eq!(response.status().as_u16(), status, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn only_context_tokens_open_the_api() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let path = format!("/api/shares?contentId={PAGE_ID}");
+    let computed = app
+        .sandbox
+        .hs256_token(&site, &site.secret, "GET", &path, Some(EDITOR));
+    let with_computed = app.get_with_jwt(&path, &computed).await;
+    assert_eq!(with_computed.status(), 401);
+    assert_eq!(with_computed.headers()["www-authenticate"], "JWT");
+    let token = app.sandbox.context_token(&site, EDITOR);
+    let in_query = app.get(&format!("{path}&jwt={token}")).await;
+    assert_eq!(in_query.status(), 401, "the API takes the header only");
+    assert_eq!(app.get(&path).await.status(), 401);
+    let ok = app.get_with_jwt(&path, &token).await;
+    assert_eq!(ok.status(), 200);
+}
