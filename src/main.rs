@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use pageshare::cli::{Cli, Command, SecretsCommand, secrets};
+use pageshare::cli::{Cli, Command, SecretsCommand, secrets, unlock_url};
 use pageshare::config::Settings;
 use pageshare::startup::Application;
 
@@ -39,6 +39,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 print!("{}", report.table());
             }
         }
+        Command::UnlockUrl {
+            share,
+            secret,
+            ttl,
+            base_url,
+        } => {
+            let base_url = base_url.unwrap_or_else(|| settings.base_url.clone());
+            let now = chrono::Utc::now().timestamp();
+            println!(
+                "{}",
+                unlock_url::unlock_url(&base_url, &share, &secret, ttl, now)?
+            );
+        }
+        Command::Dev => pageshare::cli::dev::run(settings).await?,
         Command::Secrets(SecretsCommand::ForgetPerInstall) => {
             let pool = pageshare::db::connect_and_migrate(&settings.database_url).await?;
             return secrets::forget_per_install(&pool, settings.secret_mode).await;

@@ -1,6 +1,8 @@
 //! The `pageshare` command line (DESIGN §7).
 
+pub mod dev;
 pub mod secrets;
+pub mod unlock_url;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,24 @@ pub enum Command {
     /// Shared secrets: how far the move to the app-wide secret has come.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Print a ready `?unlock=` URL for a password-protected share.
+    UnlockUrl {
+        /// The share's uuid.
+        #[arg(long)]
+        share: String,
+        /// The share's unlock secret (64 hex digits).
+        #[arg(long)]
+        secret: String,
+        /// Seconds the token is valid (at most 60).
+        #[arg(long, default_value_t = 60)]
+        ttl: i64,
+        /// The app's public base URL (default: PAGESHARE_BASE_URL).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// The local sandbox: the app plus a simulated Confluence host, installed, with a sample
+    /// password-protected share.
+    Dev,
 }
 
 #[derive(Debug, Subcommand)]

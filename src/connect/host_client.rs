@@ -358,6 +358,110 @@ impl HostClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::{Page, Sandbox, Site};
+
+    const APP_KEY: &str = "pageshare-test";
+    const PAGE_ID: &str = "65538";
+
+    fn sandbox_with_sample_page() -> (Sandbox, Site) {
+        let sandbox = Sandbox::start(APP_KEY).expect("sandbox starts");
+        let site = sandbox.add_site("acme");
+        let page = Page::sample(&site.base_url, PAGE_ID);
+        sandbox.update_site("acme", |s| {
+            s.pages.insert(PAGE_ID.to_owned(), page);
+        });
+        (sandbox, site)
+    }
+
+    fn tenant(site: &Site) -> Tenant<'_> {
+        Tenant {
+            client_key: &site.client_key,
+            base_url: &site.base_url,
+            secret: &site.secret,
+        }
+    }
+
+    fn id(raw: &str) -> ContentId {
+        ContentId::parse(raw).expect("valid id")
+    }
+
+    #[tokio::test]
+    async fn content_is_fetched_with_a_jwt_confluence_accepts() {
+        let (sandbox, site) = sandbox_with_sample_page();
+        let client = HostClient::new(APP_KEY);
+
+        let page = client.content(tenant(&site), &id(PAGE_ID)).await.unwrap();
+
+        assert_eq!(
+            (page.title.as_str(), page.space_key.as_str(), page.version),
+            ("Onboarding", "ENG", 7)
+        );
+        assert_eq!(
+            page.export_view,
+            Page::sample(&site.base_url, PAGE_ID).export_view
+        );
+        assert_eq!(sandbox.content_fetches(), 1);
+        assert_eq!(sandbox.verified_rest_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_page_is_not_found() {
+        let (_sandbox, site) = sandbox_with_sample_page();
+        let client = HostClient::new(APP_KEY);
+
+        let answer = client.content(tenant(&site), &id("404404")).await;
+
+        assert!(matches!(answer, Err(HostError::NotFound)), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn attachment_download_follows_the_redirect_to_the_media_host() {
+        let (sandbox, site) = sandbox_with_sample_page();
+        let client = HostClient::new(APP_KEY);
+
+        let response = client
+            .attachment(tenant(&site), &id(PAGE_ID), &id(Page::SAMPLE_IMAGE_ID))
+            .await
+            .unwrap();
+
+        assert!(response.url().path().starts_with("/media/acme/"));
+        assert_eq!(response.headers()["content-type"], "image/png");
+        let bytes = response.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert_eq!(sandbox.verified_rest_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_attachment_of_another_page_is_not_found() {
+        let (_sandbox, site) = sandbox_with_sample_page();
+        let client = HostClient::new(APP_KEY);
+
+        let answer = client
+            .attachment(tenant(&site), &id("98305"), &id(Page::SAMPLE_IMAGE_ID))
+            .await;
+
+        assert!(matches!(answer, Err(HostError::NotFound)), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn calls_signed_with_another_secret_are_refused() {
+        let (sandbox, site) = sandbox_with_sample_page();
+        let client = HostClient::new(APP_KEY);
+        let wrong = SharedSecret::new("not-the-shared-secret");
+        let tenant = Tenant {
+            secret: &wrong,
+            ..tenant(&site)
+        };
+
+        let page = client.content(tenant, &id(PAGE_ID)).await;
+        let file = client
+            .attachment(tenant, &id(PAGE_ID), &id(Page::SAMPLE_IMAGE_ID))
+            .await;
+
+        assert!(matches!(page, Err(HostError::Status(401))), "{page:?}");
+        assert!(matches!(file, Err(HostError::Status(401))), "{file:?}");
+        assert_eq!(sandbox.content_fetches(), 0);
+    }
 
     #[test]
     fn content_ids() {

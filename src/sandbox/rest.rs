@@ -284,3 +284,25 @@ async fn media(
         None => HttpResponse::NotFound().finish(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sandbox::{Page, Sandbox};
+
+    #[tokio::test]
+    async fn the_media_host_wants_the_token_of_the_redirect() {
+        let sandbox = Sandbox::start("pageshare-test").expect("sandbox starts");
+        let site = sandbox.add_site("acme");
+        let page = Page::sample(&site.base_url, "1");
+        sandbox.update_site("acme", |s| {
+            s.pages.insert("1".to_owned(), page);
+        });
+        let media = format!("{}/media/acme/1/{}", sandbox.url, Page::SAMPLE_IMAGE_ID);
+        let http = reqwest::Client::new();
+
+        for url in [media.clone(), format!("{media}?token=guessed")] {
+            let response = http.get(&url).send().await.unwrap();
+            assert_eq!(response.status(), 401, "{url}");
+        }
+    }
+}

@@ -261,8 +261,8 @@ async fn render_page(
     let mut body = String::with_capacity(64 * 1024);
     content.page.render(&mut body, |attachment_id, out| {
         let sig = attachment_signature(&state.signing_key, share.id, attachment_id, expires);
-        // Written into an HTML attribute: `&` is escaped.
-        let _ = write!(out, "{prefix}{attachment_id}?exp={expires}&amp;sig={sig}");
+        // Plain URL: `render` escapes it for the attribute.
+        let _ = write!(out, "{prefix}{attachment_id}?exp={expires}&sig={sig}");
     });
     let html = rendered(&SharedPage {
         title: &content.title,
