@@ -21,7 +21,13 @@ pub struct Settings {
     pub unlock_leeway_secs: u64,
     pub cookie_key: Option<CookieKey>,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Where the iframe pages load Atlassian's `all.js` from. Not an environment variable:
+    /// only the tests and `pageshare dev` point it at the sandbox's stand-in.
+    pub all_js_url: String,
 }
+
+/// Atlassian's Connect JavaScript API, which Confluence expects its iframes to load.
+pub const ATLASSIAN_ALL_JS: &str = "https://connect-cdn.atl-paas.net/all.js";
 
 /// `PAGESHARE_COOKIE_KEY`, decoded. Never printed.
 #[derive(Clone)]
@@ -123,12 +129,20 @@ impl Settings {
             unlock_leeway_secs: parse_secs(&get, "PAGESHARE_UNLOCK_LEEWAY_SECS", 0)?,
             cookie_key,
             trusted_proxies,
+            all_js_url: ATLASSIAN_ALL_JS.to_owned(),
         })
     }
 
     /// `scheme://host[:port]` of the base URL, as browsers send it in `Origin`.
     pub fn base_origin(&self) -> String {
         url::Url::parse(&self.base_url)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
+    /// `scheme://host[:port]` of `all_js_url`, for the iframe pages' CSP.
+    pub fn all_js_origin(&self) -> String {
+        url::Url::parse(&self.all_js_url)
             .map(|url| url.origin().ascii_serialization())
             .unwrap_or_default()
     }
@@ -192,6 +206,7 @@ mod tests {
         assert_eq!((s.clock_skew_secs, s.unlock_leeway_secs), (30, 0));
         assert!(s.host_allowlist.allows_host("acme.atlassian.net"));
         assert_eq!(s.base_path(), "");
+        assert_eq!(s.all_js_origin(), "https://connect-cdn.atl-paas.net");
     }
 
     #[test]

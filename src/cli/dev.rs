@@ -17,6 +17,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let sandbox = Sandbox::start(&settings.app_key)?;
     settings.install_keys_url = sandbox.keys_url();
     settings.host_allowlist = HostAllowlist::parse("127.0.0.1");
+    settings.all_js_url = sandbox.all_js_url();
     let app = Application::build(settings.clone()).await?;
     let server = tokio::spawn(app.run_until_stopped());
 
@@ -57,6 +58,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         .context("creating the sample share failed")?
         .json()
         .await?;
+    let links = sandbox.open_links(&target, &site, USER, PAGE_ID);
     let uuid = share["uuid"].as_str().context("share uuid")?;
     let secret = share["unlockSecret"].as_str().context("unlock secret")?;
     let unlock = super::unlock_url::unlock_url(
@@ -72,7 +74,11 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
          \n  share URL:      {url}\n  password:       {DEV_PASSWORD}\n  unlock secret:  {secret}\
          \n  unlock URL:     {unlock}\n                  (valid 60 s; mint another with\
          \n                   pageshare unlock-url --share {uuid} --secret {secret})\n\
+         \n  share panel:    {panel}\n  admin page:     {admin}\
+         \n                  (open in a browser tab, as the page's reader and site admin)\n\
          \nPress Ctrl-C to stop.",
+        panel = links.share_panel,
+        admin = links.admin,
         base = settings.base_url,
         site = site.base_url,
         url = share["url"].as_str().unwrap_or_default(),

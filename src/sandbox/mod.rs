@@ -5,6 +5,7 @@
 //! iframe gets (computed qsh) or `AP.context.getToken()` returns (context qsh); and the REST
 //! calls the app makes, each of which must carry a valid app JWT with the right `qsh`.
 
+mod ap;
 mod rest;
 mod sites;
 
@@ -57,12 +58,16 @@ impl Sandbox {
         let url = format!("http://{}", listener.local_addr()?);
         let state: Shared = Arc::new(Mutex::new(sites::State::new(app_key, PUBLIC_KEY)));
         let data = web::Data::new(state.clone());
-        let server =
-            HttpServer::new(move || App::new().app_data(data.clone()).configure(rest::routes))
-                .listen(listener)?
-                .workers(1)
-                .disable_signals()
-                .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .configure(rest::routes)
+                .configure(ap::routes)
+        })
+        .listen(listener)?
+        .workers(1)
+        .disable_signals()
+        .run();
         tokio::spawn(server);
         Ok(Self {
             url,
@@ -117,7 +122,7 @@ impl Sandbox {
             "clientKey": site.client_key,
             "sharedSecret": site.secret.expose(),
             "baseUrl": site.base_url,
-            "displayUrl": site.base_url,
+            "displayUrl": site.display_url,
             "productType": "confluence",
             "description": "Atlassian Confluence (sandbox)",
             "serverVersion": "6452",
@@ -256,42 +261,12 @@ impl Sandbox {
         path_and_query: &str,
         account_id: Option<&str>,
     ) -> String {
-        let (path, query) = path_and_query
-            .split_once('?')
-            .unwrap_or((path_and_query, ""));
-        let qsh = qsh_of(&canonical_request(
-            RequestParts {
-                method,
-                path,
-                query,
-            },
-            "",
-        ));
-        self.token_with_qsh(site, secret, qsh, account_id)
+        computed_qsh_token(site, secret, method, path_and_query, account_id)
     }
 
     /// The token `AP.context.getToken()` returns to the app's front-end.
     pub fn context_token(&self, site: &Site, account_id: &str) -> String {
-        self.token_with_qsh(site, &site.secret, CONTEXT_QSH.to_owned(), Some(account_id))
-    }
-
-    fn token_with_qsh(
-        &self,
-        site: &Site,
-        secret: &SharedSecret,
-        qsh: String,
-        account_id: Option<&str>,
-    ) -> String {
-        let now = Utc::now().timestamp();
-        let claims = OutgoingClaims {
-            iss: site.client_key.clone(),
-            iat: now,
-            exp: now + 180,
-            qsh,
-            sub: account_id.map(str::to_owned),
-            aud: None,
-        };
-        sign(&claims, secret)
+        connect_token(site, &site.secret, CONTEXT_QSH.to_owned(), Some(account_id))
     }
 
     /// The URL Confluence would load in an iframe for `path_and_query` of the app.
@@ -302,12 +277,90 @@ impl Sandbox {
         path_and_query: &str,
         account_id: &str,
     ) -> String {
-        let token = self.hs256_token(site, &site.secret, "GET", path_and_query, Some(account_id));
-        let separator = if path_and_query.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!("{}{path_and_query}{separator}jwt={token}", app.base_url)
+        iframe_url(&app.base_url, site, path_and_query, account_id)
     }
+
+    /// The stand-in for Atlassian's `all.js` this host serves (`Settings::all_js_url`).
+    pub fn all_js_url(&self) -> String {
+        format!("{}/ap/all.js", self.url)
+    }
+
+    /// Links that open the app's share panel (of `content_id`) and admin page in a plain browser
+    /// tab as `account_id`; each visit redirects to a fresh iframe URL, so they never expire.
+    pub fn open_links(
+        &self,
+        app: &AppTarget,
+        site: &Site,
+        account_id: &str,
+        content_id: &str,
+    ) -> OpenLinks {
+        let opener = ap::Opener {
+            app_base_url: app.base_url.clone(),
+            account_id: account_id.to_owned(),
+            content_id: content_id.to_owned(),
+        };
+        self.lock().openers.insert(site.name.clone(), opener);
+        let open = format!("{}/dev/{}/open", self.url, site.name);
+        OpenLinks {
+            share_panel: format!("{open}?page=share-panel"),
+            admin: format!("{open}?page=admin"),
+        }
+    }
+}
+
+/// See [`Sandbox::open_links`].
+#[derive(Debug, Clone)]
+pub struct OpenLinks {
+    pub share_panel: String,
+    pub admin: String,
+}
+
+fn computed_qsh_token(
+    site: &Site,
+    secret: &SharedSecret,
+    method: &str,
+    path_and_query: &str,
+    account_id: Option<&str>,
+) -> String {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let qsh = qsh_of(&canonical_request(
+        RequestParts {
+            method,
+            path,
+            query,
+        },
+        "",
+    ));
+    connect_token(site, secret, qsh, account_id)
+}
+
+/// A Connect JWT from the site, valid for three minutes, like Confluence's.
+fn connect_token(
+    site: &Site,
+    secret: &SharedSecret,
+    qsh: String,
+    account_id: Option<&str>,
+) -> String {
+    let now = Utc::now().timestamp();
+    let claims = OutgoingClaims {
+        iss: site.client_key.clone(),
+        iat: now,
+        exp: now + 180,
+        qsh,
+        sub: account_id.map(str::to_owned),
+        aud: None,
+    };
+    sign(&claims, secret)
+}
+
+fn iframe_url(app_base_url: &str, site: &Site, path_and_query: &str, account_id: &str) -> String {
+    let token = computed_qsh_token(site, &site.secret, "GET", path_and_query, Some(account_id));
+    let separator = if path_and_query.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    format!("{app_base_url}{path_and_query}{separator}jwt={token}")
 }

@@ -15,6 +15,8 @@ pub(crate) struct State {
     pub content_fetches: usize,
     /// Media token → the attachment it opens, like the tokens Atlassian's media host checks.
     pub media_tokens: HashMap<String, MediaGrant>,
+    /// Site name → who `/dev/{site}/open` opens the app's pages as.
+    pub openers: HashMap<String, super::ap::Opener>,
 }
 
 /// What one media token lets its holder download.
@@ -34,6 +36,7 @@ impl State {
             verified_calls: 0,
             content_fetches: 0,
             media_tokens: HashMap::new(),
+            openers: HashMap::new(),
         }
     }
 }
@@ -45,6 +48,8 @@ pub struct Site {
     pub client_key: String,
     /// `{sandbox}/{name}/wiki`, like `https://acme.atlassian.net/wiki`.
     pub base_url: String,
+    /// The `displayUrl` of the install payload: where users see the site (a custom domain).
+    pub display_url: String,
     /// The shared secret this site holds for the app: it verifies the app's calls with it and
     /// signs lifecycle and iframe tokens with it.
     pub secret: SharedSecret,
@@ -122,10 +127,12 @@ pub fn random_secret() -> SharedSecret {
 
 impl Site {
     pub fn new(name: &str, host_url: &str) -> Self {
+        let base_url = format!("{host_url}/{name}/wiki");
         Self {
             name: name.to_owned(),
             client_key: format!("{name}-{}", uuid::Uuid::new_v4()),
-            base_url: format!("{host_url}/{name}/wiki"),
+            display_url: base_url.clone(),
+            base_url,
             secret: random_secret(),
             admins: HashSet::new(),
             readers: HashMap::new(),

@@ -10,6 +10,7 @@ pub mod unlock;
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
 
 /// A share's public id: the `{uuid}` of `/content/{uuid}`.
@@ -91,9 +92,55 @@ impl fmt::Debug for UnlockSecret {
     }
 }
 
+/// Where a share stands for its owners: revoked wins over expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl ShareStatus {
+    pub fn of(
+        revoked_at: Option<DateTime<Utc>>,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        if revoked_at.is_some() {
+            Self::Revoked
+        } else if expires_at.is_some_and(|at| at <= now) {
+            Self::Expired
+        } else {
+            Self::Active
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_of_a_share() {
+        let now = Utc::now();
+        let hour = chrono::Duration::hours(1);
+        let cases = [
+            (None, None, ShareStatus::Active),
+            (None, Some(now + hour), ShareStatus::Active),
+            (None, Some(now), ShareStatus::Expired),
+            (None, Some(now - hour), ShareStatus::Expired),
+            (Some(now), None, ShareStatus::Revoked),
+            (Some(now), Some(now - hour), ShareStatus::Revoked),
+        ];
+        for (revoked_at, expires_at, expected) in cases {
+            assert_eq!(
+                ShareStatus::of(revoked_at, expires_at, now),
+                expected,
+                "{revoked_at:?} {expires_at:?}"
+            );
+        }
+    }
 
     #[test]
     fn share_ids_parse_only_the_hyphenated_form() {

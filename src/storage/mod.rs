@@ -3,4 +3,5 @@
 pub mod app_keys;
 pub mod installations;
 pub mod password_failures;
+pub mod share_overview;
 pub mod shares;

@@ -9,11 +9,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::auth::{Connect, ContextUser};
 use super::error::{ApiError, database_error, host_error};
+use super::permissions::{account_id, require_read, require_revoke};
 use super::state::AppState;
-use crate::connect::host_client::{ContentId, ContentOperation};
-use crate::share::ShareId;
+use crate::connect::host_client::ContentId;
 use crate::share::origins::parse_list;
 use crate::share::password::{Password, PasswordHash};
+use crate::share::{ShareId, ShareStatus};
 use crate::storage::shares::{self, NewShare, Share, ShareChange};
 
 /// Largest JSON body accepted by the API.
@@ -75,7 +76,7 @@ pub struct ShareJson {
     space_key: String,
     title: String,
     url: String,
-    status: &'static str,
+    status: ShareStatus,
     password_protected: bool,
     expires_at: Option<DateTime<Utc>>,
     frame_ancestors: Vec<String>,
@@ -88,17 +89,10 @@ pub struct ShareJson {
 
 impl ShareJson {
     fn new(share: Share, base_url: &str, now: DateTime<Utc>) -> Self {
-        let status = if share.revoked_at.is_some() {
-            "revoked"
-        } else if share.expires_at.is_some_and(|at| at <= now) {
-            "expired"
-        } else {
-            "active"
-        };
         Self {
             url: format!("{base_url}/content/{}", share.id),
             uuid: share.id.to_string(),
-            status,
+            status: ShareStatus::of(share.revoked_at, share.expires_at, now),
             unlock_secret: share.unlock_secret.to_hex(),
             content_id: share.content_id,
             space_key: share.space_key,
@@ -116,39 +110,6 @@ impl ShareJson {
 
 fn share_json(state: &AppState, share: Share) -> ShareJson {
     ShareJson::new(share, &state.settings.base_url, Utc::now())
-}
-
-fn account_id(connect: &Connect) -> Result<&str, ApiError> {
-    connect.account_id.as_deref().ok_or_else(|| {
-        ApiError::unauthorized("The token names no user (`sub`); sign in to Confluence.")
-    })
-}
-
-/// Ask Confluence whether the user may read the page; refuse when it says no or cannot say.
-async fn require_read(
-    connect: &Connect,
-    state: &AppState,
-    content: &ContentId,
-) -> Result<(), ApiError> {
-    let tenant = connect.tenant(&state.settings)?;
-    let allowed = state
-        .host
-        .has_content_permission(
-            tenant,
-            account_id(connect)?,
-            content,
-            ContentOperation::Read,
-        )
-        .await
-        .map_err(host_error)?;
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "no_permission",
-            "You cannot view this page in Confluence, so you cannot share it.",
-        ))
-    }
 }
 
 fn parse_content_id(raw: &str) -> Result<ContentId, ApiError> {
@@ -189,17 +150,26 @@ async fn hash(password: Password) -> Result<PasswordHash, ApiError> {
     })
 }
 
+/// The share of the caller's tenant, whoever may see it.
+async fn tenant_share(
+    connect: &Connect,
+    state: &AppState,
+    raw_id: &str,
+) -> Result<Share, ApiError> {
+    let id = parse_share_id(raw_id)?;
+    shares::find(&state.pool, &connect.installation.client_key, id)
+        .await
+        .map_err(database_error)?
+        .ok_or_else(|| ApiError::not_found("No such share."))
+}
+
 /// The share of the caller's tenant, after Confluence said the user may read its page.
 async fn readable_share(
     connect: &Connect,
     state: &AppState,
     raw_id: &str,
 ) -> Result<Share, ApiError> {
-    let id = parse_share_id(raw_id)?;
-    let share = shares::find(&state.pool, &connect.installation.client_key, id)
-        .await
-        .map_err(database_error)?
-        .ok_or_else(|| ApiError::not_found("No such share."))?;
+    let share = tenant_share(connect, state, raw_id).await?;
     require_read(connect, state, &parse_content_id(&share.content_id)?).await?;
     Ok(share)
 }
@@ -395,7 +365,9 @@ async fn revoke(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let share = readable_share(&user.0, &state, &id).await?;
+    let connect = &user.0;
+    let share = tenant_share(connect, &state, &id).await?;
+    require_revoke(connect, &state, &parse_content_id(&share.content_id)?).await?;
     shares::revoke(&state.pool, &share.client_key, share.id)
         .await
         .map_err(database_error)?;

@@ -215,6 +215,7 @@ impl ResponseError for PageError {
 impl From<ApiError> for PageError {
     fn from(error: ApiError) -> Self {
         let title = match error.status {
+            StatusCode::FORBIDDEN if error.code == "not_site_admin" => "Site administrators only",
             StatusCode::UNAUTHORIZED => "Please sign in again",
             StatusCode::FORBIDDEN => "Not allowed",
             StatusCode::NOT_FOUND => "Not found",

@@ -1,15 +1,21 @@
 //! The pages Confluence shows in iframes: the share panel of a page, and the site admin page.
+//! Both are shells: their script asks the Web API for data with a context token, so no secret
+//! is ever rendered into the HTML.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{Connect, IframeUser};
+use super::assets;
+use super::auth::IframeUser;
 use super::error::PageError;
-use super::error::host_error;
+use super::permissions::require_site_admin;
 use super::state::AppState;
+use crate::config::Settings;
 use crate::connect::host_client::ContentId;
+use crate::storage::installations::Installation;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/connect/share-panel", web::get().to(share_panel))
@@ -23,18 +29,84 @@ struct PanelQuery {
     space_key: Option<String>,
 }
 
+/// What the layout loads: the stylesheet, Atlassian's `all.js`, and the page's scripts.
+struct PageAssets {
+    stylesheet: String,
+    all_js: String,
+    common_js: String,
+    page_js: String,
+}
+
+impl PageAssets {
+    fn new(settings: &Settings, page_js: &str) -> Self {
+        let base = &settings.base_url;
+        Self {
+            stylesheet: assets::url(base, assets::STYLESHEET),
+            all_js: settings.all_js_url.clone(),
+            common_js: assets::url(base, assets::COMMON_JS),
+            page_js: assets::url(base, page_js),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "connect/share_panel.html")]
 struct SharePanel<'a> {
+    assets: PageAssets,
+    api_base: &'a str,
     content_id: &'a str,
     space_key: Option<&'a str>,
 }
 
 #[derive(Template)]
 #[template(path = "connect/admin.html")]
-struct AdminPage;
+struct AdminPage<'a> {
+    assets: PageAssets,
+    api_base: &'a str,
+}
 
-fn html(page: &impl Template) -> Result<HttpResponse, PageError> {
+/// `scheme://host[:port]` of the tenant's `baseUrl` and `displayUrl`: where Confluence frames us.
+fn tenant_origins(installation: &Installation) -> Vec<String> {
+    let mut origins: Vec<String> = Vec::new();
+    for raw in std::iter::once(&installation.base_url).chain(&installation.display_url) {
+        let Ok(url) = url::Url::parse(raw) else {
+            continue;
+        };
+        let origin = url.origin().ascii_serialization();
+        // Only what an origin is made of, so a stored URL cannot add a directive to the CSP.
+        let plain = url.has_host()
+            && origin
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:/[]".contains(&b));
+        if plain && !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    origins
+}
+
+/// CSP of the iframe pages: this app's files, Atlassian's `all.js` (and the calls it makes),
+/// framed only by the tenant's Confluence.
+fn content_security_policy(settings: &Settings, installation: &Installation) -> String {
+    let all_js = settings.all_js_origin();
+    let ancestors = tenant_origins(installation);
+    let ancestors = if ancestors.is_empty() {
+        "'none'".to_owned()
+    } else {
+        ancestors.join(" ")
+    };
+    format!(
+        "default-src 'none'; script-src 'self' {all_js}; connect-src 'self' {all_js}; \
+         style-src 'self'; img-src 'self'; form-action 'none'; base-uri 'none'; \
+         frame-ancestors {ancestors}"
+    )
+}
+
+fn html(
+    page: &impl Template,
+    settings: &Settings,
+    installation: &Installation,
+) -> Result<HttpResponse, PageError> {
     let body = page.render().map_err(|error| {
         tracing::error!(%error, "template failed");
         PageError::new(
@@ -44,7 +116,11 @@ fn html(page: &impl Template) -> Result<HttpResponse, PageError> {
         )
     })?;
     Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            content_security_policy(settings, installation),
+        ))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .content_type("text/html; charset=utf-8")
         .body(body))
 }
@@ -52,8 +128,8 @@ fn html(page: &impl Template) -> Result<HttpResponse, PageError> {
 async fn share_panel(
     user: IframeUser,
     query: web::Query<PanelQuery>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let _ = user;
     let content_id = query
         .content_id
         .as_deref()
@@ -65,31 +141,70 @@ async fn share_panel(
                 "The contentId parameter is missing or not a Confluence content id.",
             )
         })?;
-    html(&SharePanel {
+    let settings = &state.settings;
+    let page = SharePanel {
+        assets: PageAssets::new(settings, assets::PANEL_JS),
+        api_base: &settings.base_url,
         content_id: content_id.as_str(),
         space_key: query.space_key.as_deref(),
-    })
+    };
+    html(&page, settings, &user.0.installation)
 }
 
 async fn admin(user: IframeUser, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     require_site_admin(&user.0, &state).await?;
-    html(&AdminPage)
+    let settings = &state.settings;
+    let page = AdminPage {
+        assets: PageAssets::new(settings, assets::ADMIN_JS),
+        api_base: &settings.base_url,
+    };
+    html(&page, settings, &user.0.installation)
 }
 
-/// Ask Confluence whether the user administers the site; refuse when it cannot say.
-pub async fn require_site_admin(connect: &Connect, state: &AppState) -> Result<(), PageError> {
-    let not_admin = || {
-        PageError::new(
-            StatusCode::FORBIDDEN,
-            "Site administrators only",
-            "Only Confluence site administrators can see every external share of this site.",
-        )
-    };
-    let account_id = connect.account_id.as_deref().ok_or_else(not_admin)?;
-    let tenant = connect.tenant(&state.settings)?;
-    match state.host.is_site_admin(tenant, account_id).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(not_admin()),
-        Err(error) => Err(host_error(error).into()),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn installation(base_url: &str, display_url: Option<&str>) -> Installation {
+        Installation {
+            client_key: "acme".into(),
+            base_url: base_url.into(),
+            display_url: display_url.map(str::to_owned),
+            shared_secret: None,
+            installed: true,
+            enabled: true,
+            last_secret_kind: None,
+            per_install_verified_at: None,
+            app_wide_verified_at: None,
+        }
+    }
+
+    #[test]
+    fn frame_ancestors_are_the_tenant_origins() {
+        let cases = [
+            (
+                "https://acme.atlassian.net/wiki",
+                Some("https://wiki.acme.com/wiki"),
+                vec!["https://acme.atlassian.net", "https://wiki.acme.com"],
+            ),
+            (
+                "https://acme.atlassian.net/wiki",
+                Some("https://acme.atlassian.net/wiki/"),
+                vec!["https://acme.atlassian.net"],
+            ),
+            (
+                "http://127.0.0.1:4000/acme/wiki",
+                None,
+                vec!["http://127.0.0.1:4000"],
+            ),
+            ("not a url", Some("data:text/html,x"), vec![]),
+        ];
+        for (base, display, expected) in cases {
+            assert_eq!(
+                tenant_origins(&installation(base, display)),
+                expected,
+                "{base} {display:?}"
+            );
+        }
     }
 }

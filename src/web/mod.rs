@@ -1,6 +1,8 @@
 //! The HTTP layer: routes, extractors, errors.
 
+pub mod admin_api;
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod client_ip;
 pub mod error;
@@ -8,6 +10,7 @@ pub mod health;
 pub mod iframe;
 pub mod lifecycle;
 pub mod logging;
+pub mod permissions;
 pub mod share_page;
 pub mod state;
 
@@ -30,6 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(lifecycle::routes)
         .configure(iframe::routes)
         .configure(api::routes)
+        .configure(admin_api::routes)
+        .configure(assets::routes)
         .configure(share_page::routes)
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::new(

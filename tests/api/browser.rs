@@ -1,11 +1,12 @@
 //! Headless Chromium (Debian's `chromium`, driven by `playwright-core`): a customer's site on
-//! another origin embeds a password-protected share and unlocks it with `?unlock=`.
+//! another origin embeds a password-protected share and unlocks it with `?unlock=`; the share
+//! panel and the site admin page inside Confluence, as a user clicks through them.
 
 use pageshare::share::unlock::mint_unlock_token;
 use pageshare::share::{ShareId, UnlockSecret};
 use serde_json::{Value, json};
 
-use crate::helpers::{PAGE_ID, spawn_app};
+use crate::helpers::{EDITOR, OUTSIDER, PAGE_ID, TestApp, spawn_app};
 
 /// Run `tests/browser/<script>` with one JSON argument; its one JSON line of output.
 pub async fn run_browser_script(script: &str, config: Value) -> Value {
@@ -80,4 +81,131 @@ async fn embedded_share_unlocks_with_and_without_third_party_cookies() {
         // The share cookie is Partitioned, so it keeps the reader in either way.
         assert_eq!(seen["reopenedWithoutToken"], true, "{name}: {seen}");
     }
+}
+
+const PANEL: &str = "/connect/share-panel?contentId=1234567&spaceKey=ENG";
+
+/// Run a snippet the panel shows, with the unlock secret in its environment; what it printed.
+fn run_snippet(program: &str, flag: &str, code: &str, secret: &str) -> String {
+    let output = std::process::Command::new(program)
+        .arg(flag)
+        .arg(code)
+        .env("PAGESHARE_UNLOCK_SECRET", secret)
+        .output()
+        .unwrap_or_else(|error| panic!("{program} runs: {error}"));
+    assert!(
+        output.status.success(),
+        "{program} snippet failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+async fn unlock_status(app: &TestApp, url: &str) -> u16 {
+    app.read_share(url, None).await.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    app.sandbox.update_site("acme", |s| {
+        s.admins.insert(EDITOR.into());
+    });
+    let panel_url = || app.sandbox.iframe_url(&app.target, &site, PANEL, EDITOR);
+
+    let seen = run_browser_script(
+        "panel.mjs",
+        json!({
+            "phase": "edit",
+            "panelUrl": panel_url(),
+            "origin": app.address,
+            "password": "correct horse battery",
+            "screenshot": artifact("share-panel.png"),
+        }),
+    )
+    .await;
+    assert_eq!(seen["problems"], json!([]), "{seen}");
+    let uuid = seen["uuid"].as_str().unwrap();
+    let link = format!("{}/content/{uuid}", app.address);
+    assert_eq!(seen["link"], link.as_str());
+    assert_eq!(seen["passwordShown"], "On");
+    assert_eq!(
+        seen["secretBeforeAsking"], "",
+        "the secret shows only when asked"
+    );
+    let old_secret = seen["oldSecret"].as_str().unwrap();
+    let new_secret = seen["newSecret"].as_str().unwrap();
+    assert_eq!(
+        seen["clipboard"], old_secret,
+        "Copy put the hex on the clipboard"
+    );
+    assert!(
+        seen["confirmation"]
+            .as_str()
+            .unwrap()
+            .contains("stop working")
+    );
+    assert_eq!(new_secret.len(), 64);
+    assert_ne!(new_secret, old_secret);
+
+    let id = ShareId::parse(uuid).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let signed_with = |hex: &str| {
+        let secret = UnlockSecret::from_hex(hex).unwrap();
+        format!("{link}?unlock={}", mint_unlock_token(id, &secret, now, 60))
+    };
+    assert_eq!(unlock_status(&app, &signed_with(old_secret)).await, 401);
+    assert_eq!(unlock_status(&app, &signed_with(new_secret)).await, 200);
+    for (program, flag, name) in [
+        ("python3", "-c", "python"),
+        ("node", "-e", "node"),
+        ("bash", "-c", "shell"),
+    ] {
+        let code = seen["snippets"][name].as_str().unwrap();
+        let printed = run_snippet(program, flag, code, new_secret);
+        assert!(
+            printed.starts_with(&format!("{link}?unlock=")),
+            "{name}: {printed}"
+        );
+        assert_eq!(
+            unlock_status(&app, &printed).await,
+            200,
+            "{name} snippet unlocks"
+        );
+        let with_old = run_snippet(program, flag, code, old_secret);
+        assert_eq!(
+            unlock_status(&app, &with_old).await,
+            401,
+            "{name} with the old secret"
+        );
+    }
+
+    let seen = run_browser_script(
+        "panel.mjs",
+        json!({
+            "phase": "revoke",
+            "panelUrl": panel_url(),
+            "adminUrl": app.sandbox.iframe_url(&app.target, &site, "/connect/admin", EDITOR),
+            "outsiderAdminUrl": app.sandbox.iframe_url(&app.target, &site, "/connect/admin", OUTSIDER),
+            "screenshot": artifact("share-panel-revoked.png"),
+            "adminScreenshot": artifact("admin-page.png"),
+        }),
+    )
+    .await;
+    assert_eq!(seen["problems"], json!([]), "{seen}");
+    assert_eq!(
+        seen["passwordShown"], "On",
+        "a reloaded panel lists the share"
+    );
+    assert_eq!(seen["secretBeforeAsking"], "");
+    assert_eq!(seen["status"], "Revoked");
+    assert_eq!(unlock_status(&app, &signed_with(new_secret)).await, 404);
+    assert_eq!(seen["adminRows"], 1);
+    assert_eq!(seen["adminStatus"], "Revoked");
+    assert_eq!(seen["adminActiveRows"], 0, "the status filter");
+    assert_eq!(seen["adminSearchRows"], 0, "the text filter");
+    assert_eq!(seen["outsiderStatus"], 403);
+    let refusal = seen["outsiderText"].as_str().unwrap();
+    assert!(refusal.contains("Site administrators only"), "{refusal}");
 }

@@ -55,6 +55,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.app_key = APP_KEY.into();
     settings.install_keys_url = sandbox.keys_url();
     settings.host_allowlist = pageshare::connect::allowlist::HostAllowlist::parse("127.0.0.1");
+    settings.all_js_url = sandbox.all_js_url();
     configure(&mut settings);
 
     let pool = pageshare::db::connect_and_migrate(&database_url)

@@ -1,5 +1,6 @@
 //! Integration tests: the spawned app over HTTP, real Postgres, the simulated Confluence host.
 
+mod admin_ui;
 mod browser;
 mod connect_auth;
 mod helpers;

@@ -1,0 +1,299 @@
+// The share panel: one page's external links, and everything a Confluence user does with them.
+'use strict';
+
+(() => {
+  const { root, api, busy, showError, copy, date, toLocalInput, fromLocalInput, resize, lozenge } =
+    Pageshare;
+  const contentId = root.dataset.contentId;
+  const list = root.querySelector('[data-role=list]');
+  const empty = root.querySelector('[data-role=empty]');
+  const progress = root.querySelector('[data-role=progress]');
+  const pageError = root.querySelector('[data-role=error]');
+  const createForm = root.querySelector('[data-role=create]');
+  const template = document.getElementById('share-template');
+
+  let shares = [];
+  // Unlock secrets the user asked to see, by share uuid; they reach the page only on request.
+  const secrets = new Map();
+  // Shares whose settings are open, so a re-render keeps them open.
+  const open = new Set();
+
+  // A share as the page keeps it: without its unlock secret until the user asks for it.
+  function kept(share) {
+    const { unlockSecret, ...rest } = share;
+    return rest;
+  }
+
+  function origins(text) {
+    return text
+      .split(/[\s,]+/)
+      .map((line) => line.trim())
+      .filter(Boolean);
+  }
+
+  // Snippets that mint an unlock token for the share (nbf now, exp 60 s later, iss the uuid)
+  // and print the link to open, with the secret from the environment.
+  function snippets(share) {
+    const need = 'PAGESHARE_UNLOCK_SECRET (the unlock secret, 64 hex digits)';
+    return {
+      shell: [
+        `# Needs ${need} and openssl.`,
+        "b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }",
+        'now=$(date +%s)',
+        `header=$(printf '%s' '{"alg":"HS256","typ":"JWT"}' | b64url)`,
+        `claims=$(printf '{"iss":"%s","nbf":%d,"exp":%d}' '${share.uuid}' "$now" "$((now + 60))" | b64url)`,
+        `signature=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$PAGESHARE_UNLOCK_SECRET" -binary | b64url)`,
+        `echo "${share.url}?unlock=$header.$claims.$signature"`,
+      ],
+      node: [
+        `// Needs ${need}. Node.js 16 or later.`,
+        "const crypto = require('node:crypto');",
+        "const secret = Buffer.from(process.env.PAGESHARE_UNLOCK_SECRET, 'hex');",
+        "const b64url = (text) => Buffer.from(text).toString('base64url');",
+        'const now = Math.floor(Date.now() / 1000);',
+        "const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));",
+        `const claims = b64url(JSON.stringify({ iss: '${share.uuid}', nbf: now, exp: now + 60 }));`,
+        "const signature = crypto.createHmac('sha256', secret).update(`${header}.${claims}`).digest('base64url');",
+        `console.log(\`${share.url}?unlock=\${header}.\${claims}.\${signature}\`);`,
+      ],
+      python: [
+        `# Needs ${need}. Python 3, standard library only.`,
+        'import base64, hashlib, hmac, json, os, time',
+        '',
+        'def b64url(data):',
+        '    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()',
+        '',
+        'secret = bytes.fromhex(os.environ["PAGESHARE_UNLOCK_SECRET"])',
+        'now = int(time.time())',
+        'header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())',
+        `claims = b64url(json.dumps({"iss": "${share.uuid}", "nbf": now, "exp": now + 60}).encode())`,
+        'signature = b64url(hmac.new(secret, f"{header}.{claims}".encode(), hashlib.sha256).digest())',
+        `print(f"${share.url}?unlock={header}.{claims}.{signature}")`,
+      ],
+    };
+  }
+
+  function card(share) {
+    const node = template.content.firstElementChild.cloneNode(true);
+    const $ = (selector) => node.querySelector(selector);
+    node.dataset.uuid = share.uuid;
+    for (const input of node.querySelectorAll('[data-input]')) {
+      input.id = `${input.dataset.input}-${share.uuid}`;
+      node.querySelector(`[data-label="${input.dataset.input}"]`).htmlFor = input.id;
+    }
+    lozenge($('[data-field=status]'), share.status);
+    $('[data-field=created]').textContent = `Created ${date(share.createdAt)}`;
+    $('[data-input=link]').value = share.url;
+    $('[data-field=password]').textContent = share.passwordProtected ? 'On' : 'Off';
+    $('[data-field=expiry]').textContent = share.expiresAt ? date(share.expiresAt) : 'Never';
+    $('[data-field=origins]').textContent = share.frameAncestors.length
+      ? share.frameAncestors.join(', ')
+      : 'Any site';
+
+    const manage = $('[data-role=manage]');
+    if (share.status === 'revoked') {
+      node.classList.add('revoked');
+      $('[data-action=copy-link]').remove();
+      manage.remove();
+      return node;
+    }
+    manage.open = open.has(share.uuid);
+    manage.addEventListener('toggle', () => {
+      if (manage.open) open.add(share.uuid);
+      else open.delete(share.uuid);
+      resize();
+    });
+
+    $('[data-label=password]').textContent = share.passwordProtected ? 'New password' : 'Password';
+    $('[data-role=password-submit]').textContent = share.passwordProtected
+      ? 'Change password'
+      : 'Set password';
+    $('[data-action=remove-password]').hidden = !share.passwordProtected;
+    $('[data-role=secret]').hidden = !share.passwordProtected;
+    $('[data-role=secret-off]').hidden = share.passwordProtected;
+    const secret = secrets.get(share.uuid);
+    if (secret) {
+      $('[data-input=secret]').value = secret;
+      $('[data-action=show-secret]').hidden = true;
+      $('[data-action=copy-secret]').hidden = false;
+      $('[data-action=change-secret]').hidden = false;
+    }
+    const code = snippets(share);
+    for (const block of node.querySelectorAll('[data-snippet]')) {
+      block.querySelector('code').textContent = code[block.dataset.snippet].join('\n');
+    }
+    $('[data-role=snippets]').addEventListener('toggle', resize);
+    $('[data-input=expiry]').value = toLocalInput(share.expiresAt);
+    $('[data-input=origins]').value = share.frameAncestors.join('\n');
+
+    node.addEventListener('click', (event) => {
+      const button = event.target.closest('[data-action]');
+      if (button && actions[button.dataset.action]) {
+        actions[button.dataset.action](share, node, button);
+      }
+    });
+    for (const form of node.querySelectorAll('[data-form]')) {
+      form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        submits[form.dataset.form](share, node, form.querySelector('[type=submit]'));
+      });
+    }
+    return node;
+  }
+
+  function render() {
+    list.replaceChildren(...shares.map(card).reverse());
+    empty.hidden = shares.length > 0;
+    resize();
+  }
+
+  // Draw one share again, keep the user's place, and say what happened.
+  function redraw(share, focus, note) {
+    const index = shares.findIndex((s) => s.uuid === share.uuid);
+    shares[index] = share;
+    const old = list.querySelector(`[data-uuid="${share.uuid}"]`);
+    const fresh = card(share);
+    old.replaceWith(fresh);
+    if (note) {
+      const box = fresh.querySelector('[data-role=share-note]');
+      box.textContent = note;
+      box.hidden = false;
+    }
+    const target = focus && fresh.querySelector(focus);
+    if (target) target.focus();
+    resize();
+  }
+
+  const errorBox = (node) => node.querySelector('[data-role=share-error]');
+
+  async function patch(share, node, button, body, note, focus) {
+    const updated = await busy(button, 'Saving…', errorBox(node), () =>
+      api('PATCH', `/api/shares/${share.uuid}`, body),
+    );
+    if (updated) redraw(kept(updated), focus, note);
+  }
+
+  function confirmBox(node, role, shown) {
+    const box = node.querySelector(`[data-role=${role}]`);
+    box.hidden = !shown;
+    resize();
+    return box;
+  }
+
+  const actions = {
+    'copy-link': (share, node, button) => copy(share.url, button),
+    'remove-password': (share, node, button) =>
+      patch(share, node, button, { password: null }, 'Password removed: anyone with the link can read the page.', '[data-input=password]'),
+    'clear-expiry': (share, node, button) =>
+      patch(share, node, button, { expiresAt: null }, 'The link no longer expires.', '[data-input=expiry]'),
+    'show-secret': async (share, node, button) => {
+      const fresh = await busy(button, 'Loading…', errorBox(node), () =>
+        api('GET', `/api/shares/${share.uuid}`),
+      );
+      if (fresh) {
+        secrets.set(share.uuid, fresh.unlockSecret);
+        redraw(kept(fresh), '[data-input=secret]');
+      }
+    },
+    'copy-secret': (share, node, button) => copy(secrets.get(share.uuid), button),
+    'change-secret': (share, node) => {
+      confirmBox(node, 'confirm-secret', true)
+        .querySelector('[data-action=confirm-change-secret]')
+        .focus();
+    },
+    'cancel-change-secret': (share, node) => {
+      confirmBox(node, 'confirm-secret', false);
+      node.querySelector('[data-action=change-secret]').focus();
+    },
+    'confirm-change-secret': async (share, node, button) => {
+      const answer = await busy(button, 'Changing…', errorBox(node), () =>
+        api('POST', `/api/shares/${share.uuid}/unlock-secret`),
+      );
+      if (answer) {
+        secrets.set(share.uuid, answer.unlockSecret);
+        redraw(
+          share,
+          '[data-input=secret]',
+          'New unlock secret in place. Tokens signed with the old one no longer work.',
+        );
+      }
+    },
+    revoke: (share, node) => {
+      confirmBox(node, 'confirm-revoke', true)
+        .querySelector('[data-action=confirm-revoke]')
+        .focus();
+    },
+    'cancel-revoke': (share, node) => {
+      confirmBox(node, 'confirm-revoke', false);
+      node.querySelector('[data-action=revoke]').focus();
+    },
+    'confirm-revoke': async (share, node, button) => {
+      const done = await busy(button, 'Revoking…', errorBox(node), () =>
+        api('DELETE', `/api/shares/${share.uuid}`).then(() => true),
+      );
+      if (done) {
+        open.delete(share.uuid);
+        secrets.delete(share.uuid);
+        const revoked = { ...share, status: 'revoked', revokedAt: new Date().toISOString() };
+        redraw(revoked, '[data-action=copy-link]', 'Link revoked: it no longer opens the page.');
+      }
+    },
+  };
+
+  const submits = {
+    password: (share, node, button) => {
+      const input = node.querySelector('[data-input=password]');
+      const note = share.passwordProtected
+        ? 'Password changed: readers need the new one.'
+        : 'Password set.';
+      return patch(share, node, button, { password: input.value }, note, '[data-input=password]');
+    },
+    expiry: (share, node, button) => {
+      const value = node.querySelector('[data-input=expiry]').value;
+      if (!value) {
+        showError(errorBox(node), 'Pick a date and time, or choose Never expire.');
+        return undefined;
+      }
+      return patch(share, node, button, { expiresAt: fromLocalInput(value) }, 'Expiry saved.', '[data-input=expiry]');
+    },
+    origins: (share, node, button) => {
+      const frameAncestors = origins(node.querySelector('[data-input=origins]').value);
+      return patch(share, node, button, { frameAncestors }, 'Embedding sites saved.', '[data-input=origins]');
+    },
+  };
+
+  createForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const fields = createForm.elements;
+    const body = { contentId };
+    if (fields.password.value) body.password = fields.password.value;
+    if (fields.expiresAt.value) body.expiresAt = fromLocalInput(fields.expiresAt.value);
+    const frameAncestors = origins(fields.frameAncestors.value);
+    if (frameAncestors.length) body.frameAncestors = frameAncestors;
+    const button = createForm.querySelector('[type=submit]');
+    const errorBox = createForm.querySelector('[data-role=form-error]');
+    const created = await busy(button, 'Creating…', errorBox, () => api('POST', '/api/shares', body));
+    if (!created) return;
+    createForm.reset();
+    shares.push(kept(created));
+    open.add(created.uuid);
+    render();
+    redraw(kept(created), '[data-action=copy-link]', 'Link created. Copy it and send it to your readers.');
+  });
+
+  async function load() {
+    progress.textContent = 'Loading links…';
+    try {
+      const found = await api('GET', `/api/shares?contentId=${encodeURIComponent(contentId)}`);
+      shares = found.map(kept);
+      render();
+    } catch (error) {
+      showError(pageError, error.message);
+    } finally {
+      progress.textContent = '';
+      resize();
+    }
+  }
+
+  load();
+})();

@@ -1,0 +1,166 @@
+// The share panel and the admin page in headless Chromium, opened the way Confluence opens them
+// (a computed-qsh `?jwt=` URL), with all.js answered by the simulated host's stand-in. Run by
+// tests/api/browser.rs with one JSON argument:
+//   { phase: "edit", panelUrl, origin, password, screenshot }
+//     creates a share, edits its embedding sites (a wrong one first) and expiry, sets its
+//     password, shows, copies and changes its unlock secret;
+//   { phase: "revoke", panelUrl, adminUrl, outsiderAdminUrl, screenshot }
+//     opens the panel again and revokes the share, then the admin page as an admin and not;
+// and prints one JSON line with what the browser showed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const config = JSON.parse(process.argv[2]);
+const TIMEOUT = 15000;
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pageshare-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  // The size of the inline dialog Confluence opens the share panel in (the admin page is wider).
+  viewport: { width: 480, height: 560 },
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+context.setDefaultTimeout(TIMEOUT);
+
+// Every console error, failed script and CSP violation of the pages (the browser's own
+// favicon request aside).
+const problems = [];
+function watch(page) {
+  page.on('console', (message) => {
+    const where = message.location().url || '';
+    if (message.type() === 'error' && !where.endsWith('/favicon.ico')) {
+      problems.push(`${message.text()} (${where})`);
+    }
+  });
+  page.on('pageerror', (error) => problems.push(String(error)));
+}
+
+const card = (page) => page.locator('article.share').first();
+
+async function waitForNote(share, text) {
+  await share.locator('[data-role=share-note]', { hasText: text }).waitFor();
+}
+
+async function edit(page) {
+  const result = {};
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: config.origin });
+  await page.goto(config.panelUrl);
+  await page.locator('[data-role=empty]').waitFor();
+
+  await page.getByRole('button', { name: 'Create link' }).click();
+  const share = card(page);
+  await waitForNote(share, 'Link created');
+  result.uuid = await share.getAttribute('data-uuid');
+  result.link = await share.getByLabel('Link').inputValue();
+
+  await share.getByLabel('Password', { exact: true }).fill(config.password);
+  await share.getByRole('button', { name: 'Set password' }).click();
+  await waitForNote(share, 'Password set');
+  result.passwordShown = await share.locator('[data-field=password]').innerText();
+
+  const origins = share.getByLabel('Sites that may embed it');
+  await origins.fill('http://docs.example.com');
+  await share.getByRole('button', { name: 'Save sites' }).click();
+  const error = share.locator('[data-role=share-error]');
+  await error.waitFor();
+  result.originsError = await error.innerText();
+  await origins.fill('https://docs.example.com');
+  await share.getByRole('button', { name: 'Save sites' }).click();
+  await waitForNote(share, 'Embedding sites saved');
+  result.originsShown = await share.locator('[data-field=origins]').innerText();
+
+  await share.getByLabel('Expires').fill('2099-01-02T10:30');
+  await share.getByRole('button', { name: 'Save expiry' }).click();
+  await waitForNote(share, 'Expiry saved');
+  result.expiryShown = await share.locator('[data-field=expiry]').innerText();
+  await share.getByRole('button', { name: 'Never expire' }).click();
+  await waitForNote(share, 'no longer expires');
+  result.expiryCleared = await share.locator('[data-field=expiry]').innerText();
+
+  const secret = share.getByLabel('Unlock secret');
+  result.secretBeforeAsking = await secret.inputValue();
+  await share.getByRole('button', { name: 'Show' }).click();
+  await page.waitForFunction(
+    () => /^[0-9a-f]{64}$/.test(document.querySelector('[data-input=secret]').value),
+  );
+  result.oldSecret = await secret.inputValue();
+
+  await share.locator('[data-action=copy-secret]').click();
+  await share.locator('[data-action=copy-secret]', { hasText: 'Copied' }).waitFor();
+  result.clipboard = await page.evaluate(() => navigator.clipboard.readText());
+
+  await share.getByRole('button', { name: 'Change', exact: true }).click();
+  result.confirmation = await share.locator('[data-role=confirm-secret]').innerText();
+  await share.getByRole('button', { name: 'Change secret' }).click();
+  await waitForNote(share, 'New unlock secret');
+  result.newSecret = await secret.inputValue();
+
+  await share.locator('[data-role=snippets] > summary').click();
+  result.snippets = {};
+  for (const name of ['shell', 'node', 'python']) {
+    result.snippets[name] = await share.locator(`[data-snippet=${name}] code`).innerText();
+  }
+  if (config.screenshot) await page.screenshot({ path: config.screenshot, fullPage: true });
+  return result;
+}
+
+async function revoke(page) {
+  const result = {};
+  await page.goto(config.panelUrl);
+  const share = card(page);
+  await share.waitFor();
+  result.passwordShown = await share.locator('[data-field=password]').innerText();
+  result.secretBeforeAsking = await share.getByLabel('Unlock secret').inputValue();
+  await share.locator('[data-role=manage] > summary').click();
+  await share.getByRole('button', { name: 'Revoke link' }).click();
+  await share.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await waitForNote(page.locator('article.share').first(), 'Link revoked');
+  result.status = await card(page).locator('[data-field=status]').textContent();
+  if (config.screenshot) await page.screenshot({ path: config.screenshot, fullPage: true });
+
+  await page.setViewportSize({ width: 1024, height: 560 });
+  await page.goto(config.adminUrl);
+  await page.locator('[data-role=rows] tr').first().waitFor();
+  result.adminRows = await page.locator('[data-role=rows] tr').count();
+  result.adminStatus = await page.locator('[data-role=rows] [data-field=status]').first().textContent();
+  await page.getByLabel('Status').selectOption('active');
+  result.adminActiveRows = await page.locator('[data-role=rows] tr').count();
+  await page.getByLabel('Status').selectOption('');
+  await page.getByLabel('Search').fill('no page is called this');
+  result.adminSearchRows = await page.locator('[data-role=rows] tr').count();
+  await page.getByLabel('Search').fill('');
+  if (config.adminScreenshot) {
+    await page.screenshot({ path: config.adminScreenshot, fullPage: true });
+  }
+
+  const refused = await page.goto(config.outsiderAdminUrl);
+  result.outsiderStatus = refused.status();
+  result.outsiderText = await page.locator('body').innerText();
+  return result;
+}
+
+let result;
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  watch(page);
+  result = config.phase === 'edit' ? await edit(page) : await revoke(page);
+  // Two answers are errors on purpose: the refused embedding site (422) and the admin page's
+  // refusal of a non-admin (403).
+  const expected = ['status of 422', 'status of 403'];
+  result.problems = problems.filter((text) => !expected.some((known) => text.includes(known)));
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+console.log(JSON.stringify(result));
