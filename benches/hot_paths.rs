@@ -1,4 +1,4 @@
-//! Micro-benchmarks of the hot paths (`cargo bench`; `cargo bench -- --quick` for a short run).
+//! Micro-benchmarks of the hot paths (`cargo bench --bench hot_paths`).
 
 use std::hint::black_box;
 
@@ -6,6 +6,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use pageshare::connect::canonical::{RequestParts, qsh};
 use pageshare::connect::secrets::{SecretKind, SharedSecret};
 use pageshare::connect::token::{OutgoingClaims, QshRule, sign, verify};
+use pageshare::sandbox::Page;
+use pageshare::share::content::sanitize;
+use pageshare::share::cookie::{attachment_signature, cookie_is_valid, cookie_value};
+use pageshare::share::signing::SigningKey;
+use pageshare::share::unlock::{mint_unlock_token, verify_unlock};
+use pageshare::share::{ShareId, UnlockSecret};
 
 const NOW: i64 = 1_800_000_000;
 const PATH: &str = "/connect/share-panel";
@@ -58,5 +64,53 @@ fn connect_jwt(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, connect_jwt);
+fn unlock_and_cookie(c: &mut Criterion) {
+    let share = ShareId::new();
+    let secret = UnlockSecret::generate();
+    let token = mint_unlock_token(share, &secret, NOW - 5, 60);
+    c.bench_function("unlock jwt: verification", |b| {
+        b.iter(|| verify_unlock(black_box(&token), share, &secret, NOW, 0).expect("valid"))
+    });
+    let key = SigningKey::new(&[7; 32]);
+    let cookie = cookie_value(&key, share, 3, NOW + 3600);
+    c.bench_function("share cookie: verification", |b| {
+        b.iter(|| assert!(cookie_is_valid(&key, share, 3, black_box(&cookie), NOW)))
+    });
+}
+
+/// A realistic `export_view` of about 50 KB: the sample page's sections many times over.
+fn page_of_50_kb(base_url: &str) -> String {
+    let section = Page::sample(base_url, "65537").export_view;
+    let mut page = String::with_capacity(52 * 1024);
+    while page.len() < 50 * 1024 {
+        page.push_str(&section);
+    }
+    page
+}
+
+fn content(c: &mut Criterion) {
+    let base_url = "https://acme.atlassian.net/wiki";
+    let export_view = page_of_50_kb(base_url);
+    c.bench_function("content: sanitise and rewrite a 50 KB export_view", |b| {
+        b.iter(|| sanitize(black_box(&export_view), base_url))
+    });
+    let page = sanitize(&export_view, base_url);
+    let key = SigningKey::new(&[7; 32]);
+    let share = ShareId::new();
+    c.bench_function(
+        "content: render a cached 50 KB page with signed image URLs",
+        |b| {
+            b.iter(|| {
+                let mut out = String::with_capacity(64 * 1024);
+                page.render(&mut out, |id, out| {
+                    out.push_str(id);
+                    out.push_str(&attachment_signature(&key, share, id, NOW));
+                });
+                out
+            })
+        },
+    );
+}
+
+criterion_group!(benches, connect_jwt, unlock_and_cookie, content);
 criterion_main!(benches);

@@ -43,8 +43,8 @@ pub fn canonical_request_from_pairs<'a>(
     base_path: &str,
     pairs: impl IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
 ) -> String {
-    let mut out = String::with_capacity(64 + path.len());
-    out.push_str(&method.to_ascii_uppercase());
+    let mut out = String::with_capacity(256 + path.len());
+    out.extend(method.chars().map(|c| c.to_ascii_uppercase()));
     out.push('&');
     push_canonical_path(&mut out, path, base_path);
     out.push('&');
@@ -54,7 +54,10 @@ pub fn canonical_request_from_pairs<'a>(
 
 /// `hex(sha256(canonical))`.
 pub fn qsh_of(canonical: &str) -> String {
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    let mut hex_digits = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(canonical.as_bytes()), &mut hex_digits)
+        .expect("64 hex digits for 32 bytes");
+    String::from_utf8(hex_digits.to_vec()).expect("hex digits are ASCII")
 }
 
 /// The `qsh` of a request: `qsh_of(canonical_request(..))`.
@@ -88,13 +91,22 @@ fn push_canonical_path(out: &mut String, path: &str, base_path: &str) {
 /// Decoded `(name, value)` pairs of a raw query string; `+` is a space, a valueless parameter
 /// has an empty value, the `jwt` parameter is dropped.
 fn parse_query(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    query.split('&').filter(|s| !s.is_empty()).map(|segment| {
-        let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
-        (form_decode(name), form_decode(value))
-    })
+    query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .filter_map(|segment| {
+            let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
+            // The token itself is long and never part of the hash: skip it before decoding.
+            // (An encoded name that decodes to `jwt` is dropped later.)
+            (name != "jwt").then(|| (form_decode(name), form_decode(value)))
+        })
 }
 
 fn form_decode(raw: &str) -> Cow<'_, str> {
+    // Most names and values need no decoding: a byte search is cheaper than the decoder's scan.
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(raw);
+    }
     if raw.contains('+') {
         let spaced = raw.replace('+', " ");
         Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
@@ -107,27 +119,43 @@ fn encode(text: &str) -> Cow<'_, str> {
     utf8_percent_encode(text, NOT_UNRESERVED).into()
 }
 
+/// [`encode`] for text that may be owned already; borrows whatever needs no encoding.
+fn encode_cow(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(borrowed) => encode(borrowed),
+        Cow::Owned(owned) => match encode(&owned) {
+            Cow::Borrowed(_) => Cow::Owned(owned),
+            Cow::Owned(encoded) => Cow::Owned(encoded),
+        },
+    }
+}
+
+/// Java's `String` order (UTF-16 code units). It differs from byte order only when a character
+/// outside the BMP (4 UTF-8 bytes, lead byte 0xF0 or above) meets one in U+E000..U+FFFF.
+fn java_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let astral = |s: &str| s.bytes().any(|byte| byte >= 0xF0);
+    if astral(a) || astral(b) {
+        a.encode_utf16().cmp(b.encode_utf16())
+    } else {
+        a.cmp(b)
+    }
+}
+
 fn push_canonical_query<'a>(
     out: &mut String,
     pairs: impl IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
 ) {
+    // Sort by encoded name, then by decoded value in Java's order, so that repeated names sit
+    // together with their values already in order.
     let mut params: Vec<(Cow<'a, str>, Cow<'a, str>)> = pairs
         .into_iter()
         .filter(|(name, _)| name != "jwt")
+        .map(|(name, value)| (encode_cow(name), value))
         .collect();
-    // Sort by encoded name, then by decoded value in Java's `String` order (UTF-16 code units),
-    // so that repeated names sit together with their values already in order.
-    let mut keyed: Vec<(String, Cow<'a, str>)> = params
-        .drain(..)
-        .map(|(name, value)| (encode(&name).into_owned(), value))
-        .collect();
-    keyed.sort_by(|(an, av), (bn, bv)| {
-        an.cmp(bn)
-            .then_with(|| av.encode_utf16().cmp(bv.encode_utf16()))
-    });
+    params.sort_unstable_by(|(an, av), (bn, bv)| an.cmp(bn).then_with(|| java_order(av, bv)));
     let mut previous: Option<&str> = None;
-    for (name, value) in &keyed {
-        if previous == Some(name.as_str()) {
+    for (name, value) in &params {
+        if previous == Some(name.as_ref()) {
             out.push(',');
         } else {
             if previous.is_some() {
@@ -136,7 +164,7 @@ fn push_canonical_query<'a>(
             out.push_str(name);
             out.push('=');
         }
-        out.push_str(&encode(value));
+        out.extend(utf8_percent_encode(value, NOT_UNRESERVED));
         previous = Some(name);
     }
 }
@@ -251,6 +279,11 @@ mod tests {
                 let qa = qsh(RequestParts { method: "GET", path: "/p", query: &raw_query(&[(name.clone(), a)]) }, "");
                 let qb = qsh(RequestParts { method: "GET", path: "/p", query: &raw_query(&[(name, b)]) }, "");
                 prop_assert_ne!(qa, qb);
+            }
+
+            #[test]
+            fn java_order_is_utf16_order(a in "\\PC{0,6}", b in "\\PC{0,6}") {
+                prop_assert_eq!(java_order(&a, &b), a.encode_utf16().cmp(b.encode_utf16()));
             }
 
             #[test]

@@ -1,7 +1,7 @@
 //! Connect JWTs signed with a shared secret (HS256): verifying incoming ones, signing outgoing
 //! ones. Pure functions: the caller passes the secrets and the time.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
 use super::canonical::CONTEXT_QSH;
@@ -60,32 +60,71 @@ pub struct VerifiedToken {
     pub secret_kind: SecretKind,
 }
 
-/// The issuer of an HS256 token, read *without* verifying it, to find the tenant's secret.
-pub fn unverified_issuer(token: &str) -> Result<String, TokenError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(TokenError::TooLong);
-    }
-    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-    if header.alg != Algorithm::HS256 {
-        return Err(TokenError::AlgorithmNotAllowed { expected: "HS256" });
-    }
-    #[derive(Deserialize)]
-    struct Issuer {
-        iss: Option<String>,
-    }
-    let claims: Issuer = jsonwebtoken::dangerous::insecure_decode_claims(token)
-        .map_err(|_| TokenError::Malformed)?;
-    claims.iss.ok_or(TokenError::MissingClaim("iss"))
+/// An HS256 token, parsed once but not verified yet: its issuer names the secret to verify with.
+#[derive(Debug)]
+pub struct UnverifiedToken<'a> {
+    /// `header.payload`, the signed bytes.
+    message: &'a str,
+    signature: &'a str,
+    claims: IncomingClaims,
 }
 
-fn hs256_validation() -> Validation {
-    // Time, audience and required claims are checked below, with the caller's clock and leeway:
-    // the crate's defaults (60 s leeway, its own clock, `aud` refused when present) do not fit.
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    validation
+impl<'a> UnverifiedToken<'a> {
+    /// Check the length and the `alg` (HS256 only) and read the claims, without trusting them.
+    pub fn parse(token: &'a str) -> Result<Self, TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::TooLong);
+        }
+        let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let data = jsonwebtoken::dangerous::insecure_decode::<IncomingClaims>(token)
+            .map_err(|_| TokenError::Malformed)?;
+        if data.header.alg != Algorithm::HS256 {
+            return Err(TokenError::AlgorithmNotAllowed { expected: "HS256" });
+        }
+        Ok(Self {
+            message,
+            signature,
+            claims: data.claims,
+        })
+    }
+
+    /// The `iss` claim as sent (not verified).
+    pub fn issuer(&self) -> Result<&str, TokenError> {
+        self.claims
+            .iss
+            .as_deref()
+            .ok_or(TokenError::MissingClaim("iss"))
+    }
+
+    /// Verify the signature against the candidate secrets, in order, then the claims.
+    pub fn verify(
+        self,
+        candidates: &[Option<(SecretKind, &SharedSecret)>],
+        rule: QshRule<'_>,
+        now: i64,
+        leeway_secs: u64,
+    ) -> Result<VerifiedToken, TokenError> {
+        for (kind, secret) in candidates.iter().flatten() {
+            let key = DecodingKey::from_secret(secret.as_bytes());
+            // The crate's HMAC comparison is constant-time.
+            let matches = jsonwebtoken::crypto::verify(
+                self.signature,
+                self.message.as_bytes(),
+                &key,
+                Algorithm::HS256,
+            )
+            .map_err(|_| TokenError::Malformed)?;
+            if matches {
+                return check_claims(self.claims, *kind, rule, now, leeway_secs);
+            }
+        }
+        Err(TokenError::BadSignature)
+    }
+}
+
+/// The issuer of an HS256 token, read *without* verifying it, to find the tenant's secret.
+pub fn unverified_issuer(token: &str) -> Result<String, TokenError> {
+    UnverifiedToken::parse(token)?.issuer().map(str::to_owned)
 }
 
 /// Verify an HS256 Connect token against the candidate secrets, in order.
@@ -96,34 +135,7 @@ pub fn verify(
     now: i64,
     leeway_secs: u64,
 ) -> Result<VerifiedToken, TokenError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(TokenError::TooLong);
-    }
-    let validation = hs256_validation();
-    let mut last_error = TokenError::BadSignature;
-    for (kind, secret) in candidates.iter().flatten() {
-        let key = DecodingKey::from_secret(secret.as_bytes());
-        match jsonwebtoken::decode::<IncomingClaims>(token, &key, &validation) {
-            Ok(data) => return check_claims(data.claims, *kind, rule, now, leeway_secs),
-            Err(error) => {
-                last_error = map_decode_error(error.kind());
-                if last_error != TokenError::BadSignature {
-                    return Err(last_error);
-                }
-            }
-        }
-    }
-    Err(last_error)
-}
-
-fn map_decode_error(kind: &ErrorKind) -> TokenError {
-    match kind {
-        ErrorKind::InvalidSignature => TokenError::BadSignature,
-        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-            TokenError::AlgorithmNotAllowed { expected: "HS256" }
-        }
-        _ => TokenError::Malformed,
-    }
+    UnverifiedToken::parse(token)?.verify(candidates, rule, now, leeway_secs)
 }
 
 fn check_claims(

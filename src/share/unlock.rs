@@ -4,7 +4,7 @@
 //! `nbf <= now < exp`; `exp - nbf <= 60`; `iss` is the share's uuid; the signature verifies with
 //! the share's unlock secret. The token length is capped before anything is parsed.
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, errors::ErrorKind};
 use serde::Deserialize;
 
 use super::{ShareId, UnlockSecret};
@@ -63,15 +63,68 @@ struct Claims {
     iss: Claim,
 }
 
-/// A claim as sent: absent, or any JSON value, so that each problem gets its own error.
-#[derive(Default, Deserialize)]
-#[serde(untagged)]
+/// A claim as sent: absent, a number, a string, or anything else, so that each problem gets its
+/// own error.
+#[derive(Default)]
 enum Claim {
     #[default]
     Missing,
     Number(f64),
     Text(String),
-    Other(serde::de::IgnoredAny),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Claim {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ClaimVisitor)
+    }
+}
+
+struct ClaimVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ClaimVisitor {
+    type Value = Claim;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Claim, E> {
+        Ok(Claim::Number(n as f64))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Claim, E> {
+        Ok(Claim::Number(n as f64))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Claim, E> {
+        Ok(Claim::Number(n))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Claim, E> {
+        Ok(Claim::Text(s.to_owned()))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Claim, E> {
+        Ok(Claim::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Claim, E> {
+        Ok(Claim::Other)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Claim, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Claim::Other)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Claim, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Claim::Other)
+    }
 }
 
 impl Claim {
@@ -92,18 +145,10 @@ impl Claim {
     }
 }
 
-fn validation() -> Validation {
-    // Only the signature and the algorithm are left to the crate: its defaults (a 60 s leeway,
-    // its own clock, `exp` required but `nbf` unchecked) are not these rules.
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    validation
-}
-
 /// Verify an unlock token for `share` at time `now` (seconds), with `leeway_secs` on `nbf`/`exp`.
+///
+/// The token is parsed once; the signature is checked over its exact `header.payload` bytes
+/// with the crate's constant-time HMAC before any claim is trusted.
 pub fn verify_unlock(
     token: &str,
     share: ShareId,
@@ -114,22 +159,27 @@ pub fn verify_unlock(
     if token.len() > MAX_UNLOCK_TOKEN_LEN {
         return Err(UnlockError::TooLong);
     }
-    let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
-        // `alg` values the crate does not know (`none`, `hs256`, …) end up here.
-        ErrorKind::Json(_) if token_names_an_algorithm(token) => UnlockError::AlgorithmNotAllowed,
-        _ => UnlockError::Malformed,
+    let (message, signature) = token.rsplit_once('.').ok_or(UnlockError::Malformed)?;
+    let data = jsonwebtoken::dangerous::insecure_decode::<Claims>(token).map_err(|e| {
+        match e.kind() {
+            // `alg` values the crate does not know (`none`, `hs256`, …) end up here.
+            ErrorKind::Json(_) if token_names_an_algorithm(token) => {
+                UnlockError::AlgorithmNotAllowed
+            }
+            _ => UnlockError::Malformed,
+        }
     })?;
-    if header.alg != Algorithm::HS256 {
+    if data.header.alg != Algorithm::HS256 {
         return Err(UnlockError::AlgorithmNotAllowed);
     }
     let key = DecodingKey::from_secret(secret.as_bytes());
-    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation())
-        .map_err(|e| match e.kind() {
-            ErrorKind::InvalidSignature => UnlockError::BadSignature,
-            ErrorKind::InvalidAlgorithm => UnlockError::AlgorithmNotAllowed,
-            _ => UnlockError::Malformed,
-        })?
-        .claims;
+    let signed =
+        jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key, Algorithm::HS256)
+            .map_err(|_| UnlockError::Malformed)?;
+    if !signed {
+        return Err(UnlockError::BadSignature);
+    }
+    let claims = data.claims;
     let nbf = claims.nbf.number("nbf")?;
     let exp = claims.exp.number("exp")?;
     let iss = claims.iss.text("iss")?;
