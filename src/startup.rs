@@ -1,6 +1,7 @@
 //! Building and running the HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -15,12 +16,16 @@ use crate::connect::host_client::HostClient;
 use crate::connect::signed_install::InstallKeys;
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
+use crate::storage::reader_cache::{self, ReaderCache};
 use crate::web::state::AppState;
 use crate::web::{configure, logging};
 
 /// How long sanitised page content is reused before Confluence is asked again.
 const CONTENT_TTL: Duration = Duration::from_secs(30);
 const CONTENT_CAPACITY: u64 = 10_000;
+/// Shares kept in memory; change notifications keep them fresh, the TTL is a safety net.
+const READER_TTL: Duration = Duration::from_secs(300);
+const READER_CAPACITY: u64 = 100_000;
 
 /// Headers on every response: no referrer (iframe URLs carry `jwt`, share URLs `unlock`), no
 /// content sniffing, and HSTS when the app is served over https.
@@ -63,8 +68,11 @@ impl Application {
                 .await
                 .context("cannot load the cookie key from the database")?,
         };
+        let readers = Arc::new(ReaderCache::new(READER_TTL, READER_CAPACITY));
+        tokio::spawn(reader_cache::keep_listening(pool.clone(), readers.clone()));
         let state = web::Data::new(AppState {
             signing_key: SigningKey::new(&cookie_key),
+            readers,
             content: ContentCache::new(CONTENT_TTL, CONTENT_CAPACITY),
             descriptor: descriptor::render(&settings.base_url, &settings.app_key)?,
             install_keys: InstallKeys::new(&settings.install_keys_url),

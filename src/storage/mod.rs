@@ -3,5 +3,6 @@
 pub mod app_keys;
 pub mod installations;
 pub mod password_failures;
+pub mod reader_cache;
 pub mod share_overview;
 pub mod shares;

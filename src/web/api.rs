@@ -331,6 +331,8 @@ async fn update(
         .await
         .map_err(database_error)?
         .ok_or_else(revoked)?;
+    // This instance sees its own change at once; the others hear of it through Postgres.
+    state.readers.invalidate(updated.id);
     tracing::info!(share = %updated.id, "share updated");
     Ok(HttpResponse::Ok().json(share_json(&state, updated)))
 }
@@ -354,6 +356,7 @@ async fn new_unlock_secret(
         .await
         .map_err(database_error)?
         .ok_or_else(revoked)?;
+    state.readers.invalidate(share.id);
     tracing::info!(share = %share.id, "unlock secret changed");
     Ok(HttpResponse::Ok().json(UnlockSecretJson {
         unlock_secret: secret.to_hex(),
@@ -371,6 +374,7 @@ async fn revoke(
     shares::revoke(&state.pool, &share.client_key, share.id)
         .await
         .map_err(database_error)?;
+    state.readers.invalidate(share.id);
     tracing::info!(share = %share.id, "share revoked");
     Ok(HttpResponse::NoContent().finish())
 }

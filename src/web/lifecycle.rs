@@ -60,6 +60,7 @@ async fn installed(
     installations::upsert(&state.pool, &payload)
         .await
         .map_err(database_error)?;
+    state.readers.invalidate_all();
     tracing::info!("installed");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -79,6 +80,7 @@ async fn uninstalled(
     {
         return Err(ApiError::not_found("This site never installed Pageshare."));
     }
+    state.readers.invalidate_all();
     tracing::info!("uninstalled");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -106,6 +108,7 @@ async fn set_enabled(
     installations::set_enabled(&state.pool, client_key, enabled)
         .await
         .map_err(database_error)?;
+    state.readers.invalidate_all();
     tracing::info!(client_key, enabled, "enabled flag set");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -72,12 +72,19 @@ fn gone(message: &'static str) -> PageError {
 }
 
 /// The share behind `/content/{uuid}`, if it may be served now.
-async fn servable_share(state: &AppState, raw_id: &str) -> Result<ReaderShare, PageError> {
+async fn servable_share(state: &AppState, raw_id: &str) -> Result<Arc<ReaderShare>, PageError> {
     let id = ShareId::parse(raw_id).ok_or_else(not_found)?;
-    let share = shares::find_for_reader(&state.pool, id)
-        .await
-        .map_err(database_error)?
-        .ok_or_else(not_found)?;
+    let share = match state.readers.get(id) {
+        Some(share) => share,
+        None => {
+            let read_at = state.readers.generation();
+            let row = shares::find_for_reader(&state.pool, id)
+                .await
+                .map_err(database_error)?
+                .ok_or_else(not_found)?;
+            state.readers.insert(row, read_at)
+        }
+    };
     if share.revoked {
         return Err(not_found());
     }

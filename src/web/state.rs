@@ -1,5 +1,7 @@
 //! What every handler shares.
 
+use std::sync::Arc;
+
 use sqlx::PgPool;
 
 use crate::config::Settings;
@@ -7,6 +9,7 @@ use crate::connect::host_client::HostClient;
 use crate::connect::signed_install::InstallKeys;
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
+use crate::storage::reader_cache::ReaderCache;
 
 pub struct AppState {
     pub settings: Settings,
@@ -17,6 +20,8 @@ pub struct AppState {
     pub descriptor: String,
     /// Signs share cookies and attachment URLs (`PAGESHARE_COOKIE_KEY`, or the database's).
     pub signing_key: SigningKey,
+    /// Shares as readers need them, fresh through change notifications.
+    pub readers: Arc<ReaderCache>,
     /// Sanitised page content, per tenant and page, for a short while.
     pub content: ContentCache,
 }

@@ -83,6 +83,23 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// Another instance of the app on the same database (as behind a load balancer); its
+    /// address. It has its own pool and its own in-memory caches.
+    pub async fn second_instance(&self) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let mut settings = self.settings.clone();
+        settings.base_url = address.clone();
+        let pool = pageshare::db::connect_and_migrate(&self.database_url)
+            .await
+            .expect("test database");
+        let app = Application::with_listener(settings, pool, listener, Some(1))
+            .await
+            .expect("second instance builds");
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     /// A site on the sandbox with the app installed (signed install).
     pub async fn installed_site(&self, name: &str) -> Site {
         let site = self.sandbox.add_site(name);

@@ -1,0 +1,127 @@
+//! Several instances on one database: what one changes, the others honour at once (each keeps
+//! shares in memory, kept fresh by Postgres notifications).
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{EDITOR, PAGE_ID, TestApp, session_cookie, spawn_app};
+
+/// GET `url` until it answers `status`, for at most two seconds; the last status seen.
+async fn status_soon(app: &TestApp, url: &str, cookie: Option<&str>, status: u16) -> u16 {
+    let mut seen = 0;
+    for _ in 0..40 {
+        seen = app.read_share(url, cookie).await.status().as_u16();
+        if seen == status {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    seen
+}
+
+fn on(instance: &str, share: &Value) -> String {
+    format!("{instance}/content/{}", share["uuid"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn a_revocation_on_one_instance_ends_the_share_on_the_others() {
+    let app = spawn_app().await;
+    let other = app.second_instance().await;
+    let site = app.site_with_page("acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let url = on(&other, &share);
+    // Read twice on the other instance: it now holds the share in memory.
+    for _ in 0..2 {
+        assert_eq!(app.read_share(&url, None).await.status(), 200);
+    }
+    let path = format!("/api/shares/{}", share["uuid"].as_str().unwrap());
+    assert_eq!(
+        app.api(&site, EDITOR, Method::DELETE, &path, None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(status_soon(&app, &url, None, 404).await, 404);
+}
+
+#[tokio::test]
+async fn a_password_change_on_one_instance_ends_sessions_on_the_others() {
+    let app = spawn_app().await;
+    let other = app.second_instance().await;
+    let site = app.site_with_page("acme").await;
+    let password = "correct horse battery";
+    let share = app
+        .create_share(&site, json!({"contentId": PAGE_ID, "password": password}))
+        .await;
+    let url = on(&other, &share);
+    let login = app
+        .http
+        .post(format!("{url}/password"))
+        .form(&[("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_cookie(&login).unwrap();
+    assert_eq!(app.read_share(&url, Some(&cookie)).await.status(), 200);
+    let path = format!("/api/shares/{}", share["uuid"].as_str().unwrap());
+    let changed = app
+        .api(
+            &site,
+            EDITOR,
+            Method::PATCH,
+            &path,
+            Some(json!({"password": "a new password!"})),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    let mut form_shown = false;
+    for _ in 0..40 {
+        let body = app
+            .read_share(&url, Some(&cookie))
+            .await
+            .text()
+            .await
+            .unwrap();
+        if body.contains("name=\"password\"") {
+            form_shown = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        form_shown,
+        "the old session still opened the page on the other instance"
+    );
+}
+
+#[tokio::test]
+async fn a_change_made_directly_in_the_database_is_honoured_too() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let url = on(&app.address, &share);
+    for _ in 0..2 {
+        assert_eq!(app.read_share(&url, None).await.status(), 200);
+    }
+    sqlx::query("UPDATE shared_page SET expires_at = now() - interval '1 second' WHERE uuid = $1")
+        .bind(uuid::Uuid::parse_str(share["uuid"].as_str().unwrap()).unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status_soon(&app, &url, None, 410).await, 410);
+    sqlx::query("UPDATE installation SET enabled = false")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE shared_page SET expires_at = NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        status_soon(&app, &url, None, 410).await,
+        410,
+        "tenant disabled"
+    );
+}
