@@ -16,7 +16,7 @@ use super::auth;
 use super::client_ip::client_ip;
 use super::error::{PageError, database_error};
 use super::state::AppState;
-use crate::connect::host_client::{ContentId, HostError};
+use crate::connect::host_client::{ContentId, HostError, Tenant};
 use crate::share::ShareId;
 use crate::share::content::sanitize;
 use crate::share::content_cache::CachedPage;
@@ -206,6 +206,18 @@ fn password_form(
     Ok(response.content_type("text/html; charset=utf-8").body(html))
 }
 
+/// How to call the Confluence of the share's tenant.
+fn host_of<'a>(state: &'a AppState, share: &'a ReaderShare) -> Result<Tenant<'a>, PageError> {
+    let tenant = &share.tenant;
+    Ok(auth::tenant(
+        &state.settings,
+        &tenant.client_key,
+        &tenant.base_url,
+        tenant.shared_secret.as_ref(),
+        tenant.last_secret_kind,
+    )?)
+}
+
 /// The page's content: from the cache, or fetched from Confluence and sanitised.
 async fn page_content(state: &AppState, share: &ReaderShare) -> Result<Arc<CachedPage>, PageError> {
     let tenant = &share.tenant;
@@ -213,16 +225,9 @@ async fn page_content(state: &AppState, share: &ReaderShare) -> Result<Arc<Cache
         return Ok(hit);
     }
     let content_id = ContentId::parse(&share.content_id).ok_or_else(not_found)?;
-    let host = auth::tenant(
-        &state.settings,
-        &tenant.client_key,
-        &tenant.base_url,
-        tenant.shared_secret.as_ref(),
-        tenant.last_secret_kind,
-    )?;
     let page = state
         .host
-        .content(host, &content_id)
+        .content(host_of(state, share)?, &content_id)
         .await
         .map_err(confluence_failed)?;
     let base_url = tenant.base_url.clone();
@@ -461,17 +466,9 @@ async fn attachment(
         ));
     }
     let page_id = ContentId::parse(&share.content_id).ok_or_else(not_found)?;
-    let tenant = &share.tenant;
-    let host = auth::tenant(
-        &state.settings,
-        &tenant.client_key,
-        &tenant.base_url,
-        tenant.shared_secret.as_ref(),
-        tenant.last_secret_kind,
-    )?;
     let upstream = state
         .host
-        .attachment(host, &page_id, &attachment_id)
+        .attachment(host_of(&state, &share)?, &page_id, &attachment_id)
         .await
         .map_err(|error| match error {
             HostError::NotFound => not_found(),
