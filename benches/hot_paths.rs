@@ -8,7 +8,9 @@ use pageshare::connect::secrets::{SecretKind, SharedSecret};
 use pageshare::connect::token::{OutgoingClaims, QshRule, sign, verify};
 use pageshare::sandbox::Page;
 use pageshare::share::content::sanitize;
-use pageshare::share::cookie::{attachment_signature, cookie_is_valid, cookie_value};
+use pageshare::share::cookie::{
+    AttachmentGrant, attachment_signature, cookie_is_valid, cookie_value,
+};
 use pageshare::share::signing::SigningKey;
 use pageshare::share::unlock::{mint_unlock_token, verify_unlock};
 use pageshare::share::{ShareId, UnlockSecret};
@@ -104,7 +106,13 @@ fn content(c: &mut Criterion) {
                 let mut out = String::with_capacity(64 * 1024);
                 page.render(&mut out, |id, out| {
                     out.push_str(id);
-                    out.push_str(&attachment_signature(&key, share, id, NOW));
+                    let grant = AttachmentGrant {
+                        share,
+                        password_version: 0,
+                        attachment_id: id,
+                        expires: NOW,
+                    };
+                    out.push_str(&attachment_signature(&key, grant));
                 });
                 out
             })

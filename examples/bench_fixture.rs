@@ -71,10 +71,7 @@ async fn serve(bind: &str, app_url: &str, out: &str) -> anyhow::Result<()> {
     let page = Page::sample(&site.base_url, PAGE_ID);
     sandbox.update_site("bench", |s| {
         s.pages.insert(PAGE_ID.into(), page);
-        s.readers
-            .entry(PAGE_ID.into())
-            .or_default()
-            .insert(USER.into());
+        s.add_editor(PAGE_ID, USER);
     });
     let installed = sandbox.install(&app, &site).await?;
     if !installed.status().is_success() {

@@ -28,3 +28,11 @@ CREATE TRIGGER installation_changed
        OR OLD.base_url IS DISTINCT FROM NEW.base_url
        OR OLD.last_secret_kind IS DISTINCT FROM NEW.last_secret_kind)
     EXECUTE FUNCTION pageshare_notify_tenant_changed();
+
+CREATE TRIGGER shared_page_truncated
+    AFTER TRUNCATE ON shared_page
+    FOR EACH STATEMENT EXECUTE FUNCTION pageshare_notify_tenant_changed();
+
+CREATE TRIGGER installation_truncated
+    AFTER TRUNCATE ON installation
+    FOR EACH STATEMENT EXECUTE FUNCTION pageshare_notify_tenant_changed();

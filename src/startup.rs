@@ -2,7 +2,9 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, from_fn};
@@ -24,7 +26,7 @@ use crate::web::{configure, logging};
 const CONTENT_TTL: Duration = Duration::from_secs(30);
 const CONTENT_CAPACITY: u64 = 10_000;
 /// Shares kept in memory; change notifications keep them fresh, the TTL is a safety net.
-const READER_TTL: Duration = Duration::from_secs(300);
+const READER_TTL: Duration = Duration::from_secs(60);
 const READER_CAPACITY: u64 = 100_000;
 
 /// Headers on every response: no referrer (iframe URLs carry `jwt`, share URLs `unlock`), no
@@ -73,6 +75,9 @@ impl Application {
         let state = web::Data::new(AppState {
             signing_key: SigningKey::new(&cookie_key),
             readers,
+            password_checks: Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
             content: ContentCache::new(CONTENT_TTL, CONTENT_CAPACITY),
             descriptor: descriptor::render(&settings.base_url, &settings.app_key)?,
             install_keys: InstallKeys::new(&settings.install_keys_url),

@@ -29,10 +29,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let page = Page::sample(&site.base_url, PAGE_ID);
     sandbox.update_site("dev", |s| {
         s.pages.insert(PAGE_ID.into(), page);
-        s.readers
-            .entry(PAGE_ID.into())
-            .or_default()
-            .insert(USER.into());
+        s.add_editor(PAGE_ID, USER);
         s.admins.insert(USER.into());
     });
     let installed = sandbox

@@ -47,15 +47,15 @@ struct Raw {
 pub enum PayloadError {
     #[error("the body is not the JSON of a Connect lifecycle callback: {0}")]
     Malformed(String),
-    #[error("`{0}` is empty or longer than {MAX_FIELD_LEN} characters")]
+    #[error("`{0}` is empty, longer than {MAX_FIELD_LEN} characters or has control characters")]
     InvalidField(&'static str),
 }
 
 impl InstallPayload {
     pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
         let raw: Raw = serde_json::from_slice(body).map_err(|e| {
-            // serde's message names the field and position, never the value.
-            PayloadError::Malformed(e.to_string())
+            // serde quotes wrong-typed values; the shared secret may be one of them.
+            PayloadError::Malformed(without_values(&e.to_string()))
         })?;
         for (name, value) in [
             ("key", &raw.key),
@@ -63,7 +63,10 @@ impl InstallPayload {
             ("sharedSecret", &raw.shared_secret),
             ("baseUrl", &raw.base_url),
         ] {
-            if value.is_empty() || value.len() > MAX_FIELD_LEN {
+            if value.is_empty()
+                || value.len() > MAX_FIELD_LEN
+                || value.chars().any(char::is_control)
+            {
                 return Err(PayloadError::InvalidField(name));
             }
         }
@@ -74,7 +77,10 @@ impl InstallPayload {
             ("cloudId", &raw.cloud_id),
         ];
         for (name, value) in optional {
-            if value.as_ref().is_some_and(|v| v.len() > MAX_FIELD_LEN) {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.len() > MAX_FIELD_LEN || v.chars().any(char::is_control))
+            {
                 return Err(PayloadError::InvalidField(name));
             }
         }
@@ -94,6 +100,20 @@ impl InstallPayload {
     }
 }
 
+/// A serde message without the values it quotes in backticks (field names stay).
+pub fn without_values(message: &str) -> String {
+    if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
+        return message.to_owned();
+    }
+    message
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, part)| part)
+        .collect::<Vec<_>>()
+        .join("…")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,16 +131,22 @@ mod tests {
 
     #[test]
     fn rejects_bad_bodies_without_echoing_the_secret() {
-        let cases: [&[u8]; 5] = [
+        let cases: [&[u8]; 7] = [
             b"not json",
             br#"{"clientKey":"c1"}"#,
             br#"{"key":"k","clientKey":"","sharedSecret":"topsecret","baseUrl":"https://a.atlassian.net"}"#,
             br#"{"key":"k","clientKey":"c","sharedSecret":42,"baseUrl":"https://a.atlassian.net"}"#,
+            br#"{"key":"k","clientKey":"c","sharedSecret":987654321,"baseUrl":"https://a.atlassian.net"}"#,
+            br#"{"key":"k","clientKey":"a\u0000b","sharedSecret":"topsecret","baseUrl":"https://a.atlassian.net"}"#,
             br#"[1,2,3]"#,
         ];
         for body in cases {
             let err = InstallPayload::parse(body).unwrap_err();
-            assert!(!err.to_string().contains("topsecret"));
+            let text = err.to_string();
+            assert!(
+                !text.contains("topsecret") && !text.contains("987654321"),
+                "{text}"
+            );
         }
     }
 }

@@ -10,6 +10,9 @@ use super::secrets::{SecretKind, SharedSecret};
 /// Longest token accepted; real Connect tokens are well under 2 KB.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 
+/// Longest `iss` (a client key) looked up.
+const MAX_ISSUER_LEN: usize = 256;
+
 /// What the `qsh` claim must be for the route.
 #[derive(Debug, Clone, Copy)]
 pub enum QshRule<'a> {
@@ -88,12 +91,18 @@ impl<'a> UnverifiedToken<'a> {
         })
     }
 
-    /// The `iss` claim as sent (not verified).
+    /// The `iss` claim as sent (not verified): a client key of printable characters, or an error
+    /// before it goes near a query.
     pub fn issuer(&self) -> Result<&str, TokenError> {
-        self.claims
+        let iss = self
+            .claims
             .iss
             .as_deref()
-            .ok_or(TokenError::MissingClaim("iss"))
+            .ok_or(TokenError::MissingClaim("iss"))?;
+        if iss.is_empty() || iss.len() > MAX_ISSUER_LEN || iss.chars().any(char::is_control) {
+            return Err(TokenError::InvalidClaim("iss"));
+        }
+        Ok(iss)
     }
 
     /// Verify the signature against the candidate secrets, in order, then the claims.
@@ -342,6 +351,20 @@ mod tests {
                 0,
             );
             assert!(got.is_err(), "{token}");
+        }
+    }
+
+    #[test]
+    fn odd_issuers_are_refused_before_any_lookup() {
+        let own = secret("own-secret");
+        for iss in ["", "a\u{0}b", "line\nbreak", &"k".repeat(257)] {
+            let body = serde_json::json!({"iss": iss, "exp": NOW + 60, "qsh": CONTEXT_QSH});
+            let token = with_alg(Algorithm::HS256, &body, own.as_bytes());
+            assert_eq!(
+                unverified_issuer(&token),
+                Err(TokenError::InvalidClaim("iss")),
+                "{iss:?}"
+            );
         }
     }
 

@@ -160,9 +160,13 @@ async fn permission_check(
         Ok(site) => site,
         Err(refusal) => return refusal.response(),
     };
+    let user = &body.subject.identifier;
     let allowed = body.subject.kind == "user"
-        && matches!(body.operation.as_str(), "read" | "update")
-        && site.can_read(&body.subject.identifier, &content_id);
+        && match body.operation.as_str() {
+            "read" => site.can_read(user, &content_id),
+            "update" => site.can_update(user, &content_id),
+            _ => false,
+        };
     HttpResponse::Ok().json(json!({ "hasPermission": allowed }))
 }
 

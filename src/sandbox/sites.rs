@@ -57,6 +57,8 @@ pub struct Site {
     pub admins: HashSet<String>,
     /// Content id → users allowed to read it.
     pub readers: HashMap<String, HashSet<String>>,
+    /// Content id → users allowed to edit it (they need to be readers too, as in Confluence).
+    pub editors: HashMap<String, HashSet<String>>,
     pub pages: HashMap<String, Page>,
     /// When true, every REST call answers 503.
     pub down: bool,
@@ -136,6 +138,7 @@ impl Site {
             secret: random_secret(),
             admins: HashSet::new(),
             readers: HashMap::new(),
+            editors: HashMap::new(),
             pages: HashMap::new(),
             down: false,
         }
@@ -156,5 +159,23 @@ impl Site {
         self.readers
             .get(content_id)
             .is_some_and(|users| users.contains(account_id))
+    }
+
+    pub fn can_update(&self, account_id: &str, content_id: &str) -> bool {
+        self.can_read(account_id, content_id)
+            && self
+                .editors
+                .get(content_id)
+                .is_some_and(|users| users.contains(account_id))
+    }
+
+    /// Let `account_id` read and edit `content_id`.
+    pub fn add_editor(&mut self, content_id: &str, account_id: &str) {
+        for users in [&mut self.readers, &mut self.editors] {
+            users
+                .entry(content_id.to_owned())
+                .or_default()
+                .insert(account_id.to_owned());
+        }
     }
 }

@@ -185,8 +185,26 @@ fn image_source<'u>(base: Option<&Url>, value: &'u str) -> Option<Cow<'u, str>> 
     let url = resolve(base, value)?;
     let elsewhere = url
         .host_str()
-        .is_some_and(|host| !host.eq_ignore_ascii_case(tenant_host));
+        .is_some_and(|host| !host.eq_ignore_ascii_case(tenant_host) && !is_atlassian_host(host));
     (url.scheme() == "https" && elsewhere).then(|| Cow::Owned(url.into()))
+}
+
+/// Atlassian's own domains (sites, media, emoji and avatar CDNs): never sent to readers.
+fn is_atlassian_host(host: &str) -> bool {
+    const DOMAINS: [&str; 5] = [
+        "atlassian.net",
+        "atlassian.com",
+        "atl-paas.net",
+        "jira.com",
+        "atlassian.io",
+    ];
+    let host = host.to_ascii_lowercase();
+    DOMAINS.iter().any(|domain| {
+        host == *domain
+            || host
+                .strip_suffix(domain)
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
 }
 
 fn resolve(base: Option<&Url>, value: &str) -> Option<Url> {
@@ -426,7 +444,7 @@ mod tests {
     }
 
     #[test]
-    fn images_stay_only_on_other_https_hosts() {
+    fn images_stay_only_on_other_https_hosts_that_are_not_atlassian() {
         let cases = [
             ("/wiki/download/attachments/1/a.png", false),
             ("download/attachments/1/a.png", false),
@@ -438,11 +456,22 @@ mod tests {
             ("HTTPS://ACME.Atlassian.NET/wiki/a.png", false),
             ("http://images.example.com/a.png", false),
             ("https://images.example.com/a.png", true),
+            ("https://api.media.atlassian.com/file/1/image", false),
+            (
+                "https://pf-emoji-service--cdn.us-east-1.prod.public.atl-paas.net/a.png",
+                false,
+            ),
+            ("https://other-site.atlassian.net/wiki/a.png", false),
+            ("https://notatlassian.net.example.com/a.png", true),
         ];
         for (src, kept) in cases {
             let output = clean(&format!(r#"<p><img alt="a" src="{src}"></p>"#));
             assert_eq!(output.contains("src="), kept, "{src}: {output}");
             assert!(!output.contains("acme"), "{src}: {output}");
+            if !kept {
+                let dropped = !output.contains("atlassian") && !output.contains("atl-paas");
+                assert!(dropped, "{src}: {output}");
+            }
         }
     }
 

@@ -71,44 +71,45 @@ pub fn attachment_url_expiry(now: i64) -> i64 {
     (now / ATTACHMENT_URL_BUCKET_SECS + 2) * ATTACHMENT_URL_BUCKET_SECS
 }
 
-/// The `sig` (hex) of an attachment URL of a share, valid until `expires`.
-pub fn attachment_signature(
-    key: &SigningKey,
-    share: ShareId,
-    attachment_id: &str,
-    expires: i64,
-) -> String {
-    let tag = key.tag(
-        Purpose::AttachmentUrl,
-        &[
-            share.uuid().as_bytes(),
-            attachment_id.as_bytes(),
-            &expires.to_be_bytes(),
-        ],
-    );
-    hex::encode(tag)
+/// What an attachment URL is bound to: like the cookie, the share at its password version, so
+/// a password change ends the URLs handed out before it.
+#[derive(Debug, Clone, Copy)]
+pub struct AttachmentGrant<'a> {
+    pub share: ShareId,
+    pub password_version: i32,
+    pub attachment_id: &'a str,
+    pub expires: i64,
+}
+
+impl AttachmentGrant<'_> {
+    /// The signed parts, on the stack.
+    fn with_parts<R>(&self, f: impl FnOnce(&[&[u8]]) -> R) -> R {
+        let version = self.password_version.to_be_bytes();
+        let expires = self.expires.to_be_bytes();
+        f(&[
+            self.share.uuid().as_bytes(),
+            &version,
+            self.attachment_id.as_bytes(),
+            &expires,
+        ])
+    }
+}
+
+/// The `sig` (hex) of an attachment URL.
+pub fn attachment_signature(key: &SigningKey, grant: AttachmentGrant<'_>) -> String {
+    hex::encode(grant.with_parts(|parts| key.tag(Purpose::AttachmentUrl, parts)))
 }
 
 pub fn attachment_signature_is_valid(
     key: &SigningKey,
-    share: ShareId,
-    attachment_id: &str,
-    expires: i64,
+    grant: AttachmentGrant<'_>,
     sig_hex: &str,
     now: i64,
 ) -> bool {
     let mut tag = [0u8; 32];
-    now < expires
+    now < grant.expires
         && hex::decode_to_slice(sig_hex, &mut tag).is_ok()
-        && key.verify(
-            Purpose::AttachmentUrl,
-            &[
-                share.uuid().as_bytes(),
-                attachment_id.as_bytes(),
-                &expires.to_be_bytes(),
-            ],
-            &tag,
-        )
+        && grant.with_parts(|parts| key.verify(Purpose::AttachmentUrl, parts, &tag))
 }
 
 #[cfg(test)]
@@ -191,41 +192,65 @@ mod tests {
     }
 
     #[test]
-    fn attachment_urls_are_bound_to_share_attachment_and_time() {
+    fn attachment_urls_are_bound_to_share_version_attachment_and_time() {
         let key = SigningKey::new(&[1; 32]);
-        let share = ShareId::new();
         let exp = attachment_url_expiry(NOW);
         assert!(
             exp - NOW > ATTACHMENT_URL_BUCKET_SECS && exp - NOW <= 2 * ATTACHMENT_URL_BUCKET_SECS
         );
-        let sig = &attachment_signature(&key, share, "att1", exp);
-        assert!(attachment_signature_is_valid(
-            &key, share, "att1", exp, sig, NOW
-        ));
-        assert!(!attachment_signature_is_valid(
-            &key, share, "att2", exp, sig, NOW
-        ));
-        assert!(!attachment_signature_is_valid(
-            &key,
-            ShareId::new(),
-            "att1",
-            exp,
-            sig,
-            NOW
-        ));
-        assert!(!attachment_signature_is_valid(
-            &key,
-            share,
-            "att1",
-            exp + 1,
-            sig,
-            NOW
-        ));
-        assert!(!attachment_signature_is_valid(
-            &key, share, "att1", exp, sig, exp
-        ));
-        assert!(!attachment_signature_is_valid(
-            &key, share, "att1", exp, "zz", NOW
-        ));
+        let grant = AttachmentGrant {
+            share: ShareId::new(),
+            password_version: 2,
+            attachment_id: "att1",
+            expires: exp,
+        };
+        let sig = &attachment_signature(&key, grant);
+        let valid = |g: AttachmentGrant<'_>, sig: &str, now: i64| {
+            attachment_signature_is_valid(&key, g, sig, now)
+        };
+        assert!(valid(grant, sig, NOW));
+        let cases = [
+            (
+                "other attachment",
+                AttachmentGrant {
+                    attachment_id: "att2",
+                    ..grant
+                },
+                sig.as_str(),
+                NOW,
+            ),
+            (
+                "other share",
+                AttachmentGrant {
+                    share: ShareId::new(),
+                    ..grant
+                },
+                sig,
+                NOW,
+            ),
+            (
+                "password changed",
+                AttachmentGrant {
+                    password_version: 3,
+                    ..grant
+                },
+                sig,
+                NOW,
+            ),
+            (
+                "expiry edited",
+                AttachmentGrant {
+                    expires: exp + 1,
+                    ..grant
+                },
+                sig,
+                NOW,
+            ),
+            ("expired", grant, sig, exp),
+            ("not hex", grant, "zz", NOW),
+        ];
+        for (name, g, sig, now) in cases {
+            assert!(!valid(g, sig, now), "{name}");
+        }
     }
 }

@@ -33,7 +33,11 @@ impl FrameAncestor {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         };
         let host_ok = host.len() <= 253 && host.split('.').all(label_ok);
-        let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0) && p.len() <= 5);
+        let port_ok = port.is_none_or(|p| {
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|n| n > 0)
+        });
         // A bare wildcard over a top-level domain (`*.com`) would allow the world.
         let wildcard_ok = !wildcard || host.contains('.');
         if host_ok && port_ok && wildcard_ok {
@@ -93,6 +97,8 @@ mod tests {
             ("https://example.com; script-src *", None),
             ("https://example.com:0", None),
             ("https://example.com:99999", None),
+            ("https://example.com:+443", None),
+            ("https://example.com:", None),
             ("https://-bad.example.com", None),
             ("https://", None),
             ("*", None),

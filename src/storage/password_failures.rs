@@ -1,66 +1,49 @@
-//! Failed password attempts per share and client IP, counted in Postgres so that every
-//! instance behind the load balancer agrees.
+//! Password attempts per share and client, counted in Postgres so that every instance behind
+//! the load balancer agrees. An attempt is counted *before* the password is checked, in one
+//! statement, so concurrent guesses cannot slip past the limit.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::share::ShareId;
 
-/// Failures allowed per share and client IP within one window.
-pub const MAX_FAILURES: i32 = 5;
+/// Attempts allowed per share and client within one window; a right password clears the count.
+pub const MAX_ATTEMPTS: i32 = 5;
 pub const WINDOW_SECS: i64 = 15 * 60;
 
-/// Seconds until the client may try again, if it is locked out now.
-pub async fn locked_out_for(
+/// Count one attempt; `Some(seconds)` to wait when the client is over the limit.
+pub async fn count_attempt(
     pool: &PgPool,
     share: ShareId,
-    client_ip: &str,
+    client: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let window_start: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT window_start FROM password_failure
-         WHERE share_uuid = $1 AND client_ip = $2 AND failures >= $3
-           AND window_start > now() - make_interval(secs => $4)",
-    )
-    .bind(share.uuid())
-    .bind(client_ip)
-    .bind(MAX_FAILURES)
-    .bind(WINDOW_SECS as f64)
-    .fetch_optional(pool)
-    .await?;
-    Ok(window_start.map(|start| {
-        let ends = start + chrono::Duration::seconds(WINDOW_SECS);
-        (ends - Utc::now()).num_seconds().max(1)
-    }))
-}
-
-/// Count one failure (a new window starts when the last one is over).
-pub async fn record_failure(
-    pool: &PgPool,
-    share: ShareId,
-    client_ip: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let (attempts, window_start): (i32, DateTime<Utc>) = sqlx::query_as(
         "INSERT INTO password_failure (share_uuid, client_ip, window_start, failures)
          VALUES ($1, $2, now(), 1)
          ON CONFLICT (share_uuid, client_ip) DO UPDATE SET
              failures = CASE WHEN password_failure.window_start > now() - make_interval(secs => $3)
                              THEN password_failure.failures + 1 ELSE 1 END,
              window_start = CASE WHEN password_failure.window_start > now() - make_interval(secs => $3)
-                                 THEN password_failure.window_start ELSE now() END",
+                                 THEN password_failure.window_start ELSE now() END
+         RETURNING failures, window_start",
     )
     .bind(share.uuid())
-    .bind(client_ip)
+    .bind(client)
     .bind(WINDOW_SECS as f64)
-    .execute(pool)
+    .fetch_one(pool)
     .await?;
-    Ok(())
+    if attempts <= MAX_ATTEMPTS {
+        return Ok(None);
+    }
+    let ends = window_start + chrono::Duration::seconds(WINDOW_SECS);
+    Ok(Some((ends - Utc::now()).num_seconds().max(1)))
 }
 
-/// A right password clears the client's failures.
-pub async fn clear(pool: &PgPool, share: ShareId, client_ip: &str) -> Result<(), sqlx::Error> {
+/// A right password clears the client's count.
+pub async fn clear(pool: &PgPool, share: ShareId, client: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM password_failure WHERE share_uuid = $1 AND client_ip = $2")
         .bind(share.uuid())
-        .bind(client_ip)
+        .bind(client)
         .execute(pool)
         .await?;
     Ok(())

@@ -15,6 +15,9 @@ use super::shares::ReaderShare;
 use crate::share::ShareId;
 
 pub const CHANNEL: &str = "pageshare_share_changed";
+/// The payload an instance sends itself when the channel has been quiet for a while.
+const HEARTBEAT: &str = "heartbeat";
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
 pub struct ReaderCache {
     entries: moka::sync::Cache<ShareId, Arc<ReaderShare>>,
@@ -76,6 +79,7 @@ impl ReaderCache {
         self.listening.store(listening, Ordering::Release);
     }
 
+    /// A share's uuid evicts that share; anything else (`*`) evicts all.
     fn apply(&self, payload: &str) {
         match ShareId::parse(payload) {
             Some(id) => self.invalidate(id),
@@ -101,11 +105,32 @@ async fn listen(pool: &PgPool, cache: &ReaderCache) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     cache.set_listening(true);
+    let mut heartbeat_sent = false;
     loop {
-        match listener.try_recv().await? {
-            Some(notification) => cache.apply(notification.payload()),
+        // sqlx itself abandons `try_recv` this way when the pool closes: partial reads stay
+        // buffered in the connection.
+        let received = tokio::time::timeout(HEARTBEAT_EVERY, listener.try_recv()).await;
+        match received.map(|r| r.map(|n| n.map(|n| n.payload().to_owned()))) {
+            Ok(Err(error)) => return Err(error),
+            Ok(Ok(Some(payload))) if payload == HEARTBEAT => heartbeat_sent = false,
+            Ok(Ok(Some(payload))) => cache.apply(&payload),
             // Reconnected: whatever was sent in between is lost.
-            None => cache.invalidate_all(),
+            Ok(Ok(None)) => cache.invalidate_all(),
+            Err(_) if heartbeat_sent => {
+                // A connection can die without an error (an idle timeout on the way): our own
+                // heartbeat did not come back, so notifications may be lost too.
+                return Err(sqlx::Error::Protocol(
+                    "share change listener heard no heartbeat".into(),
+                ));
+            }
+            Err(_) => {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(HEARTBEAT)
+                    .execute(pool)
+                    .await?;
+                heartbeat_sent = true;
+            }
         }
     }
 }

@@ -277,16 +277,18 @@ pub async fn find_for_reader(
     }))
 }
 
-/// The stored password hash of a live share, to check a reader's attempt.
+/// The stored password hash of a live share and its password version, to check a reader's
+/// attempt (read fresh: the cookie it earns carries this version).
 pub async fn password_hash(
     pool: &PgPool,
     id: ShareId,
-) -> Result<Option<PasswordHash>, sqlx::Error> {
-    let hash: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT password_hash FROM shared_page WHERE uuid = $1 AND revoked_at IS NULL",
+) -> Result<Option<(PasswordHash, i32)>, sqlx::Error> {
+    let row: Option<(Option<String>, i32)> = sqlx::query_as(
+        "SELECT password_hash, password_version FROM shared_page
+         WHERE uuid = $1 AND revoked_at IS NULL",
     )
     .bind(id.uuid())
     .fetch_optional(pool)
     .await?;
-    Ok(hash.flatten().map(PasswordHash::from_stored))
+    Ok(row.and_then(|(hash, version)| Some((PasswordHash::from_stored(hash?), version))))
 }

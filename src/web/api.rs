@@ -9,9 +9,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::auth::{Connect, ContextUser};
 use super::error::{ApiError, database_error, host_error};
-use super::permissions::{account_id, require_read, require_revoke};
+use super::permissions::{account_id, may_manage, require_manage, require_read, require_revoke};
 use super::state::AppState;
 use crate::connect::host_client::ContentId;
+use crate::connect::payload::without_values;
 use crate::share::origins::parse_list;
 use crate::share::password::{Password, PasswordHash};
 use crate::share::{ShareId, ShareStatus};
@@ -50,10 +51,11 @@ fn json_error(error: actix_web::error::JsonPayloadError) -> ApiError {
             "unsupported_media_type",
             "Send the body as JSON (Content-Type: application/json).",
         ),
+        // serde quotes wrong-typed values, and a password may be one of them.
         E::Deserialize(error) if error.is_data() => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_field",
-            error.to_string(),
+            without_values(&error.to_string()),
         ),
         E::Deserialize(error) => ApiError::bad_request(
             "malformed_json",
@@ -80,7 +82,9 @@ pub struct ShareJson {
     password_protected: bool,
     expires_at: Option<DateTime<Utc>>,
     frame_ancestors: Vec<String>,
-    unlock_secret: String,
+    /// Only for those who manage the share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unlock_secret: Option<String>,
     created_by: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -88,12 +92,12 @@ pub struct ShareJson {
 }
 
 impl ShareJson {
-    fn new(share: Share, base_url: &str, now: DateTime<Utc>) -> Self {
+    fn new(share: Share, base_url: &str, now: DateTime<Utc>, with_secret: bool) -> Self {
         Self {
             url: format!("{base_url}/content/{}", share.id),
             uuid: share.id.to_string(),
             status: ShareStatus::of(share.revoked_at, share.expires_at, now),
-            unlock_secret: share.unlock_secret.to_hex(),
+            unlock_secret: with_secret.then(|| share.unlock_secret.to_hex()),
             content_id: share.content_id,
             space_key: share.space_key,
             title: share.title,
@@ -108,8 +112,9 @@ impl ShareJson {
     }
 }
 
+/// A share for a user who manages it (its unlock secret included).
 fn share_json(state: &AppState, share: Share) -> ShareJson {
-    ShareJson::new(share, &state.settings.base_url, Utc::now())
+    ShareJson::new(share, &state.settings.base_url, Utc::now(), true)
 }
 
 fn parse_content_id(raw: &str) -> Result<ContentId, ApiError> {
@@ -174,6 +179,17 @@ async fn readable_share(
     Ok(share)
 }
 
+/// The share of the caller's tenant, when the caller manages it (see [`may_manage`]).
+async fn managed_share(
+    connect: &Connect,
+    state: &AppState,
+    raw_id: &str,
+) -> Result<Share, ApiError> {
+    let share = tenant_share(connect, state, raw_id).await?;
+    require_manage(connect, state, &share).await?;
+    Ok(share)
+}
+
 fn revoked() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
@@ -204,9 +220,15 @@ async fn list(
     .await
     .map_err(database_error)?;
     let now = Utc::now();
+    let caller = connect.account_id.as_deref();
+    // Unlock secrets of the caller's own shares only; others' come from GET /api/shares/{uuid}
+    // to those who manage them.
     let body: Vec<ShareJson> = found
         .into_iter()
-        .map(|share| ShareJson::new(share, &state.settings.base_url, now))
+        .map(|share| {
+            let own = caller == Some(share.created_by.as_str());
+            ShareJson::new(share, &state.settings.base_url, now, own)
+        })
         .collect();
     Ok(HttpResponse::Ok().json(body))
 }
@@ -270,8 +292,15 @@ async fn read(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let share = readable_share(&user.0, &state, &id).await?;
-    Ok(HttpResponse::Ok().json(share_json(&state, share)))
+    let connect = &user.0;
+    let share = readable_share(connect, &state, &id).await?;
+    let manages = may_manage(connect, &state, &share).await?;
+    Ok(HttpResponse::Ok().json(ShareJson::new(
+        share,
+        &state.settings.base_url,
+        Utc::now(),
+        manages,
+    )))
 }
 
 /// `Some(value)` when the field is present, `null` included: PATCH tells "absent" from "null".
@@ -313,7 +342,7 @@ async fn update(
         .password
         .map(|raw| raw.map(parse_password).transpose())
         .transpose()?;
-    let share = readable_share(connect, &state, &id).await?;
+    let share = managed_share(connect, &state, &id).await?;
     if share.revoked_at.is_some() {
         return Err(revoked());
     }
@@ -348,7 +377,7 @@ async fn new_unlock_secret(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let share = readable_share(&user.0, &state, &id).await?;
+    let share = managed_share(&user.0, &state, &id).await?;
     if share.revoked_at.is_some() {
         return Err(revoked());
     }
@@ -370,7 +399,7 @@ async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
     let share = tenant_share(connect, &state, &id).await?;
-    require_revoke(connect, &state, &parse_content_id(&share.content_id)?).await?;
+    require_revoke(connect, &state, &share).await?;
     shares::revoke(&state.pool, &share.client_key, share.id)
         .await
         .map_err(database_error)?;

@@ -1,32 +1,49 @@
-//! The reader's IP address, for rate limits: the peer, or, behind a trusted proxy, the
-//! right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+//! Who is asking, for rate limits: the peer, or, behind a trusted proxy, the right-most
+//! `X-Forwarded-For` entry that is not itself a trusted proxy. IPv6 clients count per /64,
+//! the block one subscriber usually gets.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use actix_web::HttpRequest;
 
+/// The rate-limit key of the request's client.
 pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
-    let peer = req.peer_addr().map(|addr| addr.ip());
-    let Some(peer) = peer else {
+    let Some(peer) = req.peer_addr().map(|addr| addr.ip()) else {
         return "unknown".to_owned();
     };
-    if !trusted_proxies.contains(&peer) {
-        return peer.to_string();
-    }
-    forwarded_client(req, trusted_proxies)
-        .unwrap_or(peer)
-        .to_string()
-}
-
-fn forwarded_client(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let mut hops: Vec<IpAddr> = Vec::new();
-    for value in req.headers().get_all("x-forwarded-for") {
-        for hop in value.to_str().ok()?.split(',') {
-            hops.push(hop.trim().parse().ok()?);
+    let client = if trusted_proxies.contains(&peer) {
+        forwarded_client(req, trusted_proxies).unwrap_or(peer)
+    } else {
+        peer
+    };
+    match client {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
         }
     }
+}
+
+/// `ip`, `ip:port` or `[ip]:port`, as proxies write them.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+}
+
+/// Entries that do not parse are skipped rather than spoiling the whole header.
+fn forwarded_client(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .collect();
     hops.into_iter()
         .rev()
+        .filter_map(parse_hop)
         .find(|hop| !trusted_proxies.contains(hop))
 }
 
@@ -38,7 +55,7 @@ mod tests {
     #[test]
     fn only_trusted_proxies_are_believed() {
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
-        let cases: [(&str, Option<&str>, &[IpAddr], &str); 6] = [
+        let cases: [(&str, Option<&str>, &[IpAddr], &str); 9] = [
             ("203.0.113.9:5000", None, &[], "203.0.113.9"),
             ("203.0.113.9:5000", Some("198.51.100.1"), &[], "203.0.113.9"),
             (
@@ -60,6 +77,19 @@ mod tests {
                 "198.51.100.1",
             ),
             ("10.0.0.1:5000", Some("garbage"), &[proxy], "10.0.0.1"),
+            (
+                "10.0.0.1:5000",
+                Some("198.51.100.1:4711, garbage"),
+                &[proxy],
+                "198.51.100.1",
+            ),
+            ("[2001:db8:1:2:3:4:5:6]:443", None, &[], "2001:db8:1:2::/64"),
+            (
+                "10.0.0.1:5000",
+                Some("[2001:db8::9]:80"),
+                &[proxy],
+                "2001:db8::/64",
+            ),
         ];
         for (peer, forwarded, trusted, expected) in cases {
             let mut req = TestRequest::default().peer_addr(peer.parse().unwrap());

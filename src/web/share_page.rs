@@ -21,8 +21,8 @@ use crate::share::ShareId;
 use crate::share::content::sanitize;
 use crate::share::content_cache::CachedPage;
 use crate::share::cookie::{
-    COOKIE_NAME, COOKIE_TTL_SECS, attachment_signature, attachment_signature_is_valid,
-    attachment_url_expiry, cookie_is_valid, cookie_value,
+    AttachmentGrant, COOKIE_NAME, COOKIE_TTL_SECS, attachment_signature,
+    attachment_signature_is_valid, attachment_url_expiry, cookie_is_valid, cookie_value,
 };
 use crate::share::unlock::verify_unlock;
 use crate::storage::password_failures;
@@ -118,17 +118,17 @@ fn has_valid_cookie(req: &HttpRequest, state: &AppState, share: &ReaderShare, no
 
 /// `Set-Cookie` for a reader who proved access. `Partitioned` keeps it working in a cross-site
 /// iframe of a browser that blocks third-party cookies but allows partitioned ones.
-fn session_cookie(state: &AppState, share: &ReaderShare, now: i64) -> String {
+fn session_cookie(
+    state: &AppState,
+    share: &ReaderShare,
+    password_version: i32,
+    now: i64,
+) -> String {
     let mut expires = now + COOKIE_TTL_SECS;
     if let Some(share_expiry) = share.expires_at {
         expires = expires.min(share_expiry.timestamp());
     }
-    let value = cookie_value(
-        &state.signing_key,
-        share.id,
-        share.password_version,
-        expires,
-    );
+    let value = cookie_value(&state.signing_key, share.id, password_version, expires);
     format!(
         "{COOKIE_NAME}={value}; Path={}/content/{}; Max-Age={}; HttpOnly; Secure; SameSite=None; Partitioned",
         state.settings.base_path(),
@@ -272,7 +272,13 @@ async fn render_page(
     );
     let mut body = String::with_capacity(64 * 1024);
     content.page.render(&mut body, |attachment_id, out| {
-        let sig = attachment_signature(&state.signing_key, share.id, attachment_id, expires);
+        let grant = AttachmentGrant {
+            share: share.id,
+            password_version: share.password_version,
+            attachment_id,
+            expires,
+        };
+        let sig = attachment_signature(&state.signing_key, grant);
         // Plain URL: `render` escapes it for the attribute.
         let _ = write!(out, "{prefix}{attachment_id}?exp={expires}&sig={sig}");
     });
@@ -318,7 +324,7 @@ async fn page(
     ) {
         // The page comes in this very response: a browser that drops the cookie still shows it.
         Ok(()) => {
-            let cookie = session_cookie(&state, &share, now);
+            let cookie = session_cookie(&state, &share, share.password_version, now);
             render_page(&state, &share, Some(cookie)).await
         }
         Err(error) => {
@@ -383,8 +389,8 @@ async fn password(
     if !share.password_protected {
         return Ok(see_page(None));
     }
-    let ip = client_ip(&req, &state.settings.trusted_proxies);
-    if let Some(retry_after) = password_failures::locked_out_for(&state.pool, share.id, &ip)
+    let client = client_ip(&req, &state.settings.trusted_proxies);
+    if let Some(retry_after) = password_failures::count_attempt(&state.pool, share.id, &client)
         .await
         .map_err(database_error)?
     {
@@ -399,26 +405,26 @@ async fn password(
             .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         return Ok(response);
     }
-    let Some(hash) = shares::password_hash(&state.pool, share.id)
+    let Some((hash, password_version)) = shares::password_hash(&state.pool, share.id)
         .await
         .map_err(database_error)?
     else {
         return Ok(see_page(None));
     };
     let attempt = form.into_inner().password;
+    let busy = || {
+        PageError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "The server is busy; try again.",
+        )
+    };
+    // Argon2id takes 19 MiB and tens of milliseconds: a few at a time, off the async threads.
+    let _permit = state.password_checks.acquire().await.map_err(|_| busy())?;
     let matches = web::block(move || hash.verify(&attempt))
         .await
-        .map_err(|_| {
-            PageError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy",
-                "The server is busy; try again.",
-            )
-        })?;
+        .map_err(|_| busy())?;
     if !matches {
-        password_failures::record_failure(&state.pool, share.id, &ip)
-            .await
-            .map_err(database_error)?;
         return password_form(
             &state,
             &share,
@@ -426,11 +432,16 @@ async fn password(
             Some("That password is not right."),
         );
     }
-    password_failures::clear(&state.pool, share.id, &ip)
+    password_failures::clear(&state.pool, share.id, &client)
         .await
         .map_err(database_error)?;
     let now = Utc::now().timestamp();
-    Ok(see_page(Some(session_cookie(&state, &share, now))))
+    Ok(see_page(Some(session_cookie(
+        &state,
+        &share,
+        password_version,
+        now,
+    ))))
 }
 
 #[derive(Deserialize)]
@@ -449,14 +460,13 @@ async fn attachment(
     let attachment_id = ContentId::parse(&raw_attachment).ok_or_else(not_found)?;
     let now = Utc::now().timestamp();
     let signed = web::Query::<SignedUrl>::from_query(req.query_string()).is_ok_and(|url| {
-        attachment_signature_is_valid(
-            &state.signing_key,
-            share.id,
-            attachment_id.as_str(),
-            url.exp,
-            &url.sig,
-            now,
-        )
+        let grant = AttachmentGrant {
+            share: share.id,
+            password_version: share.password_version,
+            attachment_id: attachment_id.as_str(),
+            expires: url.exp,
+        };
+        attachment_signature_is_valid(&state.signing_key, grant, &url.sig, now)
     });
     if !(signed || !share.password_protected || has_valid_cookie(&req, &state, &share, now)) {
         return Err(PageError::new(
@@ -464,6 +474,15 @@ async fn attachment(
             "Link expired",
             "This file link has expired. Open the shared page again.",
         ));
+    }
+    // Only files the shared page shows, not every attachment of the page.
+    let content = page_content(&state, &share).await?;
+    if !content
+        .page
+        .attachment_ids()
+        .any(|id| id == attachment_id.as_str())
+    {
+        return Err(not_found());
     }
     let page_id = ContentId::parse(&share.content_id).ok_or_else(not_found)?;
     let upstream = state

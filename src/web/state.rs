@@ -22,6 +22,8 @@ pub struct AppState {
     pub signing_key: SigningKey,
     /// Shares as readers need them, fresh through change notifications.
     pub readers: Arc<ReaderCache>,
+    /// Password checks running at once (Argon2id: 19 MiB each).
+    pub password_checks: tokio::sync::Semaphore,
     /// Sanitised page content, per tenant and page, for a short while.
     pub content: ContentCache,
 }

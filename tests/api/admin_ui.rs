@@ -132,7 +132,7 @@ async fn a_site_admin_revokes_a_share_of_a_page_they_cannot_read() {
 
     let outsider = app.api(&site, OUTSIDER, Method::DELETE, &path, None).await;
     assert_eq!(outsider.status(), 403);
-    assert_eq!(error_code(outsider).await, "no_permission");
+    assert_eq!(error_code(outsider).await, "not_share_manager");
     let read = app.api(&site, ADMIN, Method::GET, &path, None).await;
     assert_eq!(
         read.status(),

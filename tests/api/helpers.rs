@@ -175,22 +175,25 @@ impl Drop for TestApp {
 
 /// The page every share test uses, and the users of its site.
 pub const PAGE_ID: &str = "1234567";
-/// Can read the page in Confluence.
+/// Can read and edit the page in Confluence.
 pub const EDITOR: &str = "557058:editor";
+/// Can read the page, not edit it.
+pub const READER: &str = "557058:reader";
 /// Cannot read the page.
 pub const OUTSIDER: &str = "557058:outsider";
 
 impl TestApp {
-    /// An installed site with the sample page, readable by [`EDITOR`].
+    /// An installed site with the sample page: [`EDITOR`] edits it, [`READER`] reads it.
     pub async fn site_with_page(&self, name: &str) -> Site {
         let site = self.installed_site(name).await;
         let page = pageshare::sandbox::Page::sample(&site.base_url, PAGE_ID);
         self.sandbox.update_site(name, |s| {
             s.pages.insert(PAGE_ID.into(), page);
+            s.add_editor(PAGE_ID, EDITOR);
             s.readers
                 .entry(PAGE_ID.into())
                 .or_default()
-                .insert(EDITOR.into());
+                .insert(READER.into());
         });
         self.sandbox.site(name)
     }

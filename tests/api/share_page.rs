@@ -70,15 +70,7 @@ async fn an_open_share_shows_the_sanitised_page_and_its_image() {
     assert!(html.contains("<title>Onboarding</title>"));
     assert!(html.contains("<table"), "the table survives sanitising");
     assert!(!html.contains(&site.base_url.replace("/wiki", "/download")));
-    let image = format!(
-        "/content/{}/attachments/{}?exp=",
-        shared.id,
-        Page::SAMPLE_IMAGE_ID
-    );
-    let start = html.find(&image).expect("the image goes through the app");
-    let end = start + html[start..].find('"').unwrap();
-    let src = html[start..end].replace("&amp;", "&");
-    let picture = app.get(&src).await;
+    let picture = app.get(&image_src(&html, &shared)).await;
     assert_eq!(picture.status(), 200);
     assert_eq!(header(&picture, "content-type"), "image/png");
     let expected = &app.sandbox.site("acme").pages[PAGE_ID].attachments[Page::SAMPLE_IMAGE_ID].1;
@@ -509,6 +501,18 @@ async fn uninstalled_or_disabled_tenant_shares_are_gone_and_come_back() {
     assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
 }
 
+/// The `src` of the page's image, as a browser would request it.
+fn image_src(html: &str, shared: &Shared) -> String {
+    let image = format!(
+        "/content/{}/attachments/{}?exp=",
+        shared.id,
+        Page::SAMPLE_IMAGE_ID
+    );
+    let start = html.find(&image).expect("the image goes through the app");
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].replace("&amp;", "&")
+}
+
 #[tokio::test]
 async fn protected_attachments_need_a_signature_or_the_cookie() {
     let app = spawn_app().await;
@@ -519,6 +523,30 @@ async fn protected_attachments_need_a_signature_or_the_cookie() {
         json!({"contentId": PAGE_ID, "password": PASSWORD}),
     )
     .await;
+    let html = app
+        .read_share(&unlock_url(&shared, &shared.secret), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let signed = image_src(&html, &shared);
+    assert_eq!(
+        app.get(&signed).await.status(),
+        200,
+        "the signed URL works without the cookie"
+    );
+    let other = share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await;
+    let elsewhere = signed.replace(&shared.id.to_string(), &other.id.to_string());
+    assert_eq!(
+        app.get(&elsewhere).await.status(),
+        403,
+        "bound to its share"
+    );
     let bare = format!("{}/attachments/{}", shared.url, Page::SAMPLE_IMAGE_ID);
     assert_eq!(app.read_share(&bare, None).await.status(), 403);
     let forged = format!("{bare}?exp={}&sig={}", now() + 3600, "0".repeat(64));
@@ -527,6 +555,26 @@ async fn protected_attachments_need_a_signature_or_the_cookie() {
     assert_eq!(app.read_share(&bare, Some(&cookie)).await.status(), 200);
     let unknown = format!("{}/attachments/999", shared.url);
     assert_eq!(app.read_share(&unknown, Some(&cookie)).await.status(), 404);
+    // An attachment of the page that the page does not show is not served either.
+    app.sandbox.update_site("acme", |s| {
+        let page = s.pages.get_mut(PAGE_ID).unwrap();
+        page.attachments
+            .insert("777".into(), ("application/pdf".into(), b"%PDF-".to_vec()));
+    });
+    let hidden = format!("{}/attachments/777", shared.url);
+    assert_eq!(app.read_share(&hidden, Some(&cookie)).await.status(), 404);
+    // A password change ends the signed URLs handed out before it.
+    let changed = app
+        .api(
+            &site,
+            EDITOR,
+            Method::PATCH,
+            &format!("/api/shares/{}", shared.id),
+            Some(json!({"password": "a brand new password"})),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(app.get(&signed).await.status(), 403);
     let bad_id = format!("{}/attachments/..%2F1", shared.url);
     assert_eq!(app.read_share(&bad_id, Some(&cookie)).await.status(), 404);
 }

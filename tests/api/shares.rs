@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{EDITOR, OUTSIDER, PAGE_ID, error_code, spawn_app};
+use crate::helpers::{EDITOR, OUTSIDER, PAGE_ID, READER, error_code, spawn_app};
 
 fn in_an_hour() -> String {
     (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()
@@ -283,6 +283,12 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() {
         ),
         ("wrong type", json!({"contentId": 42}), 422, "invalid_field"),
         (
+            "numeric password",
+            json!({"contentId": PAGE_ID, "password": 987654321}),
+            422,
+            "invalid_field",
+        ),
+        (
             "page nobody may read",
             json!({"contentId": "999"}),
             403,
@@ -373,4 +379,108 @@ async fn only_context_tokens_open_the_api() {
     assert_eq!(app.get(&path).await.status(), 401);
     let ok = app.get_with_jwt(&path, &token).await;
     assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn a_share_is_managed_by_its_creator_or_the_page_editors() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let create = |user: &'static str| {
+        app.api(
+            &site,
+            user,
+            Method::POST,
+            "/api/shares",
+            Some(json!({"contentId": PAGE_ID})),
+        )
+    };
+    let readers: Value = create(READER).await.json().await.unwrap();
+    let editors: Value = create(EDITOR).await.json().await.unwrap();
+    assert!(
+        readers["unlockSecret"].is_string(),
+        "the creator sees the secret"
+    );
+    let path = |share: &Value| format!("/api/shares/{}", share["uuid"].as_str().unwrap());
+
+    // A reader who did not create the share sees it, without its secret, and cannot change it.
+    let seen: Value = app
+        .api(&site, READER, Method::GET, &path(&editors), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["uuid"], editors["uuid"]);
+    assert!(seen.get("unlockSecret").is_none());
+    let attempts = [
+        (
+            Method::PATCH,
+            path(&editors),
+            Some(json!({"password": null})),
+        ),
+        (
+            Method::POST,
+            format!("{}/unlock-secret", path(&editors)),
+            None,
+        ),
+        (Method::DELETE, path(&editors), None),
+    ];
+    for (method, target, body) in attempts {
+        let refused = app.api(&site, READER, method.clone(), &target, body).await;
+        assert_eq!(refused.status(), 403, "{method} {target}");
+        assert_eq!(error_code(refused).await, "not_share_manager");
+    }
+    let listed: Value = app
+        .api(
+            &site,
+            READER,
+            Method::GET,
+            &format!("/api/shares?contentId={PAGE_ID}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    for share in listed.as_array().unwrap() {
+        let own = share["uuid"] == readers["uuid"];
+        assert_eq!(share.get("unlockSecret").is_some(), own, "{share}");
+    }
+
+    // Someone who can edit the page manages every share of it.
+    let patched = app
+        .api(
+            &site,
+            EDITOR,
+            Method::PATCH,
+            &path(&readers),
+            Some(json!({"expiresAt": null})),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let full: Value = app
+        .api(&site, EDITOR, Method::GET, &path(&readers), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(full["unlockSecret"], readers["unlockSecret"]);
+}
+
+#[tokio::test]
+async fn an_issuer_with_a_nul_byte_is_a_401_not_a_500() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let now = chrono::Utc::now().timestamp();
+    let claims =
+        json!({"iss": "a\u{0}b", "sub": EDITOR, "iat": now, "exp": now + 60, "qsh": "context-qsh"});
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(site.secret.as_bytes()),
+    )
+    .unwrap();
+    let response = app
+        .get_with_jwt(&format!("/api/shares?contentId={PAGE_ID}"), &token)
+        .await;
+    assert_eq!(response.status(), 401);
 }
