@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use crate::connect::allowlist::HostAllowlist;
 use crate::connect::secrets::{SecretMode, SharedSecret};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
     pub bind: String,
@@ -28,6 +28,19 @@ pub struct Settings {
 
 /// Atlassian's Connect JavaScript API, which Confluence expects its iframes to load.
 pub const ATLASSIAN_ALL_JS: &str = "https://connect-cdn.atl-paas.net/all.js";
+
+/// Leaves out `database_url`, which may carry a password (the secrets redact themselves).
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field("app_key", &self.app_key)
+            .field("secret_mode", &self.secret_mode)
+            .field("allow_legacy_install", &self.allow_legacy_install)
+            .finish_non_exhaustive()
+    }
+}
 
 /// `PAGESHARE_COOKIE_KEY`, decoded. Never printed.
 #[derive(Clone)]
@@ -242,6 +255,12 @@ mod tests {
                 "a rejected key is not echoed"
             );
         }
+    }
+
+    #[test]
+    fn debug_output_leaves_out_the_database_password() {
+        let s = settings(&[("DATABASE_URL", "postgres://app:hunter2@db/pageshare")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]

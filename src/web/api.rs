@@ -283,7 +283,10 @@ async fn create(
     tracing::info!(share = %share.id, client_key = share.client_key, "share created");
     let json = share_json(&state, share);
     Ok(HttpResponse::Created()
-        .insert_header((LOCATION, format!("/api/shares/{}", json.uuid)))
+        .insert_header((
+            LOCATION,
+            format!("{}/api/shares/{}", state.settings.base_path(), json.uuid),
+        ))
         .json(json))
 }
 

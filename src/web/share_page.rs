@@ -51,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     }),
             )
             .route("/{uuid}", web::get().to(page))
+            .route("/{uuid}", web::head().to(page))
             .route("/{uuid}/password", web::post().to(password))
             .route(
                 "/{uuid}/attachments/{attachment}",

@@ -70,6 +70,8 @@ async fn an_open_share_shows_the_sanitised_page_and_its_image() {
     assert!(html.contains("<title>Onboarding</title>"));
     assert!(html.contains("<table"), "the table survives sanitising");
     assert!(!html.contains(&site.base_url.replace("/wiki", "/download")));
+    let head = app.http.head(&shared.url).send().await.unwrap();
+    assert_eq!(head.status(), 200, "HEAD answers like GET");
     let picture = app.get(&image_src(&html, &shared)).await;
     assert_eq!(picture.status(), 200);
     assert_eq!(header(&picture, "content-type"), "image/png");
