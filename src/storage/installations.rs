@@ -148,6 +148,35 @@ pub async fn record_verification(
     Ok(())
 }
 
+/// The tenant's default embedding origins (for its shares that have none of their own).
+pub async fn default_frame_ancestors(
+    pool: &PgPool,
+    client_key: &str,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT default_frame_ancestors FROM installation WHERE client_key = $1")
+        .bind(client_key)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Replace the tenant's default embedding origins (already validated); what is stored now. A
+/// trigger tells every instance, whose cached shares carry the old value.
+pub async fn set_default_frame_ancestors(
+    pool: &PgPool,
+    client_key: &str,
+    origins: &[String],
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE installation SET default_frame_ancestors = $2, updated_at = now()
+         WHERE client_key = $1
+         RETURNING default_frame_ancestors",
+    )
+    .bind(client_key)
+    .bind(origins)
+    .fetch_optional(pool)
+    .await
+}
+
 /// One installed tenant as `secrets status` reports it.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -158,6 +158,7 @@ mod tests {
                 shared_secret: None,
                 last_secret_kind: None,
                 live: true,
+                default_frame_ancestors: Vec::new(),
             },
         }
     }

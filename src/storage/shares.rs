@@ -231,6 +231,19 @@ pub struct ReaderTenant {
     pub shared_secret: Option<SharedSecret>,
     pub last_secret_kind: Option<SecretKind>,
     pub live: bool,
+    /// Origins that may embed the tenant's shares that have none of their own.
+    pub default_frame_ancestors: Vec<String>,
+}
+
+impl ReaderShare {
+    /// Origins that may embed the share: its own, else its tenant's default; empty: any site.
+    pub fn embedding_origins(&self) -> &[String] {
+        if self.frame_ancestors.is_empty() {
+            &self.tenant.default_frame_ancestors
+        } else {
+            &self.frame_ancestors
+        }
+    }
 }
 
 pub async fn find_for_reader(
@@ -242,7 +255,7 @@ pub async fn find_for_reader(
                 s.password_hash IS NOT NULL AS password_protected, s.expires_at, s.frame_ancestors,
                 s.revoked_at IS NOT NULL AS revoked, s.unlock_secret,
                 i.client_key, i.base_url, i.shared_secret, i.last_secret_kind,
-                i.installed AND i.enabled AS live
+                i.installed AND i.enabled AS live, i.default_frame_ancestors
          FROM shared_page s JOIN installation i ON i.client_key = s.client_key
          WHERE s.uuid = $1",
     )
@@ -273,6 +286,7 @@ pub async fn find_for_reader(
                 .as_deref()
                 .and_then(SecretKind::parse),
             live: row.try_get("live")?,
+            default_frame_ancestors: row.try_get("default_frame_ancestors")?,
         },
     }))
 }
@@ -291,4 +305,41 @@ pub async fn password_hash(
     .fetch_optional(pool)
     .await?;
     Ok(row.and_then(|(hash, version)| Some((PasswordHash::from_stored(hash?), version))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(own: &[&str], default: &[&str]) -> ReaderShare {
+        let list = |origins: &[&str]| origins.iter().map(|&o| o.to_owned()).collect();
+        ReaderShare {
+            id: ShareId::new(),
+            content_id: "1".into(),
+            title: "t".into(),
+            password_version: 0,
+            password_protected: false,
+            expires_at: None,
+            frame_ancestors: list(own),
+            revoked: false,
+            unlock_secret: UnlockSecret::generate(),
+            tenant: ReaderTenant {
+                client_key: "c".into(),
+                base_url: "https://acme.atlassian.net/wiki".into(),
+                shared_secret: None,
+                last_secret_kind: None,
+                live: true,
+                default_frame_ancestors: list(default),
+            },
+        }
+    }
+
+    #[test]
+    fn a_share_is_embedded_by_its_own_origins_else_by_the_tenant_default() {
+        let own = "https://own.example.com";
+        let default = "https://default.example.com";
+        assert_eq!(share(&[own], &[default]).embedding_origins(), [own]);
+        assert_eq!(share(&[], &[default]).embedding_origins(), [default]);
+        assert!(share(&[], &[]).embedding_origins().is_empty());
+    }
 }

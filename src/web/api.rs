@@ -24,11 +24,7 @@ pub const MAX_JSON_BODY: usize = 16 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/shares")
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(MAX_JSON_BODY)
-                    .error_handler(|error, _| json_error(error).into()),
-            )
+            .app_data(json_config())
             .route("", web::get().to(list))
             .route("", web::post().to(create))
             .route("/{uuid}", web::get().to(read))
@@ -36,6 +32,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/{uuid}", web::delete().to(revoke))
             .route("/{uuid}/unlock-secret", web::post().to(new_unlock_secret)),
     );
+}
+
+/// JSON bodies of the API: at most [`MAX_JSON_BODY`], errors as JSON (see [`json_error`]).
+pub(super) fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_JSON_BODY)
+        .error_handler(|error, _| json_error(error).into())
 }
 
 fn json_error(error: actix_web::error::JsonPayloadError) -> ApiError {
@@ -132,9 +135,10 @@ fn parse_expiry(expires_at: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
     Ok(expires_at)
 }
 
-fn parse_origins(raw: &[String]) -> Result<Vec<String>, ApiError> {
+/// The embedding origins of the body's `field`, checked and normalised.
+pub(super) fn parse_origins(field: &str, raw: &[String]) -> Result<Vec<String>, ApiError> {
     Ok(parse_list(raw)
-        .map_err(|problem| invalid(format!("frameAncestors: {problem}")))?
+        .map_err(|problem| invalid(format!("{field}: {problem}")))?
         .into_iter()
         .map(|origin| origin.as_str().to_owned())
         .collect())
@@ -252,7 +256,10 @@ async fn create(
     let created_by = account_id(connect)?;
     let content = parse_content_id(&body.content_id)?;
     let expires_at = body.expires_at.map(parse_expiry).transpose()?;
-    let frame_ancestors = parse_origins(body.frame_ancestors.as_deref().unwrap_or_default())?;
+    let frame_ancestors = parse_origins(
+        "frameAncestors",
+        body.frame_ancestors.as_deref().unwrap_or_default(),
+    )?;
     // Check the password's rules before asking Confluence anything.
     let password = body.password.map(parse_password).transpose()?;
     require_read(connect, &state, &content).await?;
@@ -338,7 +345,7 @@ async fn update(
         .transpose()?;
     let frame_ancestors = body
         .frame_ancestors
-        .map(|list| parse_origins(list.as_deref().unwrap_or_default()))
+        .map(|list| parse_origins("frameAncestors", list.as_deref().unwrap_or_default()))
         .transpose()?;
     // Rules first, so a bad password costs no call to Confluence.
     let password = body

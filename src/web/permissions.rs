@@ -114,7 +114,7 @@ pub async fn require_site_admin(connect: &Connect, state: &AppState) -> Result<(
     } else {
         Err(ApiError::forbidden(
             "not_site_admin",
-            "Only Confluence site administrators can see every external share of this site.",
+            "Only Confluence site administrators can manage the external shares of this site.",
         ))
     }
 }

@@ -140,10 +140,11 @@ fn session_cookie(
 
 /// Headers of every page under `/content/{uuid}`.
 fn share_headers(response: &mut HttpResponseBuilder, share: &ReaderShare) {
-    let ancestors = if share.frame_ancestors.is_empty() {
+    let origins = share.embedding_origins();
+    let ancestors = if origins.is_empty() {
         "*".to_owned()
     } else {
-        share.frame_ancestors.join(" ")
+        origins.join(" ")
     };
     response.insert_header((
         header::CONTENT_SECURITY_POLICY,

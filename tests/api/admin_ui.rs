@@ -1,5 +1,6 @@
-//! The admin UI's server side: the site admin API, revoking as a site admin, the embedded static
-//! files, the iframe pages' headers, and the sandbox's stand-ins for what Confluence provides.
+//! The admin UI's server side: the site admin API (the site's default embedding sites included),
+//! revoking as a site admin, the embedded static files, the iframe pages' headers, and the
+//! sandbox's stand-ins for what Confluence provides.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -392,4 +393,270 @@ async fn dev_open_links_redirect_to_a_fresh_iframe_url() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+}
+
+const SETTINGS: &str = "/api/admin/settings";
+
+/// The `frame-ancestors` of a share page's CSP, as the reader at `url` gets it.
+async fn frame_ancestors(app: &TestApp, url: &str) -> String {
+    let response = app.read_share(url, None).await;
+    assert_eq!(response.status(), 200, "{url}");
+    let csp = header(&response, "content-security-policy");
+    csp.split(';')
+        .map(str::trim)
+        .find_map(|directive| directive.strip_prefix("frame-ancestors "))
+        .unwrap_or_else(|| panic!("no frame-ancestors in {csp}"))
+        .to_owned()
+}
+
+async fn stored_default(app: &TestApp, site: &pageshare::sandbox::Site) -> Vec<String> {
+    sqlx::query_scalar("SELECT default_frame_ancestors FROM installation WHERE client_key = $1")
+        .bind(&site.client_key)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn put_default(
+    app: &TestApp,
+    site: &pageshare::sandbox::Site,
+    user: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.api(site, user, Method::PUT, SETTINGS, Some(body)).await
+}
+
+#[tokio::test]
+async fn the_site_default_embeds_shares_without_origins_of_their_own() {
+    let app = spawn_app().await;
+    let site = site_with_admin(&app, "acme").await;
+    let plain = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let own = app
+        .create_share(
+            &site,
+            json!({"contentId": PAGE_ID, "frameAncestors": ["https://own.example.net"]}),
+        )
+        .await;
+    let other_site = app.site_with_page("beta").await;
+    let elsewhere = app
+        .create_share(&other_site, json!({"contentId": PAGE_ID}))
+        .await;
+    let url = |share: &Value| share["url"].as_str().unwrap().to_owned();
+    // Read once first: this instance now holds the shares in memory.
+    assert_eq!(frame_ancestors(&app, &url(&plain)).await, "*");
+    assert_eq!(
+        frame_ancestors(&app, &url(&own)).await,
+        "https://own.example.net"
+    );
+
+    let initial = app.api(&site, ADMIN, Method::GET, SETTINGS, None).await;
+    assert_eq!(initial.status(), 200);
+    assert_eq!(
+        initial.json::<Value>().await.unwrap(),
+        json!({"defaultFrameAncestors": []})
+    );
+
+    let saved = put_default(
+        &app,
+        &site,
+        ADMIN,
+        json!({"defaultFrameAncestors": ["https://Docs.Example.com", "https://*.example.org", "https://docs.example.com"]}),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    let expected =
+        json!({"defaultFrameAncestors": ["https://docs.example.com", "https://*.example.org"]});
+    assert_eq!(
+        saved.json::<Value>().await.unwrap(),
+        expected,
+        "normalised, duplicates removed"
+    );
+    let read = app.api(&site, ADMIN, Method::GET, SETTINGS, None).await;
+    assert_eq!(read.json::<Value>().await.unwrap(), expected);
+
+    assert_eq!(
+        frame_ancestors(&app, &url(&plain)).await,
+        "https://docs.example.com https://*.example.org"
+    );
+    assert_eq!(
+        frame_ancestors(&app, &url(&own)).await,
+        "https://own.example.net",
+        "a share's own origins win"
+    );
+    assert_eq!(
+        frame_ancestors(&app, &url(&elsewhere)).await,
+        "*",
+        "another site's shares keep their own default"
+    );
+
+    let cleared = put_default(&app, &site, ADMIN, json!({"defaultFrameAncestors": []})).await;
+    assert_eq!(cleared.status(), 200);
+    assert_eq!(frame_ancestors(&app, &url(&plain)).await, "*");
+}
+
+#[tokio::test]
+async fn the_site_default_is_for_site_admins_only_and_fails_closed() {
+    let app = spawn_app().await;
+    let site = site_with_admin(&app, "acme").await;
+    let body = json!({"defaultFrameAncestors": ["https://docs.example.com"]});
+
+    let read = app.api(&site, EDITOR, Method::GET, SETTINGS, None).await;
+    assert_eq!(read.status(), 403);
+    assert_eq!(error_code(read).await, "not_site_admin");
+    let write = put_default(&app, &site, EDITOR, body.clone()).await;
+    assert_eq!(write.status(), 403);
+    assert_eq!(error_code(write).await, "not_site_admin");
+    assert_eq!(app.get(SETTINGS).await.status(), 401, "no token");
+    let no_token = app
+        .http
+        .put(format!("{}{SETTINGS}", app.address))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 401);
+
+    app.sandbox.update_site("acme", |s| s.down = true);
+    let down = app.api(&site, ADMIN, Method::GET, SETTINGS, None).await;
+    assert_eq!(down.status(), 502);
+    assert_eq!(error_code(down).await, "confluence_unavailable");
+    let down = put_default(&app, &site, ADMIN, body.clone()).await;
+    assert_eq!(down.status(), 502);
+    assert_eq!(error_code(down).await, "confluence_unavailable");
+
+    assert!(
+        stored_default(&app, &site).await.is_empty(),
+        "nothing stored"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_site_default_gets_a_clear_error_and_changes_nothing() {
+    let app = spawn_app().await;
+    let site = site_with_admin(&app, "acme").await;
+    let before = vec!["https://docs.example.com".to_owned()];
+    let set = put_default(&app, &site, ADMIN, json!({"defaultFrameAncestors": before})).await;
+    assert_eq!(set.status(), 200);
+
+    let many: Vec<String> = (0..21)
+        .map(|i| format!("https://s{i}.example.com"))
+        .collect();
+    let cases: Vec<(&str, Value)> = vec![
+        (
+            "http origin",
+            json!({"defaultFrameAncestors": ["http://a.example.com"]}),
+        ),
+        (
+            "one bad among good",
+            json!({"defaultFrameAncestors": ["https://a.example.com", "https://a.example.com/x"]}),
+        ),
+        (
+            "CSP injection",
+            json!({"defaultFrameAncestors": ["https://a.example.com; script-src *"]}),
+        ),
+        ("wildcard", json!({"defaultFrameAncestors": ["*"]})),
+        ("too many", json!({"defaultFrameAncestors": many})),
+        ("missing", json!({})),
+        ("null", json!({"defaultFrameAncestors": null})),
+        (
+            "wrong type",
+            json!({"defaultFrameAncestors": "https://a.example.com"}),
+        ),
+        (
+            "unknown field",
+            json!({"defaultFrameAncestors": [], "frameAncestors": []}),
+        ),
+    ];
+    for (name, body) in cases {
+        let response = put_default(&app, &site, ADMIN, body).await;
+        assert_eq!(response.status(), 422, "{name}");
+        assert_eq!(error_code(response).await, "invalid_field", "{name}");
+    }
+    let bad_origin = put_default(
+        &app,
+        &site,
+        ADMIN,
+        json!({"defaultFrameAncestors": ["http://a.example.com"]}),
+    )
+    .await;
+    let message: Value = bad_origin.json().await.unwrap();
+    assert!(
+        message["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("defaultFrameAncestors: "),
+        "{message}"
+    );
+
+    let token = app.sandbox.context_token(&site, ADMIN);
+    let raw_cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            "malformed JSON",
+            "application/json",
+            b"{\"defaultFrameAncestors\":".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "oversized",
+            "application/json",
+            vec![b' '; 20 * 1024],
+            413,
+            "body_too_large",
+        ),
+        (
+            "form body",
+            "application/x-www-form-urlencoded",
+            b"defaultFrameAncestors=https://a.example.com".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (name, content_type, body, status, code) in raw_cases {
+        let response = app
+            .http
+            .put(format!("{}{SETTINGS}", app.address))
+            .header("Authorization", format!("JWT {token}"))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        assert_eq!(error_code(response).await, code, "{name}");
+    }
+
+    assert_eq!(stored_default(&app, &site).await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn a_new_site_default_reaches_the_other_instances_soon() {
+    let app = spawn_app().await;
+    let other = app.second_instance().await;
+    let site = site_with_admin(&app, "acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let url = format!("{other}/content/{}", share["uuid"].as_str().unwrap());
+    // Read twice on the other instance: it now holds the share in memory.
+    for _ in 0..2 {
+        assert_eq!(frame_ancestors(&app, &url).await, "*");
+    }
+
+    let saved = put_default(
+        &app,
+        &site,
+        ADMIN,
+        json!({"defaultFrameAncestors": ["https://docs.example.com"]}),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+
+    let mut seen = String::new();
+    for _ in 0..40 {
+        seen = frame_ancestors(&app, &url).await;
+        if seen != "*" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, "https://docs.example.com");
 }

@@ -190,6 +190,7 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
             "outsiderAdminUrl": app.sandbox.iframe_url(&app.target, &site, "/connect/admin", OUTSIDER),
             "screenshot": artifact("share-panel-revoked.png"),
             "adminScreenshot": artifact("admin-page.png"),
+            "defaultOrigins": ["https://Docs.Example.com", "https://*.example.org"],
         }),
     )
     .await;
@@ -205,6 +206,18 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     assert_eq!(seen["adminStatus"], "Revoked");
     assert_eq!(seen["adminActiveRows"], 0, "the status filter");
     assert_eq!(seen["adminSearchRows"], 0, "the text filter");
+    assert_eq!(seen["defaultsBefore"], "");
+    assert_eq!(
+        seen["defaultsShown"], "https://docs.example.com\nhttps://*.example.org",
+        "the page shows what the server stored"
+    );
+    let plain = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let page = app.read_share(plain["url"].as_str().unwrap(), None).await;
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.ends_with("frame-ancestors https://docs.example.com https://*.example.org"),
+        "a new share without sites of its own follows the default the admin page set: {csp}"
+    );
     assert_eq!(seen["outsiderStatus"], 403);
     let refusal = seen["outsiderText"].as_str().unwrap();
     assert!(refusal.contains("Site administrators only"), "{refusal}");

@@ -5,7 +5,8 @@
 //     creates a share, edits its embedding sites (a wrong one first) and expiry, sets its
 //     password, shows, copies and changes its unlock secret;
 //   { phase: "revoke", panelUrl, adminUrl, outsiderAdminUrl, screenshot }
-//     opens the panel again and revokes the share, then the admin page as an admin and not;
+//     opens the panel again and revokes the share, then the admin page as an admin (who also
+//     sets the site's default embedding sites, with the keyboard) and not;
 // and prints one JSON line with what the browser showed.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -140,6 +141,15 @@ async function revoke(page) {
   await page.getByLabel('Search').fill('no page is called this');
   result.adminSearchRows = await page.locator('[data-role=rows] tr').count();
   await page.getByLabel('Search').fill('');
+
+  const defaults = page.getByLabel('Sites that may embed shared pages');
+  await page.locator('#default-origins:enabled').waitFor();
+  result.defaultsBefore = await defaults.inputValue();
+  await defaults.fill(config.defaultOrigins.join('\n'));
+  await defaults.press('Tab');
+  await page.keyboard.press('Enter');
+  await page.locator('[data-role=defaults-note]', { hasText: 'saved' }).waitFor();
+  result.defaultsShown = await defaults.inputValue();
   if (config.adminScreenshot) {
     await page.screenshot({ path: config.adminScreenshot, fullPage: true });
   }

@@ -1,14 +1,20 @@
-// The site admin page: every external link of the site, filtered here, revocable.
+// The site admin page: every external link of the site, filtered here, revocable; and the
+// site's default embedding sites.
 'use strict';
 
 (() => {
-  const { root, api, busy, showError, date, resize, lozenge } = Pageshare;
+  const { root, api, busy, showError, date, origins, resize, lozenge } = Pageshare;
   const rows = root.querySelector('[data-role=rows]');
   const count = root.querySelector('[data-role=count]');
   const progress = root.querySelector('[data-role=progress]');
   const pageError = root.querySelector('[data-role=error]');
   const filters = root.querySelector('[data-role=filters]');
   const template = document.getElementById('row-template');
+  const defaults = root.querySelector('[data-role=defaults]');
+  const defaultsField = defaults.elements.defaultFrameAncestors;
+  const defaultsButton = defaults.querySelector('[type=submit]');
+  const defaultsError = defaults.querySelector('[data-role=defaults-error]');
+  const defaultsNote = defaults.querySelector('[data-role=defaults-note]');
 
   let shares = [];
 
@@ -81,6 +87,37 @@
   filters.addEventListener('input', render);
   filters.addEventListener('submit', (event) => event.preventDefault());
 
+  function showDefaults(settings) {
+    defaultsField.value = settings.defaultFrameAncestors.join('\n');
+    defaultsField.disabled = false;
+    defaultsButton.disabled = false;
+  }
+
+  function note(message) {
+    defaultsNote.textContent = message || '';
+    defaultsNote.hidden = !message;
+    resize();
+  }
+
+  defaults.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    note(null);
+    const body = { defaultFrameAncestors: origins(defaultsField.value) };
+    const saved = await busy(defaultsButton, 'Saving…', defaultsError, () =>
+      api('PUT', '/api/admin/settings', body),
+    );
+    if (!saved) {
+      defaultsField.focus();
+      return;
+    }
+    showDefaults(saved);
+    note(
+      saved.defaultFrameAncestors.length
+        ? 'Default embedding sites saved. Links without sites of their own now follow them.'
+        : 'Default embedding sites cleared: links without sites of their own may be embedded anywhere.',
+    );
+  });
+
   async function load() {
     progress.textContent = 'Loading links…';
     try {
@@ -93,5 +130,14 @@
     }
   }
 
+  async function loadDefaults() {
+    try {
+      showDefaults(await api('GET', '/api/admin/settings'));
+    } catch (error) {
+      showError(defaultsError, error.message);
+    }
+  }
+
   load();
+  loadDefaults();
 })();

@@ -26,6 +26,7 @@ const Pageshare = (() => {
   const FIELD_NAMES = [
     ['password: ', 'Password: '],
     ['frameAncestors: ', 'Sites that may embed it: '],
+    ['defaultFrameAncestors: ', 'Default embedding sites: '],
   ];
 
   // The API's error, in words a Confluence user understands.
@@ -146,6 +147,14 @@ const Pageshare = (() => {
     return value ? new Date(value).toISOString() : null;
   }
 
+  // The origins of a textarea: one per line (spaces and commas separate them too).
+  function origins(text) {
+    return text
+      .split(/[\s,]+/)
+      .map((line) => line.trim())
+      .filter(Boolean);
+  }
+
   function resize() {
     if (window.AP && typeof window.AP.resize === 'function') window.AP.resize();
   }
@@ -157,5 +166,17 @@ const Pageshare = (() => {
     element.className = `lozenge ${status}`;
   }
 
-  return { root, api, busy, showError, copy, date, toLocalInput, fromLocalInput, resize, lozenge };
+  return {
+    root,
+    api,
+    busy,
+    showError,
+    copy,
+    date,
+    toLocalInput,
+    fromLocalInput,
+    origins,
+    resize,
+    lozenge,
+  };
 })();

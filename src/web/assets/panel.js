@@ -2,8 +2,19 @@
 'use strict';
 
 (() => {
-  const { root, api, busy, showError, copy, date, toLocalInput, fromLocalInput, resize, lozenge } =
-    Pageshare;
+  const {
+    root,
+    api,
+    busy,
+    showError,
+    copy,
+    date,
+    toLocalInput,
+    fromLocalInput,
+    origins,
+    resize,
+    lozenge,
+  } = Pageshare;
   const contentId = root.dataset.contentId;
   const list = root.querySelector('[data-role=list]');
   const empty = root.querySelector('[data-role=empty]');
@@ -22,13 +33,6 @@
   function kept(share) {
     const { unlockSecret, ...rest } = share;
     return rest;
-  }
-
-  function origins(text) {
-    return text
-      .split(/[\s,]+/)
-      .map((line) => line.trim())
-      .filter(Boolean);
   }
 
   // Snippets that mint an unlock token for the share (nbf now, exp 60 s later, iss the uuid)
@@ -88,7 +92,7 @@
     $('[data-field=expiry]').textContent = share.expiresAt ? date(share.expiresAt) : 'Never';
     $('[data-field=origins]').textContent = share.frameAncestors.length
       ? share.frameAncestors.join(', ')
-      : 'Any site';
+      : "The site's default";
 
     const manage = $('[data-role=manage]');
     if (share.status === 'revoked') {
