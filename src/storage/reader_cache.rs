@@ -124,10 +124,12 @@ async fn listen(pool: &PgPool, cache: &ReaderCache) -> Result<(), sqlx::Error> {
                 ));
             }
             Err(_) => {
+                // Over the listener's own connection: that is the one being checked, and a
+                // busy pool must not make it look dead.
                 sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(CHANNEL)
                     .bind(HEARTBEAT)
-                    .execute(pool)
+                    .execute(&mut listener)
                     .await?;
                 heartbeat_sent = true;
             }
