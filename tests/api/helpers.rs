@@ -248,3 +248,51 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     let set_cookie = response.headers().get("set-cookie")?.to_str().ok()?;
     Some(set_cookie.split(';').next()?.to_owned())
 }
+
+/// Bodies a JSON route must refuse, each with its status and error code: malformed JSON,
+/// not JSON, oversized, a form instead of JSON. `start` is a JSON prefix the route would accept.
+pub async fn assert_bad_json_bodies_refused(
+    request: impl Fn() -> reqwest::RequestBuilder,
+    start: &str,
+) {
+    let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            "malformed JSON",
+            "application/json",
+            start.as_bytes().to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "not JSON at all",
+            "application/json",
+            b"hello".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "oversized",
+            "application/json",
+            vec![b' '; 20 * 1024],
+            413,
+            "body_too_large",
+        ),
+        (
+            "form body",
+            "application/x-www-form-urlencoded",
+            b"a=1".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (name, content_type, body, status, code) in cases {
+        let response = request()
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        assert_eq!(error_code(response).await, code, "{name}");
+    }
+}

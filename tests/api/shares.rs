@@ -3,7 +3,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{EDITOR, OUTSIDER, PAGE_ID, READER, error_code, spawn_app};
+use crate::helpers::{
+    EDITOR, OUTSIDER, PAGE_ID, READER, assert_bad_json_bodies_refused, error_code, spawn_app,
+};
 
 fn in_an_hour() -> String {
     (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()
@@ -303,49 +305,16 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() {
         assert_eq!(error_code(response).await, code, "{name}");
     }
     let token = app.sandbox.context_token(&site, EDITOR);
-    let raw_cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
-        (
-            "malformed JSON",
-            "application/json",
-            b"{\"contentId\":".to_vec(),
-            400,
-            "malformed_json",
-        ),
-        (
-            "not JSON at all",
-            "application/json",
-            b"hello".to_vec(),
-            400,
-            "malformed_json",
-        ),
-        (
-            "oversized",
-            "application/json",
-            vec![b' '; 20 * 1024],
-            413,
-            "body_too_large",
-        ),
-        (
-            "form body",
-            "application/x-www-form-urlencoded",
-            b"contentId=1".to_vec(),
-            415,
-            "unsupported_media_type",
-        ),
-    ];
-    for (name, content_type, body, status, code) in raw_cases {
-        let response = app
-            .http
-            .post(format!("{}/api/shares", app.address))
-            .header("Authorization", format!("JWT {token}"))
-            .header("Content-Type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), status, "{name}");
-        assert_eq!(error_code(response).await, code, "{name}");
-    }
+    let url = format!("{}/api/shares", app.address);
+    assert_bad_json_bodies_refused(
+        || {
+            app.http
+                .post(&url)
+                .header("Authorization", format!("JWT {token}"))
+        },
+        "{\"contentId\":",
+    )
+    .await;
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM shared_page")
         .fetch_one(&app.pool)
         .await
