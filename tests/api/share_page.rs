@@ -25,6 +25,16 @@ async fn share(app: &TestApp, site: &pageshare::sandbox::Site, body: Value) -> S
     }
 }
 
+/// A share of the sample page behind [`PASSWORD`].
+async fn protected_share(app: &TestApp, site: &pageshare::sandbox::Site) -> Shared {
+    share(
+        app,
+        site,
+        json!({"contentId": PAGE_ID, "password": PASSWORD}),
+    )
+    .await
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -115,12 +125,7 @@ async fn page_content_is_cached_briefly() {
 async fn password_flow_cookie_and_its_end() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let shared = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let shared = protected_share(&app, &site).await;
 
     let form = app.read_share(&shared.url, None).await;
     assert_eq!(form.status(), 200);
@@ -210,18 +215,8 @@ async fn password_flow_cookie_and_its_end() {
 async fn a_cookie_opens_only_its_own_share() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let first = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
-    let second = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let first = protected_share(&app, &site).await;
+    let second = protected_share(&app, &site).await;
     let cookie = session_cookie(&post_password(&app, &first, PASSWORD).await).unwrap();
     let other = app.read_share(&second.url, Some(&cookie)).await;
     assert!(other.text().await.unwrap().contains("name=\"password\""));
@@ -231,12 +226,7 @@ async fn a_cookie_opens_only_its_own_share() {
 async fn repeated_failures_are_limited_with_retry_after() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let shared = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let shared = protected_share(&app, &site).await;
     for attempt in 1..=5 {
         assert_eq!(
             post_password(&app, &shared, "wrong guess!").await.status(),
@@ -248,12 +238,7 @@ async fn repeated_failures_are_limited_with_retry_after() {
     assert_eq!(limited.status(), 429, "even the right password waits");
     let retry: i64 = header(&limited, "retry-after").parse().unwrap();
     assert!((1..=15 * 60).contains(&retry));
-    let other = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let other = protected_share(&app, &site).await;
     assert_eq!(
         post_password(&app, &other, PASSWORD).await.status(),
         303,
@@ -265,12 +250,7 @@ async fn repeated_failures_are_limited_with_retry_after() {
 async fn cross_site_password_posts_are_refused() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let shared = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let shared = protected_share(&app, &site).await;
     let cases: [(&[(&str, &str)], u16); 5] = [
         (&[("Sec-Fetch-Site", "cross-site")], 403),
         (&[("Sec-Fetch-Site", "same-site")], 403),
@@ -298,12 +278,7 @@ async fn cross_site_password_posts_are_refused() {
 async fn unlock_token_sets_the_cookie_and_shows_the_page_at_once() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let shared = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let shared = protected_share(&app, &site).await;
     let response = app
         .read_share(&unlock_url(&shared, &shared.secret), None)
         .await;
@@ -328,18 +303,8 @@ async fn unlock_token_sets_the_cookie_and_shows_the_page_at_once() {
 async fn refused_unlock_tokens_show_the_form_with_a_reason() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let shared = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
-    let other = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let shared = protected_share(&app, &site).await;
+    let other = protected_share(&app, &site).await;
     let expired = mint_unlock_token(shared.id, &shared.secret, now() - 120, 60);
     let cases = [
         (
@@ -388,12 +353,7 @@ async fn refused_unlock_tokens_show_the_form_with_a_reason() {
 async fn a_changed_unlock_secret_refuses_old_tokens() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let shared = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let shared = protected_share(&app, &site).await;
     let old_url = unlock_url(&shared, &shared.secret);
     let rotated: Value = app
         .api(
@@ -519,12 +479,7 @@ fn image_src(html: &str, shared: &Shared) -> String {
 async fn protected_attachments_need_a_signature_or_the_cookie() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let shared = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let shared = protected_share(&app, &site).await;
     let html = app
         .read_share(&unlock_url(&shared, &shared.secret), None)
         .await
@@ -537,12 +492,7 @@ async fn protected_attachments_need_a_signature_or_the_cookie() {
         200,
         "the signed URL works without the cookie"
     );
-    let other = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let other = protected_share(&app, &site).await;
     let elsewhere = signed.replace(&shared.id.to_string(), &other.id.to_string());
     assert_eq!(
         app.get(&elsewhere).await.status(),
@@ -585,12 +535,7 @@ async fn protected_attachments_need_a_signature_or_the_cookie() {
 async fn bad_password_forms_are_4xx() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let shared = share(
-        &app,
-        &site,
-        json!({"contentId": PAGE_ID, "password": PASSWORD}),
-    )
-    .await;
+    let shared = protected_share(&app, &site).await;
     let url = format!("{}/password", shared.url);
     let cases: Vec<(&str, &str, Vec<u8>, u16)> = vec![
         (
