@@ -1,4 +1,5 @@
-//! Logging with `tracing`, filtered by `RUST_LOG` (default `info`).
+//! Logging with `tracing`, filtered by `RUST_LOG` (default `info`), always on stderr: stdout
+//! carries only what a command prints for its user (`pageshare secrets status --json | jq`).
 
 use tracing_subscriber::EnvFilter;
 
@@ -8,5 +9,6 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }
