@@ -212,6 +212,28 @@ impl ResponseError for PageError {
     }
 }
 
+/// Query and path extractors of HTML routes: a bad parameter gets the friendly error page, not
+/// the JSON the API answers.
+pub fn page_extractors() -> (actix_web::web::QueryConfig, actix_web::web::PathConfig) {
+    let query = actix_web::web::QueryConfig::default().error_handler(|_, _| {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            "This request could not be handled",
+            "The address has a parameter Pageshare does not understand. Check the link.",
+        )
+        .into()
+    });
+    let path = actix_web::web::PathConfig::default().error_handler(|_, _| {
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "This address does not lead to a page of Pageshare. Check the link.",
+        )
+        .into()
+    });
+    (query, path)
+}
+
 impl From<ApiError> for PageError {
     fn from(error: ApiError) -> Self {
         let title = match error.status {

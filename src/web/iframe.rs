@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::assets;
 use super::auth::IframeUser;
-use super::error::PageError;
+use super::error::{PageError, page_extractors};
 use super::permissions::require_site_admin;
 use super::state::AppState;
 use crate::config::Settings;
@@ -18,8 +18,14 @@ use crate::connect::host_client::ContentId;
 use crate::storage::installations::Installation;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/connect/share-panel", web::get().to(share_panel))
-        .route("/connect/admin", web::get().to(admin));
+    let (query, path) = page_extractors();
+    cfg.service(
+        web::scope("/connect")
+            .app_data(query)
+            .app_data(path)
+            .route("/share-panel", web::get().to(share_panel))
+            .route("/admin", web::get().to(admin)),
+    );
 }
 
 #[derive(Deserialize)]

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::auth;
 use super::client_ip::client_ip;
-use super::error::{PageError, database_error};
+use super::error::{PageError, database_error, page_extractors};
 use super::state::AppState;
 use crate::connect::host_client::{ContentId, HostError, Tenant};
 use crate::share::ShareId;
@@ -32,8 +32,11 @@ use crate::storage::shares::{self, ReaderShare};
 const MAX_FORM_BODY: usize = 4 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    let (query, path) = page_extractors();
     cfg.service(
         web::scope("/content")
+            .app_data(query)
+            .app_data(path)
             .app_data(
                 web::FormConfig::default()
                     .limit(MAX_FORM_BODY)

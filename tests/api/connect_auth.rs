@@ -195,6 +195,24 @@ async fn share_panel_needs_a_valid_content_id() {
 }
 
 #[tokio::test]
+async fn a_bad_query_on_an_iframe_page_gets_the_html_error_page() {
+    let app = spawn_app().await;
+    let site = app.installed_site("acme").await;
+    // A repeated contentId: the query does not deserialise.
+    let panel = "/connect/share-panel?contentId=1&contentId=2&spaceKey=DOC";
+    let url = app.sandbox.iframe_url(&app.target, &site, panel, "user-1");
+    let response = app.http.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("parameter"), "{body}");
+}
+
+#[tokio::test]
 async fn admin_page_asks_confluence_who_is_admin() {
     let app = spawn_app().await;
     let site = app.installed_site("acme").await;
