@@ -111,12 +111,14 @@ impl Settings {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| {
-                s.parse().map_err(|_| {
-                    invalid(
-                        "PAGESHARE_TRUSTED_PROXIES",
-                        format!("{s:?} is not an IP address"),
-                    )
-                })
+                s.parse::<IpAddr>()
+                    .map(|ip| ip.to_canonical())
+                    .map_err(|_| {
+                        invalid(
+                            "PAGESHARE_TRUSTED_PROXIES",
+                            format!("{s:?} is not an IP address"),
+                        )
+                    })
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {

@@ -1,6 +1,7 @@
 //! Who is asking, for rate limits: the peer, or, behind a trusted proxy, the right-most
 //! `X-Forwarded-For` entry that is not itself a trusted proxy. IPv6 clients count per /64,
-//! the block one subscriber usually gets.
+//! the block one subscriber usually gets. Addresses are canonical: an IPv4 client seen through a
+//! dual-stack socket (`::ffff:a.b.c.d`) is that IPv4 address, for the key and for the proxy list.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
@@ -8,7 +9,7 @@ use actix_web::HttpRequest;
 
 /// The rate-limit key of the request's client.
 pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
-    let Some(peer) = req.peer_addr().map(|addr| addr.ip()) else {
+    let Some(peer) = req.peer_addr().map(|addr| addr.ip().to_canonical()) else {
         return "unknown".to_owned();
     };
     let client = if trusted_proxies.contains(&peer) {
@@ -31,6 +32,7 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<IpAddr>()
         .ok()
         .or_else(|| hop.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 /// Entries that do not parse are skipped rather than spoiling the whole header.
@@ -55,7 +57,21 @@ mod tests {
     #[test]
     fn only_trusted_proxies_are_believed() {
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
-        let cases: [(&str, Option<&str>, &[IpAddr], &str); 9] = [
+        let cases: [(&str, Option<&str>, &[IpAddr], &str); 12] = [
+            // A dual-stack socket shows IPv4 clients as IPv4-mapped IPv6 addresses.
+            ("[::ffff:203.0.113.9]:5000", None, &[], "203.0.113.9"),
+            (
+                "[::ffff:10.0.0.1]:5000",
+                Some("198.51.100.1"),
+                &[proxy],
+                "198.51.100.1",
+            ),
+            (
+                "10.0.0.1:5000",
+                Some("::ffff:198.51.100.1, ::ffff:10.0.0.1"),
+                &[proxy],
+                "198.51.100.1",
+            ),
             ("203.0.113.9:5000", None, &[], "203.0.113.9"),
             ("203.0.113.9:5000", Some("198.51.100.1"), &[], "203.0.113.9"),
             (

@@ -40,12 +40,17 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on("127.0.0.1:0", configure).await
+}
+
+/// The app listening on `bind` (`[::]:0` for a dual-stack socket); reached at 127.0.0.1.
+pub async fn spawn_app_on(bind: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Logs only when asked for (`TEST_LOG=1 cargo test`): they would drown the test output.
     if std::env::var_os("TEST_LOG").is_some() {
         pageshare::telemetry::init();
     }
     let sandbox = Sandbox::start(APP_KEY).expect("sandbox starts");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let listener = TcpListener::bind(bind).expect("bind port 0");
     let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let database_url = fresh_database_url();
 

@@ -7,6 +7,7 @@ mod helpers;
 mod instances;
 mod lifecycle;
 mod migrations;
+mod rate_limits;
 mod secrets;
 mod share_page;
 mod shares;
