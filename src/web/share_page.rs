@@ -504,10 +504,16 @@ async fn attachment(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();
+    // A protected file must not outlive a password change in the browser's cache.
+    let cache = if share.password_protected {
+        "no-store"
+    } else {
+        "private, max-age=3600"
+    };
     let mut response = HttpResponse::Ok();
     response
         .content_type(content_type.as_str())
-        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
+        .insert_header((header::CACHE_CONTROL, cache))
         // Served from this origin: never let a file run script here.
         .insert_header((
             header::CONTENT_SECURITY_POLICY,

@@ -85,6 +85,7 @@ async fn an_open_share_shows_the_sanitised_page_and_its_image() {
     let picture = app.get(&image_src(&html, &shared)).await;
     assert_eq!(picture.status(), 200);
     assert_eq!(header(&picture, "content-type"), "image/png");
+    assert_eq!(header(&picture, "cache-control"), "private, max-age=3600");
     let expected = &app.sandbox.site("acme").pages[PAGE_ID].attachments[Page::SAMPLE_IMAGE_ID].1;
     assert_eq!(&picture.bytes().await.unwrap()[..], &expected[..]);
 }
@@ -487,10 +488,16 @@ async fn protected_attachments_need_a_signature_or_the_cookie() {
         .await
         .unwrap();
     let signed = image_src(&html, &shared);
+    let picture = app.get(&signed).await;
     assert_eq!(
-        app.get(&signed).await.status(),
+        picture.status(),
         200,
         "the signed URL works without the cookie"
+    );
+    assert_eq!(
+        header(&picture, "cache-control"),
+        "no-store",
+        "a protected file does not outlive a password change in the browser's cache"
     );
     let other = protected_share(&app, &site).await;
     let elsewhere = signed.replace(&shared.id.to_string(), &other.id.to_string());
