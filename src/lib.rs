@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod db;
+pub mod jws;
 pub mod sandbox;
 pub mod share;
 pub mod startup;

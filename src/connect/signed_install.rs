@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
+
+use crate::jws::{Alg, Jws, JwsError};
 
 /// Most keys kept; Atlassian rotates keys rarely, so this bounds memory against junk `kid`s.
 const MAX_CACHED_KEYS: usize = 64;
@@ -18,6 +20,10 @@ pub enum InstallAuthError {
     Malformed,
     #[error("the install token must be signed with RS256 (signed install)")]
     AlgorithmNotAllowed,
+    #[error(
+        "the install token's header has a `crit` parameter, which Pageshare does not understand"
+    )]
+    CriticalHeader,
     #[error("the install token has no `kid` header")]
     MissingKid,
     #[error("the install token's `kid` has characters outside [A-Za-z0-9_-/]")]
@@ -49,13 +55,27 @@ pub fn is_valid_kid(kid: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/'))
 }
 
-/// The `kid` of an RS256 install token, checked.
-pub fn install_token_kid(token: &str) -> Result<String, InstallAuthError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| InstallAuthError::Malformed)?;
-    if header.alg != Algorithm::RS256 {
+impl From<JwsError> for InstallAuthError {
+    fn from(error: JwsError) -> Self {
+        match error {
+            JwsError::Malformed => Self::Malformed,
+            JwsError::CriticalHeader => Self::CriticalHeader,
+        }
+    }
+}
+
+/// An RS256 install token, its header read: `alg` RS256, no `crit`.
+fn rs256(token: &str) -> Result<Jws<'_>, InstallAuthError> {
+    let jws = Jws::parse(token)?;
+    if jws.alg != Alg::RS256 {
         return Err(InstallAuthError::AlgorithmNotAllowed);
     }
-    let kid = header.kid.ok_or(InstallAuthError::MissingKid)?;
+    Ok(jws)
+}
+
+/// The `kid` of an RS256 install token, checked.
+pub fn install_token_kid(token: &str) -> Result<String, InstallAuthError> {
+    let kid = rs256(token)?.kid.ok_or(InstallAuthError::MissingKid)?;
     if !is_valid_kid(&kid) {
         return Err(InstallAuthError::InvalidKid);
     }
@@ -93,17 +113,19 @@ pub fn verify_install_token(
     key: &DecodingKey,
     expect: InstallExpectation<'_>,
 ) -> Result<(), InstallAuthError> {
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let claims = jsonwebtoken::decode::<InstallClaims>(token, key, &validation)
-        .map_err(|e| match e.kind() {
-            ErrorKind::InvalidSignature => InstallAuthError::BadSignature,
-            ErrorKind::InvalidAlgorithm => InstallAuthError::AlgorithmNotAllowed,
-            _ => InstallAuthError::Malformed,
-        })?
-        .claims;
+    let jws = rs256(token)?;
+    let claims: InstallClaims =
+        serde_json::from_slice(&jws.payload()?).map_err(|_| InstallAuthError::Malformed)?;
+    let signed = jsonwebtoken::crypto::verify(
+        jws.signature_b64(),
+        jws.signing_input.as_bytes(),
+        key,
+        Algorithm::RS256,
+    )
+    .map_err(|_| InstallAuthError::Malformed)?;
+    if !signed {
+        return Err(InstallAuthError::BadSignature);
+    }
 
     let exp = claims.exp.ok_or(InstallAuthError::MissingClaim("exp"))?;
     if expect.now >= exp.saturating_add(expect.leeway_secs as i64) {

@@ -1,17 +1,20 @@
 //! Connect JWTs signed with a shared secret (HS256): verifying incoming ones, signing outgoing
 //! ones. Pure functions: the caller passes the secrets and the time.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
 use super::canonical::CONTEXT_QSH;
 use super::secrets::{SecretKind, SharedSecret};
+use crate::jws::{Alg, Jws, JwsError};
 
 /// Longest token accepted; real Connect tokens are well under 2 KB.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 /// Longest `iss` (a client key) looked up.
 const MAX_ISSUER_LEN: usize = 256;
+/// Longest lifetime (`exp - iat`) a Connect token may claim: Atlassian's last 3 minutes.
+pub const MAX_LIFETIME_SECS: i64 = 60 * 60;
 
 /// What the `qsh` claim must be for the route.
 #[derive(Debug, Clone, Copy)]
@@ -34,8 +37,14 @@ pub enum TokenError {
     MissingClaim(&'static str),
     #[error("the token's `{0}` claim has the wrong type")]
     InvalidClaim(&'static str),
+    #[error("the token's header has a `crit` parameter, which Pageshare does not understand")]
+    CriticalHeader,
     #[error("the token has expired")]
     Expired,
+    #[error("the token was issued in the future (`iat` is ahead of the clock)")]
+    IssuedInFuture,
+    #[error("the token claims a lifetime (exp - iat) longer than an hour")]
+    LifetimeTooLong,
     #[error("the token's signature does not verify")]
     BadSignature,
     #[error("the token's qsh does not match this request")]
@@ -52,6 +61,7 @@ struct IncomingClaims {
     iss: Option<String>,
     sub: Option<String>,
     exp: Option<i64>,
+    iat: Option<i64>,
     qsh: Option<String>,
 }
 
@@ -66,10 +76,17 @@ pub struct VerifiedToken {
 /// An HS256 token, parsed once but not verified yet: its issuer names the secret to verify with.
 #[derive(Debug)]
 pub struct UnverifiedToken<'a> {
-    /// `header.payload`, the signed bytes.
-    message: &'a str,
-    signature: &'a str,
+    jws: Jws<'a>,
     claims: IncomingClaims,
+}
+
+impl From<JwsError> for TokenError {
+    fn from(error: JwsError) -> Self {
+        match error {
+            JwsError::Malformed => Self::Malformed,
+            JwsError::CriticalHeader => Self::CriticalHeader,
+        }
+    }
 }
 
 impl<'a> UnverifiedToken<'a> {
@@ -78,17 +95,12 @@ impl<'a> UnverifiedToken<'a> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::TooLong);
         }
-        let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let data = jsonwebtoken::dangerous::insecure_decode::<IncomingClaims>(token)
-            .map_err(|_| TokenError::Malformed)?;
-        if data.header.alg != Algorithm::HS256 {
+        let jws = Jws::parse(token)?;
+        if jws.alg != Alg::HS256 {
             return Err(TokenError::AlgorithmNotAllowed { expected: "HS256" });
         }
-        Ok(Self {
-            message,
-            signature,
-            claims: data.claims,
-        })
+        let claims = serde_json::from_slice(&jws.payload()?).map_err(|_| TokenError::Malformed)?;
+        Ok(Self { jws, claims })
     }
 
     /// The `iss` claim as sent (not verified): a client key of printable characters, or an error
@@ -114,16 +126,7 @@ impl<'a> UnverifiedToken<'a> {
         leeway_secs: u64,
     ) -> Result<VerifiedToken, TokenError> {
         for (kind, secret) in candidates.iter().flatten() {
-            let key = DecodingKey::from_secret(secret.as_bytes());
-            // The crate's HMAC comparison is constant-time.
-            let matches = jsonwebtoken::crypto::verify(
-                self.signature,
-                self.message.as_bytes(),
-                &key,
-                Algorithm::HS256,
-            )
-            .map_err(|_| TokenError::Malformed)?;
-            if matches {
+            if self.jws.hs256_matches(secret.as_bytes()) {
                 return check_claims(self.claims, *kind, rule, now, leeway_secs);
             }
         }
@@ -154,9 +157,17 @@ fn check_claims(
     now: i64,
     leeway_secs: u64,
 ) -> Result<VerifiedToken, TokenError> {
+    let leeway = leeway_secs as i64;
     let exp = claims.exp.ok_or(TokenError::MissingClaim("exp"))?;
-    if now >= exp.saturating_add(leeway_secs as i64) {
+    if now >= exp.saturating_add(leeway) {
         return Err(TokenError::Expired);
+    }
+    let iat = claims.iat.ok_or(TokenError::MissingClaim("iat"))?;
+    if iat > now.saturating_add(leeway) {
+        return Err(TokenError::IssuedInFuture);
+    }
+    if exp.saturating_sub(iat) > MAX_LIFETIME_SECS {
+        return Err(TokenError::LifetimeTooLong);
     }
     let client_key = claims.iss.ok_or(TokenError::MissingClaim("iss"))?;
     let qsh = claims.qsh.ok_or(TokenError::MissingClaim("qsh"))?;
@@ -211,9 +222,13 @@ mod tests {
     }
 
     fn claims(qsh: &str, exp: i64) -> OutgoingClaims {
+        claims_issued(qsh, NOW - 10, exp)
+    }
+
+    fn claims_issued(qsh: &str, iat: i64, exp: i64) -> OutgoingClaims {
         OutgoingClaims {
             iss: "tenant-1".into(),
-            iat: NOW - 10,
+            iat,
             exp,
             qsh: qsh.into(),
             sub: Some("account-1".into()),
@@ -281,6 +296,45 @@ mod tests {
                 Err(TokenError::ContextTokenRequired),
             ),
             (
+                "issued in the future, past the leeway",
+                sign(&claims_issued(&request_qsh, NOW + 31, NOW + 60), &own),
+                QshRule::Computed(&request_qsh),
+                Err(TokenError::IssuedInFuture),
+            ),
+            (
+                "issued in the future, within the leeway",
+                sign(&claims_issued(&request_qsh, NOW + 30, NOW + 60), &own),
+                QshRule::Computed(&request_qsh),
+                Ok(()),
+            ),
+            (
+                "valid for exactly an hour",
+                sign(&claims_issued(&request_qsh, NOW - 10, NOW + 3590), &own),
+                QshRule::Computed(&request_qsh),
+                Ok(()),
+            ),
+            (
+                "valid for an hour and a second",
+                sign(&claims_issued(&request_qsh, NOW - 10, NOW + 3591), &own),
+                QshRule::Computed(&request_qsh),
+                Err(TokenError::LifetimeTooLong),
+            ),
+            (
+                "crit header",
+                {
+                    let mut header = Header::new(Algorithm::HS256);
+                    header.crit = Some(vec!["exp".into()]);
+                    jsonwebtoken::encode(
+                        &header,
+                        &claims(&request_qsh, NOW + 60),
+                        &EncodingKey::from_secret(own.as_bytes()),
+                    )
+                    .unwrap()
+                },
+                QshRule::Computed(&request_qsh),
+                Err(TokenError::CriticalHeader),
+            ),
+            (
                 "garbage",
                 "not.a.jwt".into(),
                 QshRule::Context,
@@ -305,19 +359,27 @@ mod tests {
         let candidates = [Some((SecretKind::PerInstall, &own)), None];
         let cases = [
             (
-                serde_json::json!({"iss": "t", "qsh": CONTEXT_QSH}),
+                serde_json::json!({"iss": "t", "iat": NOW, "qsh": CONTEXT_QSH}),
                 TokenError::MissingClaim("exp"),
             ),
             (
-                serde_json::json!({"exp": NOW + 60, "qsh": CONTEXT_QSH}),
+                serde_json::json!({"iss": "t", "exp": NOW + 60, "qsh": CONTEXT_QSH}),
+                TokenError::MissingClaim("iat"),
+            ),
+            (
+                serde_json::json!({"iat": NOW, "exp": NOW + 60, "qsh": CONTEXT_QSH}),
                 TokenError::MissingClaim("iss"),
             ),
             (
-                serde_json::json!({"iss": "t", "exp": NOW + 60}),
+                serde_json::json!({"iss": "t", "iat": NOW, "exp": NOW + 60}),
                 TokenError::MissingClaim("qsh"),
             ),
             (
-                serde_json::json!({"iss": "t", "exp": "soon", "qsh": CONTEXT_QSH}),
+                serde_json::json!({"iss": "t", "iat": NOW, "exp": "soon", "qsh": CONTEXT_QSH}),
+                TokenError::Malformed,
+            ),
+            (
+                serde_json::json!({"iss": "t", "iat": "now", "exp": NOW + 60, "qsh": CONTEXT_QSH}),
                 TokenError::Malformed,
             ),
         ];

@@ -155,11 +155,16 @@ impl Sandbox {
 
     /// Sign claims with RS256 under `kid`, with the sandbox's key (or a key nobody serves).
     pub fn sign_rs256(&self, claims: &Value, kid: &str, stranger: bool) -> String {
-        let pem = if stranger { STRANGER_KEY } else { PRIVATE_KEY };
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.to_owned());
+        self.sign_rs256_with(&header, claims, stranger)
+    }
+
+    /// Sign claims with RS256 under a header of the caller's making.
+    pub fn sign_rs256_with(&self, header: &Header, claims: &Value, stranger: bool) -> String {
+        let pem = if stranger { STRANGER_KEY } else { PRIVATE_KEY };
         let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("sandbox RSA key parses");
-        jsonwebtoken::encode(&header, claims, &key).expect("RS256 signing works")
+        jsonwebtoken::encode(header, claims, &key).expect("RS256 signing works")
     }
 
     /// POST a lifecycle callback to the app.

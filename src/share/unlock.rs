@@ -4,10 +4,11 @@
 //! `nbf <= now < exp`; `exp - nbf <= 60`; `iss` is the share's uuid; the signature verifies with
 //! the share's unlock secret. The token length is capped before anything is parsed.
 
-use jsonwebtoken::{Algorithm, DecodingKey, errors::ErrorKind};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 use super::{ShareId, UnlockSecret};
+use crate::jws::{Alg, Jws, JwsError};
 
 /// Longest token looked at; a real one is about 200 bytes.
 pub const MAX_UNLOCK_TOKEN_LEN: usize = 1024;
@@ -22,6 +23,10 @@ pub enum UnlockError {
     Malformed,
     #[error("the unlock token must be signed with HS256")]
     AlgorithmNotAllowed,
+    #[error(
+        "the unlock token's header has a `crit` parameter, which Pageshare does not understand"
+    )]
+    CriticalHeader,
     #[error("the unlock token's signature does not match this share's unlock secret")]
     BadSignature,
     #[error("the unlock token lacks the `{0}` claim")]
@@ -159,27 +164,18 @@ pub fn verify_unlock(
     if token.len() > MAX_UNLOCK_TOKEN_LEN {
         return Err(UnlockError::TooLong);
     }
-    let (message, signature) = token.rsplit_once('.').ok_or(UnlockError::Malformed)?;
-    let data = jsonwebtoken::dangerous::insecure_decode::<Claims>(token).map_err(|e| {
-        match e.kind() {
-            // `alg` values the crate does not know (`none`, `hs256`, …) end up here.
-            ErrorKind::Json(_) if token_names_an_algorithm(token) => {
-                UnlockError::AlgorithmNotAllowed
-            }
-            _ => UnlockError::Malformed,
-        }
+    let jws = Jws::parse(token).map_err(|error| match error {
+        JwsError::Malformed => UnlockError::Malformed,
+        JwsError::CriticalHeader => UnlockError::CriticalHeader,
     })?;
-    if data.header.alg != Algorithm::HS256 {
+    if jws.alg != Alg::HS256 {
         return Err(UnlockError::AlgorithmNotAllowed);
     }
-    let key = DecodingKey::from_secret(secret.as_bytes());
-    let signed =
-        jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key, Algorithm::HS256)
-            .map_err(|_| UnlockError::Malformed)?;
-    if !signed {
+    let payload = jws.payload().map_err(|_| UnlockError::Malformed)?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| UnlockError::Malformed)?;
+    if !jws.hs256_matches(secret.as_bytes()) {
         return Err(UnlockError::BadSignature);
     }
-    let claims = data.claims;
     let nbf = claims.nbf.number("nbf")?;
     let exp = claims.exp.number("exp")?;
     let iss = claims.iss.text("iss")?;
@@ -209,20 +205,6 @@ pub fn mint_unlock_token(share: ShareId, secret: &UnlockSecret, now: i64, ttl_se
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("HS256 signing of JSON claims cannot fail")
-}
-
-/// Whether the (undecodable) header at least is JSON with an `alg`: then the algorithm is what
-/// is wrong, not the token's shape.
-fn token_names_an_algorithm(token: &str) -> bool {
-    use base64::Engine;
-    let Some(header) = token.split('.').next() else {
-        return false;
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .is_some_and(|json| json.get("alg").is_some())
 }
 
 #[cfg(test)]
@@ -318,6 +300,19 @@ mod tests {
                 Err(UnlockError::BadSignature),
             ),
             ("alg none", alg_none, Err(UnlockError::AlgorithmNotAllowed)),
+            (
+                "crit header",
+                jsonwebtoken::encode(
+                    &Header {
+                        crit: Some(vec!["exp".into()]),
+                        ..Header::new(Algorithm::HS256)
+                    },
+                    &valid,
+                    &EncodingKey::from_secret(key),
+                )
+                .unwrap(),
+                Err(UnlockError::CriticalHeader),
+            ),
             (
                 "HS384",
                 signed(Algorithm::HS384, &valid, key),

@@ -3,7 +3,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use jsonwebtoken::Algorithm;
 
 use super::auth::{LifecycleCall, request_token};
 use super::error::{ApiError, database_error};
@@ -15,6 +14,7 @@ use crate::connect::signed_install::{
     InstallAuthError, InstallExpectation, install_token_kid, verify_install_token,
 };
 use crate::connect::token::{QshRule, unverified_issuer, verify};
+use crate::jws::{Alg, Jws};
 use crate::storage::installations;
 
 /// Largest lifecycle body accepted; Atlassian's are about 1 KB.
@@ -132,10 +132,9 @@ async fn authenticate_install(
     let Some(token) = request_token(req, false) else {
         return unsigned_install(state, payload, is_install).await;
     };
-    let header = jsonwebtoken::decode_header(&token)
-        .map_err(|_| ApiError::unauthorized("The install token is not a well-formed JWT."))?;
-    match header.alg {
-        Algorithm::RS256 => {
+    let jws = Jws::parse(&token).map_err(|e| install_error(e.into()))?;
+    match jws.alg {
+        Alg::RS256 => {
             let kid = install_token_kid(&token).map_err(install_error)?;
             let key = state.install_keys.key(&kid).await.map_err(install_error)?;
             let expect = InstallExpectation {
@@ -147,13 +146,13 @@ async fn authenticate_install(
             };
             verify_install_token(&token, &key, expect).map_err(install_error)
         }
-        Algorithm::HS256 if settings.allow_legacy_install => {
+        Alg::HS256 if settings.allow_legacy_install => {
             legacy_install(state, payload, &token, &expected_qsh).await
         }
-        Algorithm::HS256 => Err(ApiError::unauthorized(
+        Alg::HS256 => Err(ApiError::unauthorized(
             "Lifecycle callbacks must be signed with RS256 (signed install); HS256 is accepted only with PAGESHARE_ALLOW_LEGACY_INSTALL.",
         )),
-        _ => Err(install_error(InstallAuthError::AlgorithmNotAllowed)),
+        Alg::Other => Err(install_error(InstallAuthError::AlgorithmNotAllowed)),
     }
 }
 

@@ -85,6 +85,22 @@ async fn every_bad_token_is_a_401_with_www_authenticate() {
     no_exp.as_object_mut().unwrap().remove("exp");
     let mut no_qsh = valid.clone();
     no_qsh.as_object_mut().unwrap().remove("qsh");
+    let mut no_iat = valid.clone();
+    no_iat.as_object_mut().unwrap().remove("iat");
+    let now = chrono::Utc::now().timestamp();
+    let mut issued_ahead = valid.clone();
+    issued_ahead["iat"] = json!(now + 90);
+    let mut too_long = valid.clone();
+    too_long["exp"] = json!(now + 2 * 3600);
+    let crit = jsonwebtoken::encode(
+        &Header {
+            crit: Some(vec!["exp".into()]),
+            ..Header::new(Algorithm::HS256)
+        },
+        &valid,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap();
     let rs256 = app.sandbox.sign_rs256(&valid, KID, false);
     let cases: Vec<(&str, String)> = vec![
         (
@@ -133,6 +149,16 @@ async fn every_bad_token_is_a_401_with_www_authenticate() {
         ),
         ("no exp", encode(Algorithm::HS256, &no_exp, secret)),
         ("no qsh", encode(Algorithm::HS256, &no_qsh, secret)),
+        ("no iat", encode(Algorithm::HS256, &no_iat, secret)),
+        (
+            "iat ahead of the clock",
+            encode(Algorithm::HS256, &issued_ahead, secret),
+        ),
+        (
+            "valid for two hours",
+            encode(Algorithm::HS256, &too_long, secret),
+        ),
+        ("crit header", crit),
         ("garbage", "garbage".into()),
         ("three garbage parts", "a.b.c".into()),
         ("huge", "a".repeat(20_000)),

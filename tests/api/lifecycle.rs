@@ -333,6 +333,25 @@ async fn signed_install_rejection_paths() {
 }
 
 #[tokio::test]
+async fn an_install_token_with_a_crit_header_is_refused() {
+    let app = spawn_app().await;
+    let site = app.sandbox.add_site("critical");
+    let claims = app.sandbox.install_claims(&site, &app.target, "/installed");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(KID.into());
+    header.crit = Some(vec!["exp".into()]);
+    let token = app.sandbox.sign_rs256_with(&header, &claims, false);
+    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
+    let response = app
+        .sandbox
+        .post_callback(&app.target, "/installed", &body, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(app.installation_count(&site.client_key).await, 0);
+}
+
+#[tokio::test]
 async fn aud_with_trailing_slash_is_accepted() {
     let app = spawn_app().await;
     let site = app.sandbox.add_site("slash");

@@ -1,0 +1,186 @@
+//! Compact JWS (RFC 7515), the form of every token the app reads: Connect JWTs, signed-install
+//! tokens, unlock tokens. One parser for all of them, so the rules that hold for every kind live
+//! here once: the header is decoded on the stack, `alg` is read as the token states it, and a
+//! `crit` header is refused (RFC 7515 §4.1.11: the app understands no extension). The signature
+//! is checked over the exact `header.payload` bytes before the caller trusts a claim.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use sha2::Sha256;
+
+/// Longest encoded header looked at; real ones are under 100 characters.
+const MAX_HEADER_B64: usize = 512;
+
+/// The algorithms the app knows by name; anything else is [`Alg::Other`] (never accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    HS256,
+    RS256,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JwsError {
+    #[error("the token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token's header has a `crit` parameter, which this app does not understand")]
+    CriticalHeader,
+}
+
+#[derive(Deserialize)]
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+}
+
+/// A token split into its parts, its header read; nothing verified yet.
+#[derive(Debug)]
+pub struct Jws<'a> {
+    /// `header.payload`: the bytes the signature covers.
+    pub signing_input: &'a str,
+    payload_b64: &'a str,
+    signature_b64: &'a str,
+    pub alg: Alg,
+    pub kid: Option<String>,
+}
+
+impl<'a> Jws<'a> {
+    /// Split `header.payload.signature` and read the header. The caller caps the length first.
+    pub fn parse(token: &'a str) -> Result<Self, JwsError> {
+        let (signing_input, signature_b64) = token.rsplit_once('.').ok_or(JwsError::Malformed)?;
+        let (header_b64, payload_b64) = signing_input.split_once('.').ok_or(JwsError::Malformed)?;
+        if header_b64.len() > MAX_HEADER_B64 {
+            return Err(JwsError::Malformed);
+        }
+        let mut buffer = [0u8; MAX_HEADER_B64];
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(header_b64, &mut buffer)
+            .map_err(|_| JwsError::Malformed)?;
+        let header: RawHeader<'_> =
+            serde_json::from_slice(&buffer[..len]).map_err(|_| JwsError::Malformed)?;
+        if header.crit.is_some() {
+            return Err(JwsError::CriticalHeader);
+        }
+        let alg = match header.alg.as_ref() {
+            "HS256" => Alg::HS256,
+            "RS256" => Alg::RS256,
+            _ => Alg::Other,
+        };
+        Ok(Self {
+            signing_input,
+            payload_b64,
+            signature_b64,
+            alg,
+            kid: header.kid.map(Cow::into_owned),
+        })
+    }
+
+    /// The decoded payload (JSON bytes), for the caller to read its claims from.
+    pub fn payload(&self) -> Result<Vec<u8>, JwsError> {
+        URL_SAFE_NO_PAD
+            .decode(self.payload_b64)
+            .map_err(|_| JwsError::Malformed)
+    }
+
+    /// The signature part, base64url as sent.
+    pub fn signature_b64(&self) -> &'a str {
+        self.signature_b64
+    }
+
+    /// Whether the signature is the HS256 tag of the signing input under `key`, compared in
+    /// constant time. A signature that does not decode to 32 bytes simply does not match.
+    pub fn hs256_matches(&self, key: &[u8]) -> bool {
+        let mut tag = [0u8; 32];
+        if !matches!(
+            URL_SAFE_NO_PAD.decode_slice(self.signature_b64, &mut tag),
+            Ok(32)
+        ) {
+            return false;
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+        mac.update(self.signing_input.as_bytes());
+        mac.verify_slice(&tag).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(text: &str) -> String {
+        URL_SAFE_NO_PAD.encode(text)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.sig", b64(header), b64(payload))
+    }
+
+    type Expected = Result<(Alg, Option<&'static str>), JwsError>;
+
+    #[test]
+    fn headers() {
+        let cases: Vec<(String, Expected)> = vec![
+            (
+                token(r#"{"alg":"HS256","typ":"JWT"}"#, "{}"),
+                Ok((Alg::HS256, None)),
+            ),
+            (
+                token(r#"{"alg":"RS256","kid":"a/b"}"#, "{}"),
+                Ok((Alg::RS256, Some("a/b"))),
+            ),
+            (token(r#"{"alg":"none"}"#, "{}"), Ok((Alg::Other, None))),
+            (token(r#"{"alg":"hs256"}"#, "{}"), Ok((Alg::Other, None))),
+            (
+                token(r#"{"alg":"HS256","crit":["exp"]}"#, "{}"),
+                Err(JwsError::CriticalHeader),
+            ),
+            (
+                token(r#"{"alg":"HS256","crit":"x"}"#, "{}"),
+                Err(JwsError::CriticalHeader),
+            ),
+            (token(r#"{"typ":"JWT"}"#, "{}"), Err(JwsError::Malformed)),
+            (token(r#"{"alg":1}"#, "{}"), Err(JwsError::Malformed)),
+            (token("not json", "{}"), Err(JwsError::Malformed)),
+            ("a.b".into(), Err(JwsError::Malformed)),
+            ("nodots".into(), Err(JwsError::Malformed)),
+            (
+                format!("{}.e30.sig", "e".repeat(MAX_HEADER_B64 + 1)),
+                Err(JwsError::Malformed),
+            ),
+        ];
+        for (token, expected) in cases {
+            let got = Jws::parse(&token).map(|jws| (jws.alg, jws.kid));
+            let expected = expected.map(|(alg, kid)| (alg, kid.map(str::to_owned)));
+            assert_eq!(got, expected, "{token}");
+        }
+    }
+
+    #[test]
+    fn hs256_signatures_are_checked_over_the_exact_bytes() {
+        let key = b"the key";
+        let signing_input = format!("{}.{}", b64(r#"{"alg":"HS256"}"#), b64(r#"{"a":1}"#));
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        mac.update(signing_input.as_bytes());
+        let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        let good = format!("{signing_input}.{tag}");
+        assert!(Jws::parse(&good).unwrap().hs256_matches(key));
+        assert!(!Jws::parse(&good).unwrap().hs256_matches(b"another key"));
+        let truncated = format!("{signing_input}.{}", &tag[..20]);
+        assert!(!Jws::parse(&truncated).unwrap().hs256_matches(key));
+        let edited = good.replacen(&b64(r#"{"a":1}"#), &b64(r#"{"a":2}"#), 1);
+        assert!(!Jws::parse(&edited).unwrap().hs256_matches(key));
+        assert_eq!(
+            Jws::parse(&good).unwrap().payload().unwrap(),
+            br#"{"a":1}"#.to_vec()
+        );
+    }
+}
