@@ -1,4 +1,5 @@
-//! `PAGESHARE_HOST_ALLOWLIST`: which hosts a tenant `baseUrl` may name.
+//! `PAGESHARE_HOST_ALLOWLIST`: which hosts a tenant `baseUrl` may name. Over https any pattern
+//! may match; plain http only where a pattern names the host exactly (tests, the sandbox).
 
 /// Comma-separated host patterns: an exact host, or `*.domain` for any subdomain of `domain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,22 +16,37 @@ impl HostAllowlist {
     }
 
     pub fn allows_host(&self, host: &str) -> bool {
+        self.matches(host, true)
+    }
+
+    /// Whether a pattern matches `host`; wildcards only when `wildcards`.
+    fn matches(&self, host: &str, wildcards: bool) -> bool {
         let host = host.to_ascii_lowercase();
         self.0
             .iter()
             .any(|pattern| match pattern.strip_prefix("*.") {
-                Some(domain) => host
-                    .strip_suffix(domain)
-                    .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+                Some(domain) => {
+                    wildcards
+                        && host
+                            .strip_suffix(domain)
+                            .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
+                }
                 None => *pattern == host,
             })
     }
 
-    /// Whether `base_url` is an http(s) URL whose host is allowed.
+    /// Whether `base_url` is an https URL whose host is allowed, or an http URL whose host a
+    /// pattern names exactly.
     pub fn allows_url(&self, base_url: &str) -> bool {
         url::Url::parse(base_url).is_ok_and(|url| {
-            matches!(url.scheme(), "https" | "http")
-                && url.host_str().is_some_and(|h| self.allows_host(h))
+            let Some(host) = url.host_str() else {
+                return false;
+            };
+            match url.scheme() {
+                "https" => self.matches(host, true),
+                "http" => self.matches(host, false),
+                _ => false,
+            }
         })
     }
 }
@@ -50,6 +66,8 @@ mod tests {
             ("https://evilatlassian.net", false),
             ("https://acme.atlassian.net.evil.com", false),
             ("http://127.0.0.1:8080/site/wiki", true),
+            ("http://acme.atlassian.net/wiki", false),
+            ("https://127.0.0.1/wiki", true),
             ("http://127.0.0.2/wiki", false),
             ("ftp://acme.atlassian.net", false),
             ("not a url", false),

@@ -49,24 +49,49 @@ pub enum PayloadError {
     Malformed(String),
     #[error("`{0}` is empty, longer than {MAX_FIELD_LEN} characters or has control characters")]
     InvalidField(&'static str),
+    #[error("the body has a NUL character, which no field may hold")]
+    NulCharacter,
+}
+
+/// Whether a NUL character appears anywhere in `value`, names included (Postgres stores none).
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+fn bad_text(value: &str) -> bool {
+    value.len() > MAX_FIELD_LEN || value.chars().any(char::is_control)
 }
 
 impl InstallPayload {
     pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
-        let raw: Raw = serde_json::from_slice(body).map_err(|e| {
-            // serde quotes wrong-typed values; the shared secret may be one of them.
-            PayloadError::Malformed(without_values(&e.to_string()))
-        })?;
+        // serde quotes wrong-typed values; the shared secret may be one of them.
+        let malformed =
+            |e: serde_json::Error| PayloadError::Malformed(without_values(&e.to_string()));
+        let value: Value = serde_json::from_slice(body).map_err(malformed)?;
+        if has_nul(&value) {
+            return Err(PayloadError::NulCharacter);
+        }
+        let raw: Raw = serde_json::from_value(value).map_err(malformed)?;
         for (name, value) in [
             ("key", &raw.key),
             ("clientKey", &raw.client_key),
             ("sharedSecret", &raw.shared_secret),
             ("baseUrl", &raw.base_url),
         ] {
-            if value.is_empty()
-                || value.len() > MAX_FIELD_LEN
-                || value.chars().any(char::is_control)
-            {
+            if value.is_empty() || bad_text(value) {
+                return Err(PayloadError::InvalidField(name));
+            }
+        }
+        for (name, value) in [
+            ("productType", &raw.product_type),
+            ("description", &raw.description),
+        ] {
+            if bad_text(value) {
                 return Err(PayloadError::InvalidField(name));
             }
         }
@@ -77,10 +102,7 @@ impl InstallPayload {
             ("cloudId", &raw.cloud_id),
         ];
         for (name, value) in optional {
-            if value
-                .as_ref()
-                .is_some_and(|v| v.len() > MAX_FIELD_LEN || v.chars().any(char::is_control))
-            {
+            if value.as_deref().is_some_and(bad_text) {
                 return Err(PayloadError::InvalidField(name));
             }
         }
@@ -140,6 +162,22 @@ mod tests {
             br#"{"key":"k","clientKey":"a\u0000b","sharedSecret":"topsecret","baseUrl":"https://a.atlassian.net"}"#,
             br#"[1,2,3]"#,
         ];
+        let nul_anywhere: [&[u8]; 3] = [
+            br#"{"key":"k","clientKey":"c","sharedSecret":"topsecret","baseUrl":"https://a.atlassian.net","description":"a\u0000b"}"#,
+            br#"{"key":"k","clientKey":"c","sharedSecret":"topsecret","baseUrl":"https://a.atlassian.net","extra":{"deep":["x\u0000"]}}"#,
+            br#"{"key":"k","clientKey":"c","sharedSecret":"topsecret","baseUrl":"https://a.atlassian.net","a\u0000":1}"#,
+        ];
+        for body in nul_anywhere {
+            assert_eq!(
+                InstallPayload::parse(body).unwrap_err(),
+                PayloadError::NulCharacter
+            );
+        }
+        let control = br#"{"key":"k","clientKey":"c","sharedSecret":"s","baseUrl":"https://a.atlassian.net","description":"line\nbreak"}"#;
+        assert_eq!(
+            InstallPayload::parse(control).unwrap_err(),
+            PayloadError::InvalidField("description")
+        );
         for body in cases {
             let err = InstallPayload::parse(body).unwrap_err();
             let text = err.to_string();

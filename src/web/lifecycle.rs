@@ -27,7 +27,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/disabled", web::post().to(disabled));
 }
 
-fn payload(body: Result<web::Bytes, actix_web::Error>) -> Result<InstallPayload, ApiError> {
+fn payload(
+    body: Result<web::Bytes, actix_web::Error>,
+    app_key: &str,
+) -> Result<InstallPayload, ApiError> {
     let body = body.map_err(|error| {
         if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -39,7 +42,15 @@ fn payload(body: Result<web::Bytes, actix_web::Error>) -> Result<InstallPayload,
             ApiError::bad_request("unreadable_body", "The request body could not be read.")
         }
     })?;
-    InstallPayload::parse(&body).map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))
+    let payload = InstallPayload::parse(&body)
+        .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
+    if payload.key != app_key {
+        return Err(ApiError::bad_request(
+            "wrong_app_key",
+            "The body's key is not this app's key (PAGESHARE_APP_KEY).",
+        ));
+    }
+    Ok(payload)
 }
 
 #[tracing::instrument(skip_all, fields(client_key))]
@@ -48,7 +59,7 @@ async fn installed(
     body: Result<web::Bytes, actix_web::Error>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let payload = payload(body)?;
+    let payload = payload(body, &state.settings.app_key)?;
     tracing::Span::current().record("client_key", payload.client_key.as_str());
     if !state.settings.host_allowlist.allows_url(&payload.base_url) {
         return Err(ApiError::forbidden(
@@ -71,7 +82,7 @@ async fn uninstalled(
     body: Result<web::Bytes, actix_web::Error>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let payload = payload(body)?;
+    let payload = payload(body, &state.settings.app_key)?;
     tracing::Span::current().record("client_key", payload.client_key.as_str());
     authenticate_install(&req, &state, &payload, false).await?;
     if !installations::mark_uninstalled(&state.pool, &payload.client_key)

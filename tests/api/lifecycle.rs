@@ -445,6 +445,72 @@ async fn host_not_on_the_allowlist_is_refused() {
     assert_eq!(app.installation_count(&site.client_key).await, 0);
 }
 
+/// A signed install whose body is changed by `tweak` (the signature covers the request line).
+async fn install_body(
+    app: &crate::helpers::TestApp,
+    tweak: impl FnOnce(&mut serde_json::Value),
+) -> reqwest::Response {
+    let site = app.sandbox.add_site("tweaked-body");
+    let token = app.sandbox.sign_rs256(
+        &app.sandbox.install_claims(&site, &app.target, "/installed"),
+        KID,
+        false,
+    );
+    let mut body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
+    tweak(&mut body);
+    let response = app
+        .sandbox
+        .post_callback(&app.target, "/installed", &body, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.installation_count(&site.client_key).await,
+        0,
+        "a refused install stores nothing"
+    );
+    response
+}
+
+#[tokio::test]
+async fn bad_install_bodies_are_refused_and_store_nothing() {
+    let app = spawn_app_with(|s| {
+        s.host_allowlist =
+            pageshare::connect::allowlist::HostAllowlist::parse("*.atlassian.net, 127.0.0.1")
+    })
+    .await;
+    let cases: Vec<(&str, Tweak, u16, &str)> = vec![
+        (
+            "a NUL in the description",
+            Box::new(|b| b["description"] = json!("Atlassian\u{0}Confluence")),
+            400,
+            "malformed_body",
+        ),
+        (
+            "a NUL in a field Pageshare does not know",
+            Box::new(|b| b["extra"] = json!({"nested": ["\u{0}"]})),
+            400,
+            "malformed_body",
+        ),
+        (
+            "another app's key",
+            Box::new(|b| b["key"] = json!("someone-elses-app")),
+            400,
+            "wrong_app_key",
+        ),
+        (
+            "an http baseUrl matched only by a wildcard",
+            Box::new(|b| b["baseUrl"] = json!("http://acme.atlassian.net/wiki")),
+            403,
+            "host_not_allowed",
+        ),
+    ];
+    for (name, tweak, status, code) in cases {
+        let response = install_body(&app, tweak).await;
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        assert_eq!(error_code(response).await, code, "{name}");
+    }
+}
+
 #[tokio::test]
 async fn malformed_and_oversized_bodies_are_4xx() {
     let app = spawn_app().await;
