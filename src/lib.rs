@@ -5,6 +5,7 @@ pub mod config;
 pub mod connect;
 pub mod db;
 pub mod jws;
+pub mod outgoing;
 pub mod sandbox;
 pub mod share;
 pub mod startup;

@@ -1,9 +1,11 @@
 //! Signed install: `installed`/`uninstalled` callbacks signed by Atlassian with RS256, the
 //! public key fetched by `kid` from the install-keys server and cached.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
+
+use moka::sync::Cache;
+use tokio::sync::Semaphore;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
@@ -11,8 +13,14 @@ use serde::Deserialize;
 use crate::jws::{Alg, Jws, JwsError};
 
 /// Most keys kept; Atlassian rotates keys rarely, so this bounds memory against junk `kid`s.
-const MAX_CACHED_KEYS: usize = 64;
+const MAX_CACHED_KEYS: u64 = 64;
 const MAX_KEY_BYTES: usize = 16 * 1024;
+/// A `kid` the key server does not know is not asked for again for this long, so a stream of
+/// made-up `kid`s cannot make the app call out on every request.
+const UNKNOWN_KID_TTL: Duration = Duration::from_secs(60);
+const MAX_UNKNOWN_KIDS: u64 = 10_000;
+/// Key fetches running at once.
+const CONCURRENT_FETCHES: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InstallAuthError {
@@ -152,11 +160,13 @@ pub fn verify_install_token(
     Ok(())
 }
 
-/// Fetches install public keys by `kid` and keeps them.
+/// Fetches install public keys by `kid` and keeps them; remembers `kid`s the server does not know.
 pub struct InstallKeys {
     base_url: String,
     http: reqwest::Client,
-    cache: RwLock<HashMap<String, Arc<DecodingKey>>>,
+    keys: Cache<String, Arc<DecodingKey>>,
+    unknown: Cache<String, ()>,
+    fetches: Semaphore,
 }
 
 impl InstallKeys {
@@ -170,22 +180,48 @@ impl InstallKeys {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             http,
-            cache: RwLock::new(HashMap::new()),
+            keys: Cache::new(MAX_CACHED_KEYS),
+            unknown: Cache::builder()
+                .max_capacity(MAX_UNKNOWN_KIDS)
+                .time_to_live(UNKNOWN_KID_TTL)
+                .build(),
+            fetches: Semaphore::new(CONCURRENT_FETCHES),
         }
     }
 
     /// The key for a `kid` already checked by [`is_valid_kid`].
     pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, InstallAuthError> {
-        if let Some(key) = self.cache.read().expect("key cache lock").get(kid) {
-            return Ok(key.clone());
+        if let Some(known) = self.cached(kid)? {
+            return Ok(known);
         }
-        let key = Arc::new(self.fetch(kid).await?);
-        let mut cache = self.cache.write().expect("key cache lock");
-        if cache.len() >= MAX_CACHED_KEYS {
-            cache.clear();
+        let _permit = self
+            .fetches
+            .acquire()
+            .await
+            .map_err(|_| InstallAuthError::KeyServerUnavailable)?;
+        // Another request may have fetched it while this one waited.
+        if let Some(known) = self.cached(kid)? {
+            return Ok(known);
         }
-        cache.insert(kid.to_owned(), key.clone());
-        Ok(key)
+        match self.fetch(kid).await {
+            Ok(key) => {
+                let key = Arc::new(key);
+                self.keys.insert(kid.to_owned(), key.clone());
+                Ok(key)
+            }
+            Err(InstallAuthError::UnknownKid) => {
+                self.unknown.insert(kid.to_owned(), ());
+                Err(InstallAuthError::UnknownKid)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    fn cached(&self, kid: &str) -> Result<Option<Arc<DecodingKey>>, InstallAuthError> {
+        if self.unknown.contains_key(kid) {
+            return Err(InstallAuthError::UnknownKid);
+        }
+        Ok(self.keys.get(kid))
     }
 
     async fn fetch(&self, kid: &str) -> Result<DecodingKey, InstallAuthError> {
@@ -195,20 +231,23 @@ impl InstallKeys {
             InstallAuthError::KeyServerUnavailable
         })?;
         let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND || status.is_client_error() {
-            return Err(InstallAuthError::UnknownKid);
-        }
-        if !status.is_success() {
+        // Overloaded or failing: Atlassian retries the callback, so answer 503, not 401.
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             tracing::warn!(%status, kid, "install key server failed");
             return Err(InstallAuthError::KeyServerUnavailable);
         }
-        let pem = response
-            .bytes()
-            .await
-            .map_err(|_| InstallAuthError::KeyServerUnavailable)?;
-        if pem.len() > MAX_KEY_BYTES {
+        if !status.is_success() {
             return Err(InstallAuthError::UnknownKid);
         }
+        let pem = crate::outgoing::read_capped(response, MAX_KEY_BYTES)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, kid, "install key server answered something unusable");
+                match error {
+                    crate::outgoing::BodyError::TooLarge(_) => InstallAuthError::UnknownKid,
+                    crate::outgoing::BodyError::Read(_) => InstallAuthError::KeyServerUnavailable,
+                }
+            })?;
         DecodingKey::from_rsa_pem(&pem).map_err(|error| {
             tracing::warn!(%error, kid, "install key server answered something that is not an RSA PEM key");
             InstallAuthError::UnknownKid

@@ -18,7 +18,7 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-pub use sites::{Page, Site};
+pub use sites::{KeyServer, Page, Site};
 
 use crate::connect::canonical::{CONTEXT_QSH, RequestParts, canonical_request, qsh_of};
 use crate::connect::secrets::SharedSecret;
@@ -103,6 +103,16 @@ impl Sandbox {
     /// Change a site in place (its users, pages, secret, availability).
     pub fn update_site(&self, name: &str, change: impl FnOnce(&mut Site)) {
         change(self.lock().sites.get_mut(name).expect("known sandbox site"));
+    }
+
+    /// Make the install key server behave like this from now on.
+    pub fn set_key_server(&self, behaviour: KeyServer) {
+        self.lock().key_server = behaviour;
+    }
+
+    /// How many key fetches the install key server answered.
+    pub fn key_fetches(&self) -> usize {
+        self.lock().key_fetches
     }
 
     /// How many REST calls the app made to this host that verified.

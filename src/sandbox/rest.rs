@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Shared;
-use super::sites::{MediaGrant, Site};
+use super::sites::{KeyServer, MediaGrant, Site};
 use crate::connect::canonical::{RequestParts, qsh};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -27,10 +27,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn install_key(kid: web::Path<String>, state: web::Data<Shared>) -> HttpResponse {
+    let (behaviour, pem) = {
+        let mut state = state.lock().expect("sandbox state");
+        state.key_fetches += 1;
+        (state.key_server, state.public_key)
+    };
+    match behaviour {
+        KeyServer::Normal => {}
+        KeyServer::Status(status) => {
+            let status = actix_web::http::StatusCode::from_u16(status).expect("a status code");
+            return HttpResponse::build(status).finish();
+        }
+        KeyServer::Slow(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs)).await,
+        KeyServer::Endless => {
+            let chunk = web::Bytes::from(vec![b'A'; 64 * 1024]);
+            let endless = futures_util::stream::repeat_with(move || {
+                Ok::<_, std::convert::Infallible>(chunk.clone())
+            });
+            return HttpResponse::Ok()
+                .content_type("application/x-pem-file")
+                .streaming(endless);
+        }
+    }
     if kid.as_str() != super::KID {
         return HttpResponse::NotFound().finish();
     }
-    let pem = state.lock().expect("sandbox state").public_key;
     HttpResponse::Ok()
         .content_type("application/x-pem-file")
         .body(pem)

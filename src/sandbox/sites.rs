@@ -17,6 +17,22 @@ pub(crate) struct State {
     pub media_tokens: HashMap<String, MediaGrant>,
     /// Site name → who `/dev/{site}/open` opens the app's pages as.
     pub openers: HashMap<String, super::ap::Opener>,
+    /// How the install key server behaves, and the key fetches it answered.
+    pub key_server: KeyServer,
+    pub key_fetches: usize,
+}
+
+/// The install key server's behaviour, for tests of an unwell or hostile key server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyServer {
+    #[default]
+    Normal,
+    /// Every fetch answers this status.
+    Status(u16),
+    /// Every fetch waits this many seconds first.
+    Slow(u64),
+    /// Every fetch answers 200 with an endless stream of bytes.
+    Endless,
 }
 
 /// What one media token lets its holder download.
@@ -37,6 +53,8 @@ impl State {
             content_fetches: 0,
             media_tokens: HashMap::new(),
             openers: HashMap::new(),
+            key_server: KeyServer::Normal,
+            key_fetches: 0,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `/installed`, `/uninstalled`, `/enabled`, `/disabled`.
 
 use pageshare::connect::secrets::SharedSecret;
-use pageshare::sandbox::KID;
+use pageshare::sandbox::{KID, KeyServer};
 use serde_json::json;
 
 use crate::helpers::{error_code, spawn_app, spawn_app_with};
@@ -374,6 +374,56 @@ async fn key_server_down_is_a_503_and_stores_nothing() {
     let response = install_with(&app, |_| {}, KID, false).await;
     assert_eq!(response.status(), 503);
     assert_eq!(error_code(response).await, "install_keys_unavailable");
+}
+
+#[tokio::test]
+async fn an_unknown_kid_is_fetched_once_and_then_remembered() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        let response = install_with(&app, |_| {}, "sandbox/no-such-key", false).await;
+        assert_eq!(response.status(), 401);
+    }
+    assert_eq!(app.sandbox.key_fetches(), 1);
+}
+
+#[tokio::test]
+async fn an_unwell_key_server_is_a_503_and_is_asked_again_later() {
+    let app = spawn_app().await;
+    let cases = [
+        ("5xx", KeyServer::Status(500)),
+        ("429", KeyServer::Status(429)),
+        ("slower than the timeout", KeyServer::Slow(5)),
+    ];
+    for (name, behaviour) in cases {
+        app.sandbox.set_key_server(behaviour);
+        let response = install_with(&app, |_| {}, KID, false).await;
+        assert_eq!(response.status(), 503, "{name}");
+        assert_eq!(
+            error_code(response).await,
+            "install_keys_unavailable",
+            "{name}"
+        );
+    }
+    app.sandbox.set_key_server(KeyServer::Normal);
+    let site = app.sandbox.add_site("recovered");
+    assert_eq!(
+        app.sandbox
+            .install(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+}
+
+#[tokio::test]
+async fn an_endless_key_is_cut_at_the_cap() {
+    let app = spawn_app().await;
+    app.sandbox.set_key_server(KeyServer::Endless);
+    let started = std::time::Instant::now();
+    let response = install_with(&app, |_| {}, KID, false).await;
+    assert_eq!(response.status(), 401);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }
 
 #[tokio::test]
