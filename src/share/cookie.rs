@@ -1,5 +1,5 @@
-//! The share cookie and signed attachment URLs: values bound to one share, signed with the
-//! cookie key, expiring.
+//! The share cookie, signed attachment URLs and password form tokens: values bound to one share,
+//! signed with the cookie key, expiring.
 //!
 //! A cookie is bound to the share's password version, so changing the password ends every
 //! session at once; revoking the share does too, because a revoked share is never served.
@@ -112,6 +112,37 @@ pub fn attachment_signature_is_valid(
         && grant.with_parts(|parts| key.verify(Purpose::AttachmentUrl, parts, &tag))
 }
 
+/// How long a password form can be submitted after it was shown.
+pub const FORM_TOKEN_TTL_SECS: i64 = 2 * 60 * 60;
+
+/// The password form's token: `{expires}.{tag}`, bound to the share. A post without a live token
+/// of its share is refused, so a cross-site page (which cannot read the form) cannot post one,
+/// whatever its `Origin` says.
+pub fn form_token(key: &SigningKey, share: ShareId, expires: i64) -> String {
+    let tag = key.tag(
+        Purpose::PasswordForm,
+        &[share.uuid().as_bytes(), &expires.to_be_bytes()],
+    );
+    format!("{expires}.{}", hex::encode(tag))
+}
+
+pub fn form_token_is_valid(key: &SigningKey, share: ShareId, token: &str, now: i64) -> bool {
+    let Some((expires, tag_hex)) = token.split_once('.') else {
+        return false;
+    };
+    let mut tag = [0u8; 32];
+    let Ok(expires) = expires.parse::<i64>() else {
+        return false;
+    };
+    now < expires
+        && hex::decode_to_slice(tag_hex, &mut tag).is_ok()
+        && key.verify(
+            Purpose::PasswordForm,
+            &[share.uuid().as_bytes(), &expires.to_be_bytes()],
+            &tag,
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +219,50 @@ mod tests {
                 expected,
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn form_tokens_are_bound_to_share_key_and_time() {
+        let key = SigningKey::new(&[1; 32]);
+        let share = ShareId::new();
+        let token = form_token(&key, share, NOW + 60);
+        assert!(form_token_is_valid(&key, share, &token, NOW));
+        let cases = [
+            ("expired", key.clone(), share, token.clone(), NOW + 60),
+            (
+                "other share",
+                key.clone(),
+                ShareId::new(),
+                token.clone(),
+                NOW,
+            ),
+            (
+                "other key",
+                SigningKey::new(&[2; 32]),
+                share,
+                token.clone(),
+                NOW,
+            ),
+            (
+                "expiry edited",
+                key.clone(),
+                share,
+                token.replacen(&(NOW + 60).to_string(), &(NOW + 999).to_string(), 1),
+                NOW,
+            ),
+            (
+                "a cookie value is no form token",
+                key.clone(),
+                share,
+                cookie_value(&key, share, 0, NOW + 60),
+                NOW,
+            ),
+            ("garbage", key.clone(), share, "x.y".into(), NOW),
+            ("empty", key.clone(), share, String::new(), NOW),
+        ];
+        for (name, key, share, token, now) in cases {
+            assert!(!form_token_is_valid(&key, share, &token, now), "{name}");
         }
     }
 

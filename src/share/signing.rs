@@ -10,6 +10,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub enum Purpose {
     ShareCookie,
     AttachmentUrl,
+    PasswordForm,
 }
 
 impl Purpose {
@@ -17,6 +18,7 @@ impl Purpose {
         match self {
             Self::ShareCookie => b"pageshare/share-cookie/v1",
             Self::AttachmentUrl => b"pageshare/attachment-url/v1",
+            Self::PasswordForm => b"pageshare/password-form/v1",
         }
     }
 }

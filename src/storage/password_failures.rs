@@ -39,6 +39,31 @@ pub async fn count_attempt(
     Ok(Some((ends - Utc::now()).num_seconds().max(1)))
 }
 
+/// Delete the counts whose window has ended; what was deleted.
+pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM password_failure WHERE window_start <= now() - make_interval(secs => $1)",
+    )
+    .bind(WINDOW_SECS as f64)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Prune at start and then every ten minutes, for as long as the pool lives.
+pub async fn keep_pruned(pool: PgPool) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(10 * 60));
+    loop {
+        every.tick().await;
+        match prune(&pool).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "old password attempt counts pruned"),
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => tracing::warn!(%error, "pruning password attempt counts failed"),
+        }
+    }
+}
+
 /// A right password clears the client's count.
 pub async fn clear(pool: &PgPool, share: ShareId, client: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM password_failure WHERE share_uuid = $1 AND client_ip = $2")

@@ -21,8 +21,9 @@ use crate::share::ShareId;
 use crate::share::content::sanitize;
 use crate::share::content_cache::CachedPage;
 use crate::share::cookie::{
-    AttachmentGrant, COOKIE_NAME, COOKIE_TTL_SECS, attachment_signature,
+    AttachmentGrant, COOKIE_NAME, COOKIE_TTL_SECS, FORM_TOKEN_TTL_SECS, attachment_signature,
     attachment_signature_is_valid, attachment_url_expiry, cookie_is_valid, cookie_value,
+    form_token, form_token_is_valid,
 };
 use crate::share::unlock::verify_unlock;
 use crate::storage::password_failures;
@@ -176,6 +177,7 @@ struct SharedPage<'a> {
 struct PasswordForm<'a> {
     title: &'a str,
     action: &'a str,
+    form_token: &'a str,
     problem: Option<&'a str>,
 }
 
@@ -201,9 +203,15 @@ fn password_form(
         state.settings.base_path(),
         share.id
     );
+    let token = form_token(
+        &state.signing_key,
+        share.id,
+        Utc::now().timestamp() + FORM_TOKEN_TTL_SECS,
+    );
     let html = rendered(&PasswordForm {
         title: "This page is protected",
         action: &action,
+        form_token: &token,
         problem,
     })?;
     let mut response = HttpResponse::build(status);
@@ -346,7 +354,8 @@ async fn page(
 
 /// Refuse password posts from other sites (login CSRF): `Sec-Fetch-Site` where the browser
 /// sends it, else `Origin`. `Origin: null` is what a same-origin post carries under
-/// `Referrer-Policy: no-referrer` in browsers without `Sec-Fetch-Site`.
+/// `Referrer-Policy: no-referrer` in browsers without `Sec-Fetch-Site`; it passes here, and
+/// the form token (which a cross-site page cannot read) decides.
 fn refuse_cross_site(req: &HttpRequest, own_origin: &str) -> Result<(), PageError> {
     let header = |name| {
         req.headers()
@@ -372,6 +381,8 @@ fn refuse_cross_site(req: &HttpRequest, own_origin: &str) -> Result<(), PageErro
 #[derive(Deserialize)]
 struct PasswordFields {
     password: String,
+    #[serde(default)]
+    form_token: String,
 }
 
 async fn password(
@@ -393,6 +404,22 @@ async fn password(
     };
     if !share.password_protected {
         return Ok(see_page(None));
+    }
+    let PasswordFields {
+        password: attempt,
+        form_token,
+    } = form.into_inner();
+    if !form_token_is_valid(
+        &state.signing_key,
+        share.id,
+        &form_token,
+        Utc::now().timestamp(),
+    ) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Please try again",
+            "This form has expired or did not come from the page itself. Open the page again and enter the password.",
+        ));
     }
     let client = client_ip(&req, &state.settings.trusted_proxies);
     if let Some(retry_after) = password_failures::count_attempt(&state.pool, share.id, &client)
@@ -416,7 +443,6 @@ async fn password(
     else {
         return Ok(see_page(None));
     };
-    let attempt = form.into_inner().password;
     let busy = || {
         PageError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -248,6 +248,43 @@ impl TestApp {
     }
 }
 
+/// The `form_token` of a password form page.
+pub fn form_token_in(html: &str) -> String {
+    let start = html
+        .find(r#"name="form_token" value=""#)
+        .expect("a password form with its token")
+        + r#"name="form_token" value=""#.len();
+    let len = html[start..].find('"').expect("the token's closing quote");
+    html[start..start + len].to_owned()
+}
+
+/// POST the password form of the share at `share_url` as its page does: the form's own token,
+/// `Sec-Fetch-Site: same-origin`, from `client`.
+pub async fn post_password_with(
+    client: &reqwest::Client,
+    share_url: &str,
+    password: &str,
+    extra_headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let form = client.get(share_url).send().await.unwrap();
+    let token = form_token_in(&form.text().await.unwrap());
+    let mut request = client
+        .post(format!("{share_url}/password"))
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("password", password), ("form_token", &token)]);
+    for (name, value) in extra_headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+impl TestApp {
+    /// POST the password form of the share at `share_url` as its page does.
+    pub async fn post_password(&self, share_url: &str, password: &str) -> reqwest::Response {
+        post_password_with(&self.http, share_url, password, &[]).await
+    }
+}
+
 /// `name=value` of the response's `Set-Cookie`, as a browser would send it back.
 pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     let set_cookie = response.headers().get("set-cookie")?.to_str().ok()?;

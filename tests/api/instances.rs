@@ -56,13 +56,7 @@ async fn a_password_change_on_one_instance_ends_sessions_on_the_others() {
         .create_share(&site, json!({"contentId": PAGE_ID, "password": password}))
         .await;
     let url = on(&other, &share);
-    let login = app
-        .http
-        .post(format!("{url}/password"))
-        .form(&[("password", password)])
-        .send()
-        .await
-        .unwrap();
+    let login = app.post_password(&url, password).await;
     let cookie = session_cookie(&login).unwrap();
     assert_eq!(app.read_share(&url, Some(&cookie)).await.status(), 200);
     let path = format!("/api/shares/{}", share["uuid"].as_str().unwrap());

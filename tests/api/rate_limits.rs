@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::json;
 
-use crate::helpers::{PAGE_ID, TestApp, spawn_app_on};
+use crate::helpers::{PAGE_ID, TestApp, post_password_with, spawn_app_on};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -19,14 +19,14 @@ fn client_from(source: [u8; 4]) -> reqwest::Client {
 }
 
 async fn wrong_guess(client: &reqwest::Client, share_url: &str, forwarded: Option<&str>) -> u16 {
-    let mut request = client
-        .post(format!("{share_url}/password"))
-        .header("Sec-Fetch-Site", "same-origin")
-        .form(&[("password", "wrong guess!")]);
-    if let Some(forwarded) = forwarded {
-        request = request.header("X-Forwarded-For", forwarded);
-    }
-    request.send().await.unwrap().status().as_u16()
+    let headers: Vec<(&str, &str)> = forwarded
+        .map(|hop| ("X-Forwarded-For", hop))
+        .into_iter()
+        .collect();
+    post_password_with(client, share_url, "wrong guess!", &headers)
+        .await
+        .status()
+        .as_u16()
 }
 
 async fn protected_share_url(app: &TestApp) -> String {

@@ -6,7 +6,12 @@ use pageshare::share::{ShareId, UnlockSecret};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{EDITOR, PAGE_ID, TestApp, session_cookie, spawn_app};
+use pageshare::share::cookie::form_token;
+use pageshare::share::signing::SigningKey;
+
+use crate::helpers::{
+    EDITOR, PAGE_ID, TestApp, form_token_in, session_cookie, spawn_app, spawn_app_with,
+};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -48,13 +53,7 @@ fn unlock_url(shared: &Shared, secret: &UnlockSecret) -> String {
 }
 
 async fn post_password(app: &TestApp, shared: &Shared, password: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/password", shared.url))
-        .header("Sec-Fetch-Site", "same-origin")
-        .form(&[("password", password)])
-        .send()
-        .await
-        .unwrap()
+    app.post_password(&shared.url, password).await
 }
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
@@ -248,31 +247,125 @@ async fn repeated_failures_are_limited_with_retry_after() {
 }
 
 #[tokio::test]
-async fn cross_site_password_posts_are_refused() {
-    let app = spawn_app().await;
+async fn password_posts_need_the_form_token_and_the_same_site() {
+    let cookie_key = [7u8; 32];
+    let app =
+        spawn_app_with(|s| s.cookie_key = Some(pageshare::config::CookieKey(cookie_key.to_vec())))
+            .await;
     let site = app.site_with_page("acme").await;
     let shared = protected_share(&app, &site).await;
-    let cases: [(&[(&str, &str)], u16); 5] = [
-        (&[("Sec-Fetch-Site", "cross-site")], 403),
-        (&[("Sec-Fetch-Site", "same-site")], 403),
-        (&[("Origin", "https://evil.example.com")], 403),
-        (&[("Origin", "null")], 303),
-        (&[("Origin", &app.address)], 303),
+    let other = protected_share(&app, &site).await;
+    let key = SigningKey::new(&cookie_key);
+    let valid = form_token_in(
+        &app.read_share(&shared.url, None)
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let expired = form_token(&key, shared.id, now() - 1);
+    let of_another_share = form_token(&key, other.id, now() + 600);
+    let same_origin = ("Sec-Fetch-Site", "same-origin");
+    let null_origin = ("Origin", "null");
+    let cases: Vec<(&str, Vec<(&str, &str)>, &str, u16)> = vec![
+        (
+            "cross-site",
+            vec![("Sec-Fetch-Site", "cross-site")],
+            &valid,
+            403,
+        ),
+        (
+            "same-site",
+            vec![("Sec-Fetch-Site", "same-site")],
+            &valid,
+            403,
+        ),
+        (
+            "another origin",
+            vec![("Origin", "https://evil.example.com")],
+            &valid,
+            403,
+        ),
+        ("Origin null, no token", vec![null_origin], "", 403),
+        (
+            "Origin null, expired token",
+            vec![null_origin],
+            &expired,
+            403,
+        ),
+        (
+            "Origin null, another share's token",
+            vec![null_origin],
+            &of_another_share,
+            403,
+        ),
+        ("same-origin, no token", vec![same_origin], "", 403),
+        (
+            "same-origin, forged token",
+            vec![same_origin],
+            "9999999999.00",
+            403,
+        ),
+        ("Origin null, valid token", vec![null_origin], &valid, 303),
+        (
+            "own origin, valid token",
+            vec![("Origin", &app.address)],
+            &valid,
+            303,
+        ),
+        ("same-origin, valid token", vec![same_origin], &valid, 303),
     ];
-    for (headers, status) in cases {
+    for (name, headers, token, status) in cases {
         let mut request = app
             .http
             .post(format!("{}/password", shared.url))
-            .form(&[("password", PASSWORD)]);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
+            .form(&[("password", PASSWORD), ("form_token", token)]);
+        for (header, value) in headers {
+            request = request.header(header, value);
         }
         assert_eq!(
             request.send().await.unwrap().status().as_u16(),
             status,
-            "{headers:?}"
+            "{name}"
         );
     }
+}
+
+#[tokio::test]
+async fn old_password_attempt_counts_are_pruned() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = protected_share(&app, &site).await;
+    for (client, age_minutes) in [("203.0.113.1", 16), ("203.0.113.2", 1)] {
+        sqlx::query(
+            "INSERT INTO password_failure (share_uuid, client_ip, window_start, failures)
+             VALUES ($1, $2, now() - make_interval(mins => $3), 5)",
+        )
+        .bind(shared.id.uuid())
+        .bind(client)
+        .bind(age_minutes)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    // An instance prunes when it starts (and every ten minutes after).
+    app.second_instance().await;
+    let mut left: Vec<String> = Vec::new();
+    for _ in 0..50 {
+        left = sqlx::query_scalar("SELECT client_ip FROM password_failure ORDER BY client_ip")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+        if left.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        left,
+        ["203.0.113.2"],
+        "the ended window is gone, the live one stays"
+    );
 }
 
 #[tokio::test]
