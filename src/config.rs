@@ -26,6 +26,9 @@ pub struct Settings {
     pub all_js_url: String,
 }
 
+/// Shortest `PAGESHARE_APP_SECRET` accepted: HS256 keys shorter than the hash are weak.
+pub const MIN_APP_SECRET_BYTES: usize = 32;
+
 /// Atlassian's Connect JavaScript API, which Confluence expects its iframes to load.
 pub const ATLASSIAN_ALL_JS: &str = "https://connect-cdn.atl-paas.net/all.js";
 
@@ -77,6 +80,18 @@ impl Settings {
             .parse()
             .map_err(|e| invalid("PAGESHARE_SECRET_MODE", e))?;
         let app_secret = get("PAGESHARE_APP_SECRET").map(SharedSecret::new);
+        if app_secret
+            .as_ref()
+            .is_some_and(|secret| secret.as_bytes().len() < MIN_APP_SECRET_BYTES)
+        {
+            return Err(invalid(
+                "PAGESHARE_APP_SECRET",
+                format!(
+                    "must be at least {MIN_APP_SECRET_BYTES} bytes (HS256 with a shorter key is guessable); \
+                     e.g. 64 hex digits from `openssl rand -hex 32`"
+                ),
+            ));
+        }
         if secret_mode.needs_app_secret() && app_secret.is_none() {
             return Err(invalid(
                 "PAGESHARE_APP_SECRET",
@@ -232,10 +247,18 @@ mod tests {
             assert!(
                 settings(&[
                     ("PAGESHARE_SECRET_MODE", mode),
-                    ("PAGESHARE_APP_SECRET", "s")
+                    ("PAGESHARE_APP_SECRET", &"s".repeat(32))
                 ])
                 .is_ok()
             );
+            let short = settings(&[
+                ("PAGESHARE_SECRET_MODE", mode),
+                ("PAGESHARE_APP_SECRET", &"s".repeat(31)),
+            ])
+            .unwrap_err();
+            assert_eq!(short.name, "PAGESHARE_APP_SECRET");
+            assert!(short.to_string().contains("at least 32 bytes"), "{short}");
+            assert!(!short.to_string().contains(&"s".repeat(31)));
         }
     }
 

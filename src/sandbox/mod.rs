@@ -18,7 +18,7 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-pub use sites::{KeyServer, Page, Site};
+pub use sites::{KeyServer, Page, Site, random_secret};
 
 use crate::connect::canonical::{CONTEXT_QSH, RequestParts, canonical_request, qsh_of};
 use crate::connect::secrets::SharedSecret;

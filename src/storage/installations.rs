@@ -64,7 +64,9 @@ pub async fn find(pool: &PgPool, client_key: &str) -> Result<Option<Installation
 
 /// Insert the tenant or replace what an earlier install stored, in one statement, so concurrent
 /// callbacks for one tenant still leave one row. A live installation keeps its enabled flag; a
-/// new or returning one starts enabled.
+/// new or returning one starts enabled. The host now holds the secret of this body, so the kind
+/// last verified is forgotten: calls are signed with the stored secret until a token of the
+/// tenant verifies with the app-wide one again.
 pub async fn upsert(pool: &PgPool, p: &InstallPayload) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO installation (client_key, app_key, shared_secret, base_url, display_url,
@@ -81,6 +83,7 @@ pub async fn upsert(pool: &PgPool, p: &InstallPayload) -> Result<(), sqlx::Error
              plugins_version = EXCLUDED.plugins_version,
              cloud_id = EXCLUDED.cloud_id,
              payload = EXCLUDED.payload,
+             last_secret_kind = NULL,
              enabled = installation.enabled OR NOT installation.installed,
              installed = true,
              uninstalled_at = NULL,
@@ -211,10 +214,15 @@ pub async fn secret_status(pool: &PgPool) -> Result<Vec<SecretStatusRow>, sqlx::
     .collect()
 }
 
-/// Forget every stored per-install secret, in one statement that re-checks, under the same
-/// snapshot, that no installed tenant still depends on its own secret.
+/// Forget every stored per-install secret once no installed tenant depends on its own. The table
+/// is locked against writes for the check and the delete, so a secret an install writes while
+/// this runs is never lost: the install either commits first (and is counted as not moved) or
+/// waits until this is done.
 pub async fn forget_per_install_secrets(pool: &PgPool) -> Result<Option<u64>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    sqlx::query("LOCK TABLE installation IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
     let holdouts: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM installation
          WHERE installed AND last_secret_kind IS DISTINCT FROM 'app-wide'",

@@ -6,7 +6,11 @@ use pageshare::storage::installations::forget_per_install_secrets;
 
 use sqlx::migrate::MigrateDatabase;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use pageshare::sandbox::random_secret;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{EDITOR, PAGE_ID, TestApp, spawn_app_with};
 
 const APP_SECRET: &str = "app-wide-secret-0123456789abcdef0123456789abcdef";
 const ADMIN: &str = "/connect/admin";
@@ -196,4 +200,91 @@ async fn command_output_is_on_stdout_and_logs_on_stderr() {
         );
     }
     let _ = sqlx::Postgres::drop_database(&fresh).await;
+}
+
+#[tokio::test]
+async fn a_reinstall_in_migrating_mode_signs_calls_with_the_new_per_install_secret() {
+    let app = spawn_app_with(configure(SecretMode::Migrating)).await;
+    let site = app.site_with_page("acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    // The tenant moves to the app-wide secret: its tokens verify with it, and are recorded.
+    app.sandbox
+        .update_site("acme", |s| s.secret = SharedSecret::new(APP_SECRET));
+    let list = format!("/api/shares?contentId={PAGE_ID}");
+    let site = app.sandbox.site("acme");
+    assert_eq!(
+        app.api(&site, EDITOR, Method::GET, &list, None)
+            .await
+            .status(),
+        200
+    );
+    wait_for_kind(&app, &site.client_key, Some("app-wide")).await;
+    // Then the host re-installs with a fresh per-install secret (signed install).
+    app.sandbox
+        .update_site("acme", |s| s.secret = random_secret());
+    let site = app.sandbox.site("acme");
+    assert_eq!(
+        app.sandbox
+            .install(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    // The share page's call to Confluence, made outside any request of the tenant, is signed
+    // with the secret the host now holds.
+    let page = app.read_share(share["url"].as_str().unwrap(), None).await;
+    assert_eq!(page.status(), 200);
+}
+
+/// Wait (up to two seconds) until the tenant's recorded secret kind is `kind`.
+async fn wait_for_kind(app: &TestApp, client_key: &str, kind: Option<&str>) {
+    let mut seen = None;
+    for _ in 0..40 {
+        seen = sqlx::query_scalar::<_, Option<String>>(
+            "SELECT last_secret_kind FROM installation WHERE client_key = $1",
+        )
+        .bind(client_key)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if seen.as_deref() == kind {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("last_secret_kind stayed {seen:?}, expected {kind:?}");
+}
+
+#[tokio::test]
+async fn a_secret_written_while_forgetting_is_never_lost() {
+    let app = spawn_app_with(configure(SecretMode::Migrating)).await;
+    let site = app.installed_site("acme").await;
+    sqlx::query("UPDATE installation SET last_secret_kind = 'app-wide'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // A re-install writes a new secret in a transaction that has not committed yet.
+    let mut install = app.pool.begin().await.unwrap();
+    sqlx::query(
+        "UPDATE installation SET shared_secret = 'written-meanwhile', last_secret_kind = NULL
+         WHERE client_key = $1",
+    )
+    .bind(&site.client_key)
+    .execute(&mut *install)
+    .await
+    .unwrap();
+    let pool = app.pool.clone();
+    let forget = tokio::spawn(async move { forget_per_install_secrets(&pool).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    install.commit().await.unwrap();
+    assert_eq!(
+        forget.await.unwrap().unwrap(),
+        None,
+        "the tenant has not moved once the install committed"
+    );
+    assert_eq!(
+        app.stored_secret(&site.client_key).await.as_deref(),
+        Some("written-meanwhile")
+    );
 }
