@@ -267,7 +267,8 @@ async fn password_posts_need_the_form_token_and_the_same_site() {
     let of_another_share = form_token(&key, other.id, now() + 600);
     let same_origin = ("Sec-Fetch-Site", "same-origin");
     let null_origin = ("Origin", "null");
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str, u16)> = vec![
+    type Headers<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(&str, Headers, &str, u16)> = vec![
         (
             "cross-site",
             vec![("Sec-Fetch-Site", "cross-site")],
