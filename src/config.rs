@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use crate::connect::allowlist::HostAllowlist;
+use crate::connect::redirects::{DEFAULT_MEDIA_HOSTS, MediaHosts};
 use crate::connect::secrets::{SecretMode, SharedSecret};
 
 #[derive(Clone)]
@@ -21,6 +22,12 @@ pub struct Settings {
     pub unlock_leeway_secs: u64,
     pub cookie_key: Option<CookieKey>,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Hosts an attachment download may be redirected to (besides the tenant's own origin).
+    pub media_hosts: MediaHosts,
+    /// Largest attachment passed on to a reader (`PAGESHARE_MAX_ATTACHMENT_MB`).
+    pub max_attachment_bytes: u64,
+    /// Bytes of sanitised pages kept in memory (`PAGESHARE_CONTENT_CACHE_MB`).
+    pub content_cache_bytes: u64,
     /// Where the iframe pages load Atlassian's `all.js` from. Not an environment variable:
     /// only the tests and `pageshare dev` point it at the sandbox's stand-in.
     pub all_js_url: String,
@@ -159,6 +166,10 @@ impl Settings {
             unlock_leeway_secs: parse_secs(&get, "PAGESHARE_UNLOCK_LEEWAY_SECS", 0)?,
             cookie_key,
             trusted_proxies,
+            media_hosts: MediaHosts::parse(&or("PAGESHARE_MEDIA_HOSTS", DEFAULT_MEDIA_HOSTS))
+                .map_err(|problem| invalid("PAGESHARE_MEDIA_HOSTS", problem))?,
+            max_attachment_bytes: parse_megabytes(&get, "PAGESHARE_MAX_ATTACHMENT_MB", 50)?,
+            content_cache_bytes: parse_megabytes(&get, "PAGESHARE_CONTENT_CACHE_MB", 256)?,
             all_js_url: ATLASSIAN_ALL_JS.to_owned(),
         })
     }
@@ -208,6 +219,22 @@ fn parse_secs(
     })
 }
 
+/// A size in whole megabytes (MiB), 1 to 65536; in bytes.
+fn parse_megabytes(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    get(name)
+        .map_or(Ok(default), |v| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|mb| (1..=65536).contains(mb))
+                .ok_or_else(|| invalid(name, "must be a whole number of megabytes, 1 to 65536"))
+        })
+        .map(|mb| mb * 1024 * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +264,12 @@ mod tests {
         assert!(s.host_allowlist.allows_host("acme.atlassian.net"));
         assert_eq!(s.base_path(), "");
         assert_eq!(s.all_js_origin(), "https://connect-cdn.atl-paas.net");
+        assert_eq!(
+            s.media_hosts,
+            MediaHosts::parse("api.media.atlassian.com").unwrap()
+        );
+        assert_eq!(s.max_attachment_bytes, 50 * 1024 * 1024);
+        assert_eq!(s.content_cache_bytes, 256 * 1024 * 1024);
     }
 
     #[test]
@@ -271,6 +304,9 @@ mod tests {
             ("PAGESHARE_CLOCK_SKEW_SECS", "-1"),
             ("PAGESHARE_COOKIE_KEY", "abcd"),
             ("PAGESHARE_TRUSTED_PROXIES", "10.0.0.1, nope"),
+            ("PAGESHARE_MEDIA_HOSTS", "https://api.media.atlassian.com"),
+            ("PAGESHARE_MAX_ATTACHMENT_MB", "0"),
+            ("PAGESHARE_CONTENT_CACHE_MB", "lots"),
         ];
         for (name, value) in cases {
             let err = settings(&[(name, value)]).unwrap_err();

@@ -1,7 +1,7 @@
 //! What every outgoing HTTP call shares: bodies read with a cap, so an upstream that answers
 //! without end costs the instance no more than the cap.
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
@@ -30,4 +30,21 @@ pub async fn read_capped(response: reqwest::Response, cap: usize) -> Result<Vec<
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The body of `response` as a stream that fails once more than `cap` bytes came (the reader's
+/// connection is then cut: the status line is long gone).
+pub fn capped_stream(
+    response: reqwest::Response,
+    cap: u64,
+) -> impl Stream<Item = Result<actix_web::web::Bytes, BodyError>> {
+    let mut seen: u64 = 0;
+    response.bytes_stream().map(move |chunk| {
+        let chunk = chunk?;
+        seen += chunk.len() as u64;
+        if seen > cap {
+            return Err(BodyError::TooLarge(cap as usize));
+        }
+        Ok(chunk)
+    })
 }

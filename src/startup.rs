@@ -24,7 +24,6 @@ use crate::web::{configure, logging};
 
 /// How long sanitised page content is reused before Confluence is asked again.
 const CONTENT_TTL: Duration = Duration::from_secs(30);
-const CONTENT_CAPACITY: u64 = 10_000;
 /// Shares kept in memory; change notifications keep them fresh, the TTL is a safety net.
 const READER_TTL: Duration = Duration::from_secs(60);
 const READER_CAPACITY: u64 = 100_000;
@@ -79,10 +78,14 @@ impl Application {
             password_checks: Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
-            content: ContentCache::new(CONTENT_TTL, CONTENT_CAPACITY),
+            content: ContentCache::new(CONTENT_TTL, settings.content_cache_bytes),
             descriptor: descriptor::render(&settings.base_url, &settings.app_key)?,
             install_keys: InstallKeys::new(&settings.install_keys_url),
-            host: HostClient::new(&settings.app_key),
+            host: HostClient::new(
+                &settings.app_key,
+                settings.media_hosts.clone(),
+                settings.max_attachment_bytes,
+            ),
             pool,
             settings,
         });

@@ -18,6 +18,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     settings.install_keys_url = sandbox.keys_url();
     settings.host_allowlist = HostAllowlist::parse("127.0.0.1");
     settings.all_js_url = sandbox.all_js_url();
+    settings.media_hosts = sandbox.media_hosts();
     let app = Application::build(settings.clone()).await?;
     let server = tokio::spawn(app.run_until_stopped());
 

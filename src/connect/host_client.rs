@@ -1,19 +1,29 @@
 //! Calls from the app to a tenant's Confluence REST API, signed with a Connect JWT (DESIGN §4).
+//! JSON calls follow no redirect and are read up to 5 MB; attachment downloads follow at most two
+//! redirects, each to the tenant's origin or a media host (see [`super::redirects`]).
 
 use std::time::Duration;
+
+use url::Url;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::canonical::{RequestParts, canonical_request, qsh_of};
+use super::redirects::{MediaHosts, public_only, same_origin};
 use super::secrets::SharedSecret;
 use super::token::{OutgoingClaims, sign};
+use crate::outgoing::{BodyError, read_capped};
 
 /// Lifetime of the JWTs the app signs.
 const TOKEN_TTL_SECS: i64 = 180;
 /// An attachment streams to the reader through the app, so its download may take longer than
 /// the client's 10 seconds for an API call.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest JSON answer read from Confluence.
+pub const MAX_JSON_BYTES: usize = 5 * 1024 * 1024;
+/// Redirects an attachment download may follow (Confluence's to the media host, and one more).
+const MAX_DOWNLOAD_REDIRECTS: usize = 2;
 
 /// Where and how to reach one tenant's Confluence.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +44,12 @@ pub enum HostError {
     Status(u16),
     #[error("Confluence answered something Pageshare does not understand")]
     BadAnswer,
+    #[error("Confluence answered with a redirect, which Pageshare does not follow for this call")]
+    Redirected,
+    #[error("Confluence sent the download to a host Pageshare does not fetch from")]
+    RedirectRefused,
+    #[error("Confluence's answer is larger than Pageshare accepts")]
+    TooLarge,
 }
 
 /// A Confluence content id, checked against `^[A-Za-z0-9-]+$` before it goes into a URL.
@@ -71,8 +87,13 @@ pub struct PageContent {
 }
 
 pub struct HostClient {
+    /// Calls to the tenant: no redirect is followed by the client itself.
     http: reqwest::Client,
+    /// Redirect hops of downloads: names must resolve to public addresses.
+    hops: reqwest::Client,
     app_key: String,
+    media_hosts: MediaHosts,
+    max_attachment_bytes: u64,
 }
 
 /// One REST call to a tenant, before it is signed.
@@ -106,17 +127,27 @@ fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+fn client(public_only_names: bool) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::none());
+    if public_only_names {
+        builder = builder.dns_resolver(public_only());
+    }
+    builder
+        .build()
+        .expect("static reqwest configuration is valid")
+}
+
 impl HostClient {
-    pub fn new(app_key: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .expect("static reqwest configuration is valid");
+    pub fn new(app_key: &str, media_hosts: MediaHosts, max_attachment_bytes: u64) -> Self {
         Self {
-            http,
+            http: client(false),
+            hops: client(true),
             app_key: app_key.to_owned(),
+            media_hosts,
+            max_attachment_bytes,
         }
     }
 
@@ -184,11 +215,18 @@ impl HostClient {
         if answer == Answer::Download {
             request = request.timeout(DOWNLOAD_TIMEOUT);
         }
-        let response = request.send().await.map_err(|error| {
+        let unreachable = |error: reqwest::Error| {
             // reqwest's error names the URL, which carries no secret (the JWT is a header).
             tracing::warn!(%error, client_key = tenant.client_key, path, "Confluence unreachable");
             HostError::Unreachable
-        })?;
+        };
+        let mut response = request.send().await.map_err(unreachable)?;
+        if answer == Answer::Download {
+            response = self.follow_download(tenant, response).await?;
+        } else if response.status().is_redirection() {
+            tracing::warn!(status = %response.status(), client_key = tenant.client_key, path, "Confluence redirected a JSON call; not followed");
+            return Err(HostError::Redirected);
+        }
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             tracing::info!(
@@ -202,7 +240,75 @@ impl HostClient {
             tracing::warn!(%status, client_key = tenant.client_key, path, "Confluence refused a call");
             return Err(HostError::Status(status.as_u16()));
         }
+        if answer == Answer::Download
+            && response
+                .content_length()
+                .is_some_and(|len| len > self.max_attachment_bytes)
+        {
+            tracing::warn!(
+                client_key = tenant.client_key,
+                path,
+                "attachment larger than PAGESHARE_MAX_ATTACHMENT_MB"
+            );
+            return Err(HostError::TooLarge);
+        }
         Ok(response)
+    }
+
+    /// Follow a download's redirects: at most [`MAX_DOWNLOAD_REDIRECTS`], each to the tenant's
+    /// origin or a media host, without the tenant's credentials (the media URL carries its own).
+    async fn follow_download(
+        &self,
+        tenant: Tenant<'_>,
+        mut response: reqwest::Response,
+    ) -> Result<reqwest::Response, HostError> {
+        for hop in 0..=MAX_DOWNLOAD_REDIRECTS {
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let target = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|location| response.url().join(location).ok())
+                .ok_or(HostError::BadAnswer)?;
+            // Only the host goes to the log: a media URL's query is a credential.
+            let host = target.host_str().unwrap_or_default().to_owned();
+            if hop == MAX_DOWNLOAD_REDIRECTS {
+                tracing::warn!(
+                    client_key = tenant.client_key,
+                    host,
+                    "download redirected too often"
+                );
+                return Err(HostError::RedirectRefused);
+            }
+            if !self.may_follow(tenant, &target) {
+                tracing::warn!(
+                    client_key = tenant.client_key,
+                    host,
+                    port = target.port(),
+                    scheme = target.scheme(),
+                    "download redirected to a host outside PAGESHARE_MEDIA_HOSTS; not followed"
+                );
+                return Err(HostError::RedirectRefused);
+            }
+            response = self
+                .hops
+                .get(target)
+                .header("Accept", Answer::Download.accept())
+                .timeout(DOWNLOAD_TIMEOUT)
+                .send()
+                .await
+                .map_err(|error| {
+                    tracing::warn!(error = %error.without_url(), client_key = tenant.client_key, host, "media host unreachable");
+                    HostError::Unreachable
+                })?;
+        }
+        Ok(response)
+    }
+
+    fn may_follow(&self, tenant: Tenant<'_>, target: &Url) -> bool {
+        same_origin(target, tenant.base_url) || self.media_hosts.allows(target)
     }
 
     async fn call<T: DeserializeOwned>(
@@ -221,7 +327,16 @@ impl HostClient {
             answer: Answer::Json,
         };
         let response = self.send(tenant, call).await?;
-        response.json::<T>().await.map_err(|error| {
+        let body = read_capped(response, MAX_JSON_BYTES)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, client_key = tenant.client_key, path, "Confluence answer not read");
+                match error {
+                    BodyError::TooLarge(_) => HostError::TooLarge,
+                    BodyError::Read(_) => HostError::Unreachable,
+                }
+            })?;
+        serde_json::from_slice(&body).map_err(|error| {
             tracing::warn!(%error, client_key = tenant.client_key, path, "Confluence answer not understood");
             HostError::BadAnswer
         })
@@ -331,8 +446,9 @@ impl HostClient {
     }
 
     /// The bytes of one attachment of `page`, ready to stream (`content-type`, `content-length`,
-    /// `bytes_stream`). Confluence redirects to its media host; the client follows, and drops the
-    /// `Authorization` header when the host changes.
+    /// `bytes_stream`). Confluence redirects to its media host, which is followed without the
+    /// tenant's credentials; a `Content-Length` over the cap is refused here, an unknown length
+    /// is capped while streaming.
     pub async fn attachment(
         &self,
         tenant: Tenant<'_>,
@@ -373,6 +489,10 @@ mod tests {
         (sandbox, site)
     }
 
+    fn client_for(sandbox: &Sandbox) -> HostClient {
+        HostClient::new(APP_KEY, sandbox.media_hosts(), 50 * 1024 * 1024)
+    }
+
     fn tenant(site: &Site) -> Tenant<'_> {
         Tenant {
             client_key: &site.client_key,
@@ -388,7 +508,7 @@ mod tests {
     #[tokio::test]
     async fn content_is_fetched_with_a_jwt_confluence_accepts() {
         let (sandbox, site) = sandbox_with_sample_page();
-        let client = HostClient::new(APP_KEY);
+        let client = client_for(&sandbox);
 
         let page = client.content(tenant(&site), &id(PAGE_ID)).await.unwrap();
 
@@ -406,8 +526,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_page_is_not_found() {
-        let (_sandbox, site) = sandbox_with_sample_page();
-        let client = HostClient::new(APP_KEY);
+        let (sandbox, site) = sandbox_with_sample_page();
+        let client = client_for(&sandbox);
 
         let answer = client.content(tenant(&site), &id("404404")).await;
 
@@ -417,7 +537,7 @@ mod tests {
     #[tokio::test]
     async fn attachment_download_follows_the_redirect_to_the_media_host() {
         let (sandbox, site) = sandbox_with_sample_page();
-        let client = HostClient::new(APP_KEY);
+        let client = client_for(&sandbox);
 
         let response = client
             .attachment(tenant(&site), &id(PAGE_ID), &id(Page::SAMPLE_IMAGE_ID))
@@ -425,6 +545,11 @@ mod tests {
             .unwrap();
 
         assert!(response.url().path().starts_with("/media/acme/"));
+        assert_eq!(
+            response.url().port(),
+            sandbox.media_url().port(),
+            "the media host's own port"
+        );
         assert_eq!(response.headers()["content-type"], "image/png");
         let bytes = response.bytes().await.unwrap();
         assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
@@ -433,8 +558,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_attachment_of_another_page_is_not_found() {
-        let (_sandbox, site) = sandbox_with_sample_page();
-        let client = HostClient::new(APP_KEY);
+        let (sandbox, site) = sandbox_with_sample_page();
+        let client = client_for(&sandbox);
 
         let answer = client
             .attachment(tenant(&site), &id("98305"), &id(Page::SAMPLE_IMAGE_ID))
@@ -446,7 +571,7 @@ mod tests {
     #[tokio::test]
     async fn calls_signed_with_another_secret_are_refused() {
         let (sandbox, site) = sandbox_with_sample_page();
-        let client = HostClient::new(APP_KEY);
+        let client = client_for(&sandbox);
         let wrong = SharedSecret::new("not-the-shared-secret");
         let tenant = Tenant {
             secret: &wrong,

@@ -6,6 +6,7 @@ pub mod canonical;
 pub mod descriptor;
 pub mod host_client;
 pub mod payload;
+pub mod redirects;
 pub mod secrets;
 pub mod signed_install;
 pub mod token;

@@ -18,9 +18,10 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-pub use sites::{KeyServer, Page, Site, random_secret};
+pub use sites::{Hostility, KeyServer, Page, Site, random_secret};
 
 use crate::connect::canonical::{CONTEXT_QSH, RequestParts, canonical_request, qsh_of};
+use crate::connect::redirects::MediaHosts;
 use crate::connect::secrets::SharedSecret;
 use crate::connect::token::{OutgoingClaims, sign};
 
@@ -55,12 +56,17 @@ impl Sandbox {
     pub fn start_on(bind: &str, app_key: &str) -> anyhow::Result<Self> {
         let listener =
             TcpListener::bind(bind).with_context(|| format!("sandbox cannot listen on {bind}"))?;
+        let media_listener = TcpListener::bind("127.0.0.1:0")
+            .context("the sandbox's media host cannot listen on 127.0.0.1")?;
         let url = format!("http://{}", listener.local_addr()?);
-        let state: Shared = Arc::new(Mutex::new(sites::State::new(app_key, PUBLIC_KEY)));
+        let mut state = sites::State::new(app_key, PUBLIC_KEY);
+        state.media_url = format!("http://{}", media_listener.local_addr()?);
+        let state: Shared = Arc::new(Mutex::new(state));
         let data = web::Data::new(state.clone());
+        let site_data = data.clone();
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(data.clone())
+                .app_data(site_data.clone())
                 .configure(rest::routes)
                 .configure(ap::routes)
         })
@@ -69,11 +75,37 @@ impl Sandbox {
         .disable_signals()
         .run();
         tokio::spawn(server);
+        let media = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .configure(rest::media_routes)
+        })
+        .listen(media_listener)?
+        .workers(1)
+        .disable_signals()
+        .run();
+        tokio::spawn(media);
         Ok(Self {
             url,
             state,
             http: reqwest::Client::new(),
         })
+    }
+
+    /// `http://127.0.0.1:{port}` of the simulated media host.
+    pub fn media_url(&self) -> url::Url {
+        url::Url::parse(&self.lock().media_url).expect("the media host's URL")
+    }
+
+    /// `PAGESHARE_MEDIA_HOSTS` for an app that fetches from this host's media host.
+    pub fn media_hosts(&self) -> MediaHosts {
+        let media = self.media_url();
+        MediaHosts::parse(&format!(
+            "{}:{}",
+            media.host_str().unwrap_or_default(),
+            media.port().unwrap_or_default()
+        ))
+        .expect("an exact host and port")
     }
 
     /// `PAGESHARE_INSTALL_KEYS_URL` for an app that trusts this host.

@@ -1,5 +1,5 @@
 //! The sandbox's HTTP side: the install key server, the Confluence REST calls the app makes, and
-//! the media host that attachment downloads redirect to.
+//! (on its own port, as Atlassian's is its own host) the media host that downloads redirect to.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -23,7 +23,48 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/{site}/wiki/rest/api/content/{page}/child/attachment/{attachment}/download",
             web::get().to(attachment_download),
         )
-        .route("/media/{site}/{page}/{attachment}", web::get().to(media));
+        .route("/hop/{n}", web::get().to(hop))
+        .route("/evil/{tail:.*}", web::to(evil));
+}
+
+/// The media host's routes, served on a port of their own.
+pub fn media_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/media/{site}/{page}/{attachment}", web::get().to(media));
+}
+
+#[derive(Deserialize)]
+struct HopQuery {
+    to: String,
+}
+
+/// `/hop/{n}?to=URL`: a redirect to `/hop/{n-1}`, and from `/hop/0` to `URL`.
+async fn hop(n: web::Path<usize>, query: web::Query<HopQuery>) -> HttpResponse {
+    let location = match n.into_inner() {
+        0 => query.to.clone(),
+        n => format!(
+            "/hop/{}?to={}",
+            n - 1,
+            percent_encoding::utf8_percent_encode(&query.to, percent_encoding::NON_ALPHANUMERIC)
+        ),
+    };
+    HttpResponse::Found()
+        .insert_header(("Location", location))
+        .finish()
+}
+
+/// Where hostile redirects lead: it says yes to every permission check and serves bytes that
+/// must never reach a reader.
+async fn evil() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "hasPermission": true, "evil": true }))
+}
+
+/// What a hostile site answers instead of a JSON call, if anything.
+fn hostile_json(site: &Site) -> Option<HttpResponse> {
+    site.hostile.redirect_json_to.as_ref().map(|to| {
+        HttpResponse::TemporaryRedirect()
+            .insert_header(("Location", to.as_str()))
+            .finish()
+    })
 }
 
 async fn install_key(kid: web::Path<String>, state: web::Data<Shared>) -> HttpResponse {
@@ -145,6 +186,9 @@ async fn user(
         Ok(site) => site,
         Err(refusal) => return refusal.response(),
     };
+    if let Some(hostile) = hostile_json(&site) {
+        return hostile;
+    }
     let mut operations = vec![json!({"operation": "use", "targetType": "application"})];
     if site.admins.contains(&query.account_id) {
         operations.push(json!({"operation": "administer", "targetType": "application"}));
@@ -181,6 +225,9 @@ async fn permission_check(
         Ok(site) => site,
         Err(refusal) => return refusal.response(),
     };
+    if let Some(hostile) = hostile_json(&site) {
+        return hostile;
+    }
     let user = &body.subject.identifier;
     let allowed = body.subject.kind == "user"
         && match body.operation.as_str() {
@@ -210,6 +257,18 @@ async fn content(
         Err(refusal) => return refusal.response(),
     };
     state.lock().expect("sandbox state").content_fetches += 1;
+    if let Some(hostile) = hostile_json(&site) {
+        return hostile;
+    }
+    if site.hostile.endless_content {
+        let chunk = web::Bytes::from(vec![b' '; 64 * 1024]);
+        let endless = futures_util::stream::repeat_with(move || {
+            Ok::<_, std::convert::Infallible>(chunk.clone())
+        });
+        return HttpResponse::Ok()
+            .content_type("application/json")
+            .streaming(endless);
+    }
     let Some(page) = site.pages.get(&content_id) else {
         return HttpResponse::NotFound().json(json!({ "message": "No content found" }));
     };
@@ -230,6 +289,9 @@ async fn content(
         answer["body"] = json!({
             "export_view": { "value": page.export_view, "representation": "storage" },
         });
+    }
+    if let Some(size) = site.hostile.pad_content_to {
+        answer["padding"] = json!(" ".repeat(size));
     }
     HttpResponse::Ok().json(answer)
 }
@@ -253,20 +315,32 @@ async fn attachment_download(
         return HttpResponse::NotFound().json(json!({ "message": "No attachment found" }));
     }
     let token = hex::encode(rand::random::<[u8; 16]>());
-    let location = format!(
-        "{}/media/{site_name}/{page_id}/{attachment_id}?token={token}",
-        site.host_url()
-    );
-    let grant = MediaGrant {
-        site: site_name,
-        page: page_id,
-        attachment: attachment_id,
+    let media_url = {
+        let mut state = state.lock().expect("sandbox state");
+        let grant = MediaGrant {
+            site: site_name.clone(),
+            page: page_id.clone(),
+            attachment: attachment_id.clone(),
+        };
+        state.media_tokens.insert(token.clone(), grant);
+        format!(
+            "{}/media/{site_name}/{page_id}/{attachment_id}?token={token}",
+            state.media_url
+        )
     };
-    state
-        .lock()
-        .expect("sandbox state")
-        .media_tokens
-        .insert(token, grant);
+    let mut location = site
+        .hostile
+        .redirect_download_to
+        .clone()
+        .unwrap_or(media_url);
+    if site.hostile.download_hops > 0 {
+        location = format!(
+            "{}/hop/{}?to={}",
+            site.host_url(),
+            site.hostile.download_hops - 1,
+            percent_encoding::utf8_percent_encode(&location, percent_encoding::NON_ALPHANUMERIC)
+        );
+    }
     HttpResponse::Found()
         .insert_header(("Location", location))
         .finish()
@@ -322,7 +396,11 @@ mod tests {
         sandbox.update_site("acme", |s| {
             s.pages.insert("1".to_owned(), page);
         });
-        let media = format!("{}/media/acme/1/{}", sandbox.url, Page::SAMPLE_IMAGE_ID);
+        let media = sandbox
+            .media_url()
+            .join(&format!("/media/acme/1/{}", Page::SAMPLE_IMAGE_ID))
+            .unwrap()
+            .to_string();
         let http = reqwest::Client::new();
 
         for url in [media.clone(), format!("{media}?token=guessed")] {

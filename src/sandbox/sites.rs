@@ -20,6 +20,8 @@ pub(crate) struct State {
     /// How the install key server behaves, and the key fetches it answered.
     pub key_server: KeyServer,
     pub key_fetches: usize,
+    /// `http://127.0.0.1:{port}` of the media host, which has its own port like Atlassian's.
+    pub media_url: String,
 }
 
 /// The install key server's behaviour, for tests of an unwell or hostile key server.
@@ -55,6 +57,7 @@ impl State {
             openers: HashMap::new(),
             key_server: KeyServer::Normal,
             key_fetches: 0,
+            media_url: String::new(),
         }
     }
 }
@@ -80,6 +83,23 @@ pub struct Site {
     pub pages: HashMap<String, Page>,
     /// When true, every REST call answers 503.
     pub down: bool,
+    /// How this site misbehaves, for tests of hostile answers.
+    pub hostile: Hostility,
+}
+
+/// A Confluence that answers what the network or an attacker could: redirects, huge bodies.
+#[derive(Debug, Clone, Default)]
+pub struct Hostility {
+    /// Every JSON REST call answers `307 Temporary Redirect` to this URL.
+    pub redirect_json_to: Option<String>,
+    /// Attachment downloads redirect here instead of to the media host.
+    pub redirect_download_to: Option<String>,
+    /// Extra redirects (on the site's own origin) before the media host.
+    pub download_hops: usize,
+    /// Content answers are padded to at least this many bytes.
+    pub pad_content_to: Option<usize>,
+    /// Content answers are an endless stream.
+    pub endless_content: bool,
 }
 
 /// A page as `GET /rest/api/content/{id}?expand=body.export_view,version,space` returns it.
@@ -159,6 +179,7 @@ impl Site {
             editors: HashMap::new(),
             pages: HashMap::new(),
             down: false,
+            hostile: Hostility::default(),
         }
     }
 
@@ -166,7 +187,7 @@ impl Site {
         format!("/{}/wiki", self.name)
     }
 
-    /// The sandbox's own URL, which also serves the simulated media host.
+    /// The sandbox's own URL.
     pub fn host_url(&self) -> &str {
         self.base_url
             .strip_suffix(&self.base_path())

@@ -57,6 +57,20 @@ impl SanitizedPage {
         }
     }
 
+    /// About how many bytes the page takes in memory, to bound the cache in bytes.
+    pub fn size_bytes(&self) -> usize {
+        self.segments
+            .iter()
+            .map(|segment| {
+                std::mem::size_of::<Segment>()
+                    + match segment {
+                        Segment::Html(html) => html.capacity(),
+                        Segment::AttachmentUrl(id) => id.as_str().len(),
+                    }
+            })
+            .sum()
+    }
+
     /// The ids of the attachments the page shows or links to, in document order, repeated when
     /// the page uses one twice.
     pub fn attachment_ids(&self) -> impl Iterator<Item = &str> {

@@ -1,11 +1,13 @@
 //! Sanitised pages kept briefly per tenant and content id, so that many readers of a page cost
-//! Confluence one call (and the app one sanitising) per time-to-live.
+//! Confluence one call (and the app one sanitising) per time-to-live. The cache is bounded in
+//! bytes, and readers who miss the same page at once wait for one fetch.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use moka::Equivalent;
-use moka::sync::Cache;
+use moka::future::Cache;
 
 use super::content::SanitizedPage;
 
@@ -15,6 +17,18 @@ pub struct CachedPage {
     pub version: u32,
     pub title: String,
     pub page: SanitizedPage,
+}
+
+impl CachedPage {
+    /// About how many bytes the entry takes (key and bookkeeping included).
+    fn weight(&self, key: &Key) -> u32 {
+        let bytes = 128
+            + key.client_key.len()
+            + key.content_id.len()
+            + self.title.len()
+            + self.page.size_bytes();
+        u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
 }
 
 /// Lookups borrow the caller's strings: a hit allocates nothing.
@@ -43,80 +57,162 @@ impl Equivalent<Key> for KeyRef<'_> {
 }
 
 impl ContentCache {
-    /// Pages live `ttl` after they were fetched; at most `capacity` pages are kept.
-    pub fn new(ttl: Duration, capacity: u64) -> Self {
+    /// Pages live `ttl` after they were fetched; at most about `max_bytes` are kept.
+    pub fn new(ttl: Duration, max_bytes: u64) -> Self {
         let pages = Cache::builder()
             .time_to_live(ttl)
-            .max_capacity(capacity)
+            .max_capacity(max_bytes)
+            .weigher(|key: &Key, page: &Arc<CachedPage>| page.weight(key))
             .build();
         Self { pages }
     }
 
-    pub fn get(&self, client_key: &str, content_id: &str) -> Option<Arc<CachedPage>> {
-        self.pages.get(&KeyRef {
-            client_key,
-            content_id,
-        })
+    pub async fn get(&self, client_key: &str, content_id: &str) -> Option<Arc<CachedPage>> {
+        self.pages
+            .get(&KeyRef {
+                client_key,
+                content_id,
+            })
+            .await
     }
 
-    /// Keep `page` (replacing an older one) and hand it back, shared.
-    pub fn insert(&self, client_key: &str, content_id: &str, page: CachedPage) -> Arc<CachedPage> {
-        let page = Arc::new(page);
+    /// The cached page, or the one `fetch` makes (then kept). Callers missing the same page at
+    /// once share one `fetch`; its error goes to each of them and nothing is kept.
+    pub async fn get_or_fetch<E: Send + Sync + 'static>(
+        &self,
+        client_key: &str,
+        content_id: &str,
+        fetch: impl Future<Output = Result<CachedPage, E>>,
+    ) -> Result<Arc<CachedPage>, Arc<E>> {
+        if let Some(hit) = self.get(client_key, content_id).await {
+            return Ok(hit);
+        }
         let key = Key {
             client_key: client_key.to_owned(),
             content_id: content_id.to_owned(),
         };
-        self.pages.insert(key, page.clone());
-        page
+        self.pages
+            .try_get_with(key, async { fetch.await.map(Arc::new) })
+            .await
+    }
+
+    /// Bytes held now (after pending maintenance), for tests and metrics.
+    pub async fn weighted_size(&self) -> u64 {
+        self.pages.run_pending_tasks().await;
+        self.pages.weighted_size()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
     use crate::share::content::sanitize;
 
-    fn page(version: u32) -> CachedPage {
+    fn page(version: u32, body: &str) -> CachedPage {
         CachedPage {
             version,
             title: format!("Version {version}"),
-            page: sanitize("<p>Hello</p>", "https://acme.atlassian.net/wiki"),
+            page: sanitize(body, "https://acme.atlassian.net/wiki"),
         }
     }
 
-    #[test]
-    fn a_cached_page_is_found_until_its_time_to_live_ends() {
-        let cache = ContentCache::new(Duration::from_millis(100), 10);
-        let inserted = cache.insert("tenant-a", "123", page(1));
-
-        let found = cache.get("tenant-a", "123").expect("cached page");
-        assert!(Arc::ptr_eq(&found, &inserted));
-
-        std::thread::sleep(Duration::from_millis(250));
-        assert!(cache.get("tenant-a", "123").is_none());
+    async fn fetched(
+        cache: &ContentCache,
+        client_key: &str,
+        content_id: &str,
+        version: u32,
+    ) -> u32 {
+        cache
+            .get_or_fetch(client_key, content_id, async {
+                Ok::<_, ()>(page(version, "<p>Hello</p>"))
+            })
+            .await
+            .unwrap()
+            .version
     }
 
-    #[test]
-    fn tenants_and_pages_do_not_see_each_others_entries() {
-        let cache = ContentCache::new(Duration::from_secs(30), 10);
-        cache.insert("tenant-a", "123", page(1));
-        cache.insert("tenant-b", "123", page(2));
+    #[tokio::test]
+    async fn a_cached_page_is_found_until_its_time_to_live_ends() {
+        let cache = ContentCache::new(Duration::from_millis(100), 1 << 20);
+        assert_eq!(fetched(&cache, "tenant-a", "123", 1).await, 1);
+        assert_eq!(
+            fetched(&cache, "tenant-a", "123", 2).await,
+            1,
+            "from the cache"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(cache.get("tenant-a", "123").await.is_none());
+        assert_eq!(fetched(&cache, "tenant-a", "123", 3).await, 3);
+    }
 
-        assert_eq!(cache.get("tenant-a", "123").map(|p| p.version), Some(1));
-        assert_eq!(cache.get("tenant-b", "123").map(|p| p.version), Some(2));
-        assert!(cache.get("tenant-c", "123").is_none());
-        assert!(cache.get("tenant-a", "124").is_none());
+    #[tokio::test]
+    async fn tenants_and_pages_do_not_see_each_others_entries() {
+        let cache = ContentCache::new(Duration::from_secs(30), 1 << 20);
+        fetched(&cache, "tenant-a", "123", 1).await;
+        fetched(&cache, "tenant-b", "123", 2).await;
+        let version = |c: Option<Arc<CachedPage>>| c.map(|p| p.version);
+        assert_eq!(version(cache.get("tenant-a", "123").await), Some(1));
+        assert_eq!(version(cache.get("tenant-b", "123").await), Some(2));
+        assert!(cache.get("tenant-c", "123").await.is_none());
+        assert!(cache.get("tenant-a", "124").await.is_none());
         // The parts are compared one by one, not as a joined string.
-        cache.insert("ab", "c", page(3));
-        assert!(cache.get("a", "bc").is_none());
+        fetched(&cache, "ab", "c", 3).await;
+        assert!(cache.get("a", "bc").await.is_none());
     }
 
-    #[test]
-    fn a_newer_version_replaces_the_cached_one() {
-        let cache = ContentCache::new(Duration::from_secs(30), 10);
-        cache.insert("tenant-a", "123", page(1));
-        cache.insert("tenant-a", "123", page(2));
-        let found = cache.get("tenant-a", "123").expect("cached page");
-        assert_eq!((found.version, found.title.as_str()), (2, "Version 2"));
+    #[tokio::test]
+    async fn the_cache_is_bounded_in_bytes() {
+        let cache = ContentCache::new(Duration::from_secs(30), 100 * 1024);
+        let body = format!("<p>{}</p>", "x".repeat(10 * 1024));
+        for id in 0..50 {
+            cache
+                .get_or_fetch("tenant-a", &id.to_string(), async {
+                    Ok::<_, ()>(page(1, &body))
+                })
+                .await
+                .unwrap();
+        }
+        let held = cache.weighted_size().await;
+        assert!(held <= 100 * 1024, "{held} bytes held");
+        assert!(
+            held >= 50 * 1024,
+            "{held} bytes held: the cache still works"
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_fetch_and_errors_are_not_kept() {
+        let cache = Arc::new(ContentCache::new(Duration::from_secs(30), 1 << 20));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let readers = (0..20).map(|_| {
+            let cache = cache.clone();
+            let fetches = fetches.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch("tenant-a", "123", async {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, ()>(page(1, "<p>Hello</p>"))
+                    })
+                    .await
+                    .unwrap()
+            })
+        });
+        for reader in readers.collect::<Vec<_>>() {
+            assert_eq!(reader.await.unwrap().version, 1);
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+        let failed = cache
+            .get_or_fetch("tenant-a", "404", async { Err::<CachedPage, _>("gone") })
+            .await;
+        assert_eq!(failed.unwrap_err().as_ref(), &"gone");
+        assert_eq!(
+            fetched(&cache, "tenant-a", "404", 5).await,
+            5,
+            "the error was not kept"
+        );
     }
 }

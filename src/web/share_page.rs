@@ -17,6 +17,7 @@ use super::client_ip::client_ip;
 use super::error::{PageError, database_error, page_extractors};
 use super::state::AppState;
 use crate::connect::host_client::{ContentId, HostError, Tenant};
+use crate::outgoing::capped_stream;
 use crate::share::ShareId;
 use crate::share::content::sanitize;
 use crate::share::content_cache::CachedPage;
@@ -231,43 +232,49 @@ fn host_of<'a>(state: &'a AppState, share: &'a ReaderShare) -> Result<Tenant<'a>
     )?)
 }
 
-/// The page's content: from the cache, or fetched from Confluence and sanitised.
+/// The page's content: from the cache, or fetched from Confluence and sanitised (once, however
+/// many readers miss it at the same moment).
 async fn page_content(state: &AppState, share: &ReaderShare) -> Result<Arc<CachedPage>, PageError> {
     let tenant = &share.tenant;
-    if let Some(hit) = state.content.get(&tenant.client_key, &share.content_id) {
-        return Ok(hit);
-    }
-    let content_id = ContentId::parse(&share.content_id).ok_or_else(not_found)?;
-    let page = state
-        .host
-        .content(host_of(state, share)?, &content_id)
-        .await
-        .map_err(confluence_failed)?;
-    let base_url = tenant.base_url.clone();
-    let sanitized = web::block(move || {
-        let body = sanitize(&page.export_view, &base_url);
-        CachedPage {
+    let fetch = async {
+        let content_id = ContentId::parse(&share.content_id).ok_or(HostError::NotFound)?;
+        let page = state
+            .host
+            .content(
+                host_of(state, share).map_err(|_| HostError::Unreachable)?,
+                &content_id,
+            )
+            .await?;
+        let base_url = tenant.base_url.clone();
+        web::block(move || CachedPage {
             version: page.version,
             title: page.title,
-            page: body,
-        }
-    })
-    .await
-    .map_err(|_| confluence_failed(HostError::BadAnswer))?;
-    Ok(state
+            page: sanitize(&page.export_view, &base_url),
+        })
+        .await
+        .map_err(|_| HostError::BadAnswer)
+    };
+    state
         .content
-        .insert(&tenant.client_key, &share.content_id, sanitized))
+        .get_or_fetch(&tenant.client_key, &share.content_id, fetch)
+        .await
+        .map_err(|error| confluence_failed(&error))
 }
 
-fn confluence_failed(error: HostError) -> PageError {
-    if matches!(error, HostError::NotFound) {
-        return gone("The Confluence page of this share no longer exists.");
+fn confluence_failed(error: &HostError) -> PageError {
+    match error {
+        HostError::NotFound => gone("The Confluence page of this share no longer exists."),
+        HostError::TooLarge => PageError::new(
+            StatusCode::BAD_GATEWAY,
+            "Too large to share",
+            "Confluence sent more than Pageshare passes on for one page or file.",
+        ),
+        _ => PageError::new(
+            StatusCode::BAD_GATEWAY,
+            "Confluence did not answer",
+            "The page could not be loaded from Confluence just now. Try again in a moment.",
+        ),
     }
-    PageError::new(
-        StatusCode::BAD_GATEWAY,
-        "Confluence did not answer",
-        "The page could not be loaded from Confluence just now. Try again in a moment.",
-    )
 }
 
 /// The page itself, with signed attachment URLs; `set_cookie` when access was just proven.
@@ -522,7 +529,7 @@ async fn attachment(
         .await
         .map_err(|error| match error {
             HostError::NotFound => not_found(),
-            other => confluence_failed(other),
+            other => confluence_failed(&other),
         })?;
     let content_type = upstream
         .headers()
@@ -551,5 +558,5 @@ async fn attachment(
     if let Some(length) = upstream.content_length() {
         response.no_chunking(length);
     }
-    Ok(response.streaming(upstream.bytes_stream()))
+    Ok(response.streaming(capped_stream(upstream, state.settings.max_attachment_bytes)))
 }

@@ -45,6 +45,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// The app listening on `bind` (`[::]:0` for a dual-stack socket); reached at 127.0.0.1.
 pub async fn spawn_app_on(bind: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(bind, |settings, _| configure(settings)).await
+}
+
+/// The app, with settings that depend on the sandbox (its ports).
+pub async fn spawn_app_configured(configure: impl FnOnce(&mut Settings, &Sandbox)) -> TestApp {
+    spawn("127.0.0.1:0", configure).await
+}
+
+async fn spawn(bind: &str, configure: impl FnOnce(&mut Settings, &Sandbox)) -> TestApp {
     // Logs only when asked for (`TEST_LOG=1 cargo test`): they would drown the test output.
     if std::env::var_os("TEST_LOG").is_some() {
         pageshare::telemetry::init();
@@ -61,7 +70,8 @@ pub async fn spawn_app_on(bind: &str, configure: impl FnOnce(&mut Settings)) -> 
     settings.install_keys_url = sandbox.keys_url();
     settings.host_allowlist = pageshare::connect::allowlist::HostAllowlist::parse("127.0.0.1");
     settings.all_js_url = sandbox.all_js_url();
-    configure(&mut settings);
+    settings.media_hosts = sandbox.media_hosts();
+    configure(&mut settings, &sandbox);
 
     let pool = pageshare::db::connect_and_migrate(&database_url)
         .await

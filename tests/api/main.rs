@@ -4,6 +4,7 @@ mod admin_ui;
 mod browser;
 mod connect_auth;
 mod helpers;
+mod hostile_confluence;
 mod instances;
 mod lifecycle;
 mod migrations;
