@@ -1,29 +1,42 @@
 //! Shares as readers need them, kept in memory so that serving a share page asks the database
 //! nothing. Every change reaches every instance at once: triggers on `shared_page` and
-//! `installation` send `NOTIFY pageshare_share_changed`, and each instance listens. While the
-//! listener is not connected the cache is not used at all, and a reconnect empties it, because
-//! notifications may have been lost meanwhile.
+//! `installation` send `NOTIFY pageshare_share_changed`, and each instance listens.
+//!
+//! The cache is trusted only while the listener proves it hears everything: once a second the
+//! instance sends a heartbeat on a channel of its own over the listener's connection, and
+//! Postgres delivers notifications in commit order, so the echo of a heartbeat sent at `t`
+//! proves every change committed before `t` has been applied. The cache is then trusted until
+//! `t + 4 s`; without an echo it stops being used within that bound even when the connection
+//! died silently (no FIN, no RST), and a new connection starts from an empty cache.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use tokio::time::{Instant, timeout, timeout_at};
 
 use super::shares::ReaderShare;
 use crate::share::ShareId;
 
 pub const CHANNEL: &str = "pageshare_share_changed";
-/// The payload an instance sends itself when the channel has been quiet for a while.
-const HEARTBEAT: &str = "heartbeat";
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// How often the listener proves itself.
+const BEAT_EVERY: Duration = Duration::from_secs(1);
+/// How long after a heartbeat was sent its echo lets the cache be trusted. Changes stop being
+/// served within this bound (under the 5 seconds the contract allows).
+const TRUST_FOR: Duration = Duration::from_secs(4);
+/// A heartbeat not echoed within this long means the connection is gone.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(3);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct ReaderCache {
     entries: moka::sync::Cache<ShareId, Arc<ReaderShare>>,
     /// Bumped by every invalidation: a row read before one is not cached after it.
     generation: AtomicU64,
-    listening: AtomicBool,
+    /// Milliseconds since `epoch` until which entries may be used; 0: not trusted.
+    trusted_until: AtomicU64,
+    epoch: std::time::Instant,
 }
 
 impl ReaderCache {
@@ -35,12 +48,22 @@ impl ReaderCache {
                 .max_capacity(capacity)
                 .build(),
             generation: AtomicU64::new(0),
-            listening: AtomicBool::new(false),
+            trusted_until: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
         }
     }
 
+    fn millis(&self, at: std::time::Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_millis() as u64
+    }
+
+    /// Whether the listener has proven itself recently enough for the entries to be used.
+    pub fn is_trusted(&self) -> bool {
+        self.millis(std::time::Instant::now()) < self.trusted_until.load(Ordering::Acquire)
+    }
+
     pub fn get(&self, id: ShareId) -> Option<Arc<ReaderShare>> {
-        if !self.listening.load(Ordering::Acquire) {
+        if !self.is_trusted() {
             return None;
         }
         self.entries.get(&id)
@@ -54,7 +77,7 @@ impl ReaderCache {
     /// Keep `share` unless something was invalidated since `read_at` (the row may be stale).
     pub fn insert(&self, share: ReaderShare, read_at: u64) -> Arc<ReaderShare> {
         let share = Arc::new(share);
-        if self.listening.load(Ordering::Acquire) && self.generation() == read_at {
+        if self.is_trusted() && self.generation() == read_at {
             self.entries.insert(share.id, share.clone());
             // An invalidation that raced the insert wins.
             if self.generation() != read_at {
@@ -74,9 +97,16 @@ impl ReaderCache {
         self.entries.invalidate_all();
     }
 
-    fn set_listening(&self, listening: bool) {
+    /// The listener heard everything committed before `sent_at`.
+    fn confirmed(&self, sent_at: Instant) {
+        let until = self.millis((sent_at + TRUST_FOR).into_std());
+        self.trusted_until.fetch_max(until, Ordering::AcqRel);
+    }
+
+    /// Notifications may have been lost: stop using the entries, and forget them.
+    fn distrust(&self) {
+        self.trusted_until.store(0, Ordering::Release);
         self.invalidate_all();
-        self.listening.store(listening, Ordering::Release);
     }
 
     /// A share's uuid evicts that share; anything else (`*`) evicts all.
@@ -90,49 +120,83 @@ impl ReaderCache {
 
 /// Listen for changes for as long as the pool lives; reconnect after failures.
 pub async fn keep_listening(pool: PgPool, cache: Arc<ReaderCache>) {
+    // Heartbeats go to this instance's own channel, so instances do not echo each other.
+    let own = format!("pageshare_beat_{}", uuid::Uuid::new_v4().simple());
     loop {
-        match listen(&pool, &cache).await {
-            Err(sqlx::Error::PoolClosed) => return,
-            Err(error) => tracing::warn!(%error, "share change listener lost; retrying"),
-            Ok(()) => {}
+        let connected = timeout(CONNECT_TIMEOUT, connect(&pool, &own)).await;
+        let error = match connected {
+            Ok(Ok(listener)) => listen(listener, &cache, &own).await,
+            Ok(Err(error)) => error,
+            Err(_) => {
+                sqlx::Error::Protocol("connecting the share change listener timed out".into())
+            }
+        };
+        cache.distrust();
+        if matches!(error, sqlx::Error::PoolClosed) {
+            return;
         }
-        cache.set_listening(false);
+        tracing::warn!(%error, "share change listener lost; the share cache is off until it is back");
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
-async fn listen(pool: &PgPool, cache: &ReaderCache) -> Result<(), sqlx::Error> {
+async fn connect(pool: &PgPool, own: &str) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    cache.set_listening(true);
-    let mut heartbeat_sent = false;
+    listener.listen_all([CHANNEL, own]).await?;
+    Ok(listener)
+}
+
+/// Apply notifications and send heartbeats until the connection fails or stops echoing.
+async fn listen(mut listener: PgListener, cache: &ReaderCache, own: &str) -> sqlx::Error {
+    // Whatever changed before this connection listened was not heard.
+    cache.invalidate_all();
+    let mut beat: u64 = 0;
+    let mut pending: Option<Instant> = None;
+    let mut next_beat = Instant::now();
     loop {
-        // sqlx itself abandons `try_recv` this way when the pool closes: partial reads stay
-        // buffered in the connection.
-        let received = tokio::time::timeout(HEARTBEAT_EVERY, listener.try_recv()).await;
-        match received.map(|r| r.map(|n| n.map(|n| n.payload().to_owned()))) {
-            Ok(Err(error)) => return Err(error),
-            Ok(Ok(Some(payload))) if payload == HEARTBEAT => heartbeat_sent = false,
-            Ok(Ok(Some(payload))) => cache.apply(&payload),
-            // Reconnected: whatever was sent in between is lost.
-            Ok(Ok(None)) => cache.invalidate_all(),
-            Err(_) if heartbeat_sent => {
-                // A connection can die without an error (an idle timeout on the way): our own
-                // heartbeat did not come back, so notifications may be lost too.
-                return Err(sqlx::Error::Protocol(
-                    "share change listener heard no heartbeat".into(),
-                ));
-            }
-            Err(_) => {
-                // Over the listener's own connection: that is the one being checked, and a
-                // busy pool must not make it look dead.
+        if pending.is_none() && Instant::now() >= next_beat {
+            beat += 1;
+            let sent_at = Instant::now();
+            // Over the listener's own connection: that is the one being checked, and a busy
+            // pool must not make it look dead.
+            let sent = timeout(
+                ECHO_TIMEOUT,
                 sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(CHANNEL)
-                    .bind(HEARTBEAT)
-                    .execute(&mut listener)
-                    .await?;
-                heartbeat_sent = true;
+                    .bind(own)
+                    .bind(beat.to_string())
+                    .execute(&mut listener),
+            )
+            .await;
+            match sent {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => return error,
+                Err(_) => return sqlx::Error::Protocol("heartbeat could not be sent".into()),
             }
+            pending = Some(sent_at);
+            next_beat = sent_at + BEAT_EVERY;
+        }
+        let wake = pending.map_or(next_beat, |sent_at| sent_at + ECHO_TIMEOUT);
+        match timeout_at(wake, listener.try_recv()).await {
+            Err(_) if pending.is_some() => {
+                return sqlx::Error::Protocol("heartbeat not echoed in time".into());
+            }
+            Err(_) => {}
+            Ok(Err(error)) => return error,
+            // sqlx reconnected on its own: what was sent in between is lost.
+            Ok(Ok(None)) => {
+                cache.distrust();
+                pending = None;
+                next_beat = Instant::now();
+            }
+            Ok(Ok(Some(notification))) if notification.channel() == own => {
+                if let Some(sent_at) = pending
+                    && notification.payload() == beat.to_string()
+                {
+                    cache.confirmed(sent_at);
+                    pending = None;
+                }
+            }
+            Ok(Ok(Some(notification))) => cache.apply(notification.payload()),
         }
     }
 }
@@ -167,7 +231,7 @@ mod tests {
 
     fn listening_cache() -> ReaderCache {
         let cache = ReaderCache::new(Duration::from_secs(60), 10);
-        cache.set_listening(true);
+        cache.confirmed(Instant::now());
         cache
     }
 
@@ -202,10 +266,27 @@ mod tests {
         cache.apply("*");
         assert!(cache.get(b).is_none());
         cache.insert(row(a), cache.generation());
-        cache.set_listening(false);
+        cache.distrust();
         assert!(
             cache.get(a).is_none(),
             "a lost listener empties and disables the cache"
         );
+    }
+
+    #[test]
+    fn entries_are_used_only_within_four_seconds_of_the_last_echoed_heartbeat() {
+        let cache = ReaderCache::new(Duration::from_secs(60), 10);
+        let id = ShareId::new();
+        let now = Instant::now();
+        cache.confirmed(now - Duration::from_millis(4100));
+        assert!(!cache.is_trusted(), "the last echo proves too little");
+        cache.insert(row(id), cache.generation());
+        assert!(cache.get(id).is_none(), "nothing is kept while untrusted");
+        cache.confirmed(now - Duration::from_secs(3));
+        cache.insert(row(id), cache.generation());
+        assert!(cache.get(id).is_some());
+        // A late echo of an older heartbeat does not move the bound back.
+        cache.confirmed(now - Duration::from_secs(10));
+        assert!(cache.get(id).is_some());
     }
 }

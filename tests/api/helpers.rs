@@ -101,11 +101,32 @@ impl TestApp {
     /// Another instance of the app on the same database (as behind a load balancer); its
     /// address. It has its own pool and its own in-memory caches.
     pub async fn second_instance(&self) -> String {
+        self.second_instance_on(&self.database_url).await
+    }
+
+    /// A second instance whose every database connection goes through `proxy`.
+    pub async fn second_instance_through(&self, proxy: &crate::proxy::FreezableProxy) -> String {
+        let mut url = url::Url::parse(&self.database_url).expect("a database URL");
+        url.set_port(Some(proxy.address.port())).unwrap();
+        self.second_instance_on(url.as_str()).await
+    }
+
+    /// Where the test databases' server listens.
+    pub fn database_server(&self) -> std::net::SocketAddr {
+        let url = url::Url::parse(&self.database_url).expect("a database URL");
+        let host = url.host_str().expect("a host");
+        let port = url.port().unwrap_or(5432);
+        format!("{host}:{port}")
+            .parse()
+            .expect("an IP address and port")
+    }
+
+    async fn second_instance_on(&self, database_url: &str) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let mut settings = self.settings.clone();
         settings.base_url = address.clone();
-        let pool = pageshare::db::connect_and_migrate(&self.database_url)
+        let pool = pageshare::db::connect_and_migrate(database_url)
             .await
             .expect("test database");
         let app = Application::with_listener(settings, pool, listener, Some(1))

@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{EDITOR, PAGE_ID, TestApp, session_cookie, spawn_app};
+use crate::proxy::FreezableProxy;
 
 /// GET `url` until it answers `status`, for at most two seconds; the last status seen.
 async fn status_soon(app: &TestApp, url: &str, cookie: Option<&str>, status: u16) -> u16 {
@@ -118,4 +119,56 @@ async fn a_change_made_directly_in_the_database_is_honoured_too() {
         410,
         "tenant disabled"
     );
+}
+
+#[tokio::test]
+async fn a_silently_dead_listener_stops_the_cache_within_five_seconds() {
+    let app = spawn_app().await;
+    let proxy = FreezableProxy::start(app.database_server()).await;
+    let other = app.second_instance_through(&proxy).await;
+    let site = app.site_with_page("acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let url = on(&other, &share);
+    assert_eq!(status_soon(&app, &url, None, 200).await, 200);
+
+    // The network between the other instance and Postgres goes quiet: nothing is closed.
+    proxy.freeze();
+    let path = format!("/api/shares/{}", share["uuid"].as_str().unwrap());
+    assert_eq!(
+        app.api(&site, EDITOR, Method::DELETE, &path, None)
+            .await
+            .status(),
+        204
+    );
+    let revoked_at = tokio::time::Instant::now();
+    tokio::time::sleep_until(revoked_at + Duration::from_secs(5)).await;
+    let late = app
+        .http
+        .get(&url)
+        .timeout(Duration::from_secs(4))
+        .send()
+        .await;
+    assert!(
+        late.as_ref().map_or(true, |r| r.status() != 200),
+        "5 s after the revocation the other instance still served the share: {late:?}"
+    );
+
+    // The network comes back: the revocation is honoured, nothing stale is served.
+    proxy.thaw();
+    let mut seen = 0;
+    for _ in 0..150 {
+        seen = app.read_share(&url, None).await.status().as_u16();
+        if seen == 404 {
+            break;
+        }
+        assert_ne!(
+            seen, 200,
+            "the revoked share was served after the network came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, 404);
+    for _ in 0..5 {
+        assert_eq!(app.read_share(&url, None).await.status(), 404);
+    }
 }

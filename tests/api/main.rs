@@ -8,6 +8,7 @@ mod hostile_confluence;
 mod instances;
 mod lifecycle;
 mod migrations;
+mod proxy;
 mod rate_limits;
 mod secrets;
 mod share_page;
