@@ -79,6 +79,7 @@ impl Application {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             content: ContentCache::new(CONTENT_TTL, settings.content_cache_bytes),
+            verifications: Default::default(),
             descriptor: descriptor::render(&settings.base_url, &settings.app_key)?,
             install_keys: InstallKeys::new(&settings.install_keys_url),
             host: HostClient::new(

@@ -6,7 +6,8 @@ use sqlx::{PgPool, Row, postgres::PgRow};
 use crate::connect::payload::InstallPayload;
 use crate::connect::secrets::{SecretKind, SharedSecret};
 
-/// A tenant as the request path needs it.
+/// A tenant as the request path needs it (kept in every instance's memory: see
+/// [`super::reader_cache`]).
 #[derive(Debug, Clone)]
 pub struct Installation {
     pub client_key: String,
@@ -16,8 +17,6 @@ pub struct Installation {
     pub installed: bool,
     pub enabled: bool,
     pub last_secret_kind: Option<SecretKind>,
-    pub per_install_verified_at: Option<DateTime<Utc>>,
-    pub app_wide_verified_at: Option<DateTime<Utc>>,
 }
 
 impl Installation {
@@ -35,23 +34,14 @@ impl Installation {
                 .try_get::<Option<String>, _>("last_secret_kind")?
                 .as_deref()
                 .and_then(SecretKind::parse),
-            per_install_verified_at: row.try_get("per_install_verified_at")?,
-            app_wide_verified_at: row.try_get("app_wide_verified_at")?,
         })
-    }
-
-    pub fn verified_at(&self, kind: SecretKind) -> Option<DateTime<Utc>> {
-        match kind {
-            SecretKind::PerInstall => self.per_install_verified_at,
-            SecretKind::AppWide => self.app_wide_verified_at,
-        }
     }
 }
 
 pub async fn find(pool: &PgPool, client_key: &str) -> Result<Option<Installation>, sqlx::Error> {
     sqlx::query(
         "SELECT client_key, base_url, display_url, shared_secret, installed, enabled,
-                last_secret_kind, per_install_verified_at, app_wide_verified_at
+                last_secret_kind
          FROM installation WHERE client_key = $1",
     )
     .bind(client_key)
@@ -84,6 +74,7 @@ pub async fn upsert(pool: &PgPool, p: &InstallPayload) -> Result<(), sqlx::Error
              cloud_id = EXCLUDED.cloud_id,
              payload = EXCLUDED.payload,
              last_secret_kind = NULL,
+             secret_stored_at = now(),
              enabled = installation.enabled OR NOT installation.installed,
              installed = true,
              uninstalled_at = NULL,
@@ -132,20 +123,69 @@ pub async fn set_enabled(
     Ok(done.rows_affected() == 1)
 }
 
-/// Record that a token of this tenant verified with `kind`, now.
+/// How often, at most, one tenant's successful verification is written down.
+const RECORD_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Which kind of secret verified each tenant's tokens, written down without a write on the
+/// request path: at most once a minute per tenant and kind, in the background.
+pub struct VerificationLog {
+    /// Client key → the kind written down within the last minute.
+    recent: moka::sync::Cache<String, SecretKind>,
+}
+
+impl Default for VerificationLog {
+    fn default() -> Self {
+        Self {
+            recent: moka::sync::Cache::builder()
+                .time_to_live(RECORD_EVERY)
+                .max_capacity(100_000)
+                .build(),
+        }
+    }
+}
+
+impl VerificationLog {
+    /// A token of `client_key` verified with `kind` just now.
+    pub fn note(&self, pool: &PgPool, client_key: &str, kind: SecretKind) {
+        if self.recent.get(client_key) == Some(kind) {
+            return;
+        }
+        self.recent.insert(client_key.to_owned(), kind);
+        let pool = pool.clone();
+        let client_key = client_key.to_owned();
+        let at = Utc::now();
+        tokio::spawn(async move {
+            if let Err(error) = record_verification(&pool, &client_key, kind, at).await {
+                tracing::warn!(%error, client_key, "recording a verification failed");
+            }
+        });
+    }
+}
+
+/// Record that a token of this tenant verified with `kind` at `at`. Records may arrive out of
+/// order: the kind last verified follows the latest one, and never goes back past a re-install.
 pub async fn record_verification(
     pool: &PgPool,
     client_key: &str,
     kind: SecretKind,
+    at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE installation SET last_secret_kind = $2,
-             per_install_verified_at = CASE WHEN $2 = 'per-install' THEN now() ELSE per_install_verified_at END,
-             app_wide_verified_at = CASE WHEN $2 = 'app-wide' THEN now() ELSE app_wide_verified_at END
+        "UPDATE installation SET
+             last_secret_kind = CASE
+                 WHEN $3 >= secret_stored_at
+                  AND $3 >= COALESCE(per_install_verified_at, '-infinity')
+                  AND $3 >= COALESCE(app_wide_verified_at, '-infinity')
+                 THEN $2 ELSE last_secret_kind END,
+             per_install_verified_at = CASE WHEN $2 = 'per-install'
+                 THEN GREATEST(per_install_verified_at, $3) ELSE per_install_verified_at END,
+             app_wide_verified_at = CASE WHEN $2 = 'app-wide'
+                 THEN GREATEST(app_wide_verified_at, $3) ELSE app_wide_verified_at END
          WHERE client_key = $1",
     )
     .bind(client_key)
     .bind(kind.as_str())
+    .bind(at)
     .execute(pool)
     .await?;
     Ok(())

@@ -1,6 +1,7 @@
-//! Shares as readers need them, kept in memory so that serving a share page asks the database
-//! nothing. Every change reaches every instance at once: triggers on `shared_page` and
-//! `installation` send `NOTIFY pageshare_share_changed`, and each instance listens.
+//! Shares as readers need them, and installations as authenticated requests need them, kept in
+//! memory so that serving a share page or verifying a Connect JWT asks the database nothing.
+//! Every change reaches every instance at once: triggers on `shared_page` and `installation`
+//! send `NOTIFY pageshare_share_changed`, and each instance listens.
 //!
 //! The cache is trusted only while the listener proves it hears everything: once a second the
 //! instance sends a heartbeat on a channel of its own over the listener's connection, and
@@ -17,6 +18,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::time::{Instant, timeout, timeout_at};
 
+use super::installations::Installation;
 use super::shares::ReaderShare;
 use crate::share::ShareId;
 
@@ -32,6 +34,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct ReaderCache {
     entries: moka::sync::Cache<ShareId, Arc<ReaderShare>>,
+    /// By client key.
+    installations: moka::sync::Cache<String, Arc<Installation>>,
     /// Bumped by every invalidation: a row read before one is not cached after it.
     generation: AtomicU64,
     /// Milliseconds since `epoch` until which entries may be used; 0: not trusted.
@@ -44,6 +48,10 @@ impl ReaderCache {
     pub fn new(ttl: Duration, capacity: u64) -> Self {
         Self {
             entries: moka::sync::Cache::builder()
+                .time_to_live(ttl)
+                .max_capacity(capacity)
+                .build(),
+            installations: moka::sync::Cache::builder()
                 .time_to_live(ttl)
                 .max_capacity(capacity)
                 .build(),
@@ -87,14 +95,40 @@ impl ReaderCache {
         share
     }
 
+    pub fn installation(&self, client_key: &str) -> Option<Arc<Installation>> {
+        if !self.is_trusted() {
+            return None;
+        }
+        self.installations.get(client_key)
+    }
+
+    /// Keep `installation` unless something was invalidated since `read_at`.
+    pub fn insert_installation(
+        &self,
+        installation: Installation,
+        read_at: u64,
+    ) -> Arc<Installation> {
+        let installation = Arc::new(installation);
+        if self.is_trusted() && self.generation() == read_at {
+            let key = installation.client_key.clone();
+            self.installations.insert(key.clone(), installation.clone());
+            if self.generation() != read_at {
+                self.installations.invalidate(&key);
+            }
+        }
+        installation
+    }
+
     pub fn invalidate(&self, id: ShareId) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate(&id);
     }
 
+    /// Evict every share and installation (a tenant changed, or notifications may be lost).
     pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
+        self.installations.invalidate_all();
     }
 
     /// The listener heard everything committed before `sent_at`.

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::Utc;
@@ -16,21 +17,20 @@ use crate::config::Settings;
 use crate::connect::canonical::{RequestParts, qsh};
 use crate::connect::host_client::Tenant;
 use crate::connect::secrets::{SecretKind, SharedSecret, signing_secret, verification_candidates};
-use crate::connect::token::{QshRule, TokenError, unverified_issuer, verify};
+use crate::connect::token::{QshRule, TokenError, UnverifiedToken};
 use crate::storage::installations::{self, Installation};
-
-/// How often, at most, a tenant's successful verification is written down.
-const RECORD_EVERY_SECS: i64 = 60;
 
 /// An authenticated Connect request: the tenant and the user (`sub`), if any.
 #[derive(Debug, Clone)]
 pub struct Connect {
-    pub installation: Installation,
+    pub installation: Arc<Installation>,
     pub account_id: Option<String>,
+    /// The kind of secret this request's token verified with; the host holds it.
+    pub secret_kind: SecretKind,
 }
 
 impl Connect {
-    /// How to call this tenant's Confluence: signed with the secret its host holds.
+    /// How to call this tenant's Confluence: signed with the kind of secret that just verified.
     pub fn tenant<'a>(&'a self, settings: &'a Settings) -> Result<Tenant<'a>, ApiError> {
         let installation = &self.installation;
         tenant(
@@ -38,7 +38,7 @@ impl Connect {
             &installation.client_key,
             &installation.base_url,
             installation.shared_secret.as_ref(),
-            installation.last_secret_kind,
+            Some(self.secret_kind),
         )
     }
 }
@@ -104,6 +104,21 @@ pub fn request_token(req: &HttpRequest, allow_query: bool) -> Option<String> {
         })
 }
 
+/// The installation of `client_key`, from memory when the change listener vouches for it.
+async fn installation(
+    state: &AppState,
+    client_key: &str,
+) -> Result<Option<Arc<Installation>>, ApiError> {
+    if let Some(known) = state.readers.installation(client_key) {
+        return Ok(Some(known));
+    }
+    let read_at = state.readers.generation();
+    let found = installations::find(&state.pool, client_key)
+        .await
+        .map_err(database_error)?;
+    Ok(found.map(|row| state.readers.insert_installation(row, read_at)))
+}
+
 async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -111,13 +126,12 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError
     let token = request_token(req, kind == Kind::Iframe).ok_or_else(|| {
         ApiError::unauthorized("A Connect JWT is required (Authorization: JWT <token>).")
     })?;
-    let issuer = unverified_issuer(&token).map_err(token_error)?;
-    let mut installation = installations::find(&state.pool, &issuer)
-        .await
-        .map_err(database_error)?
-        .ok_or_else(|| {
-            ApiError::unauthorized("The token's issuer is not an installed Confluence site.")
-        })?;
+    // Parsed once: the unverified issuer names the secret to verify with.
+    let unverified = UnverifiedToken::parse(&token).map_err(token_error)?;
+    let issuer = unverified.issuer().map_err(token_error)?;
+    let installation = installation(state, issuer).await?.ok_or_else(|| {
+        ApiError::unauthorized("The token's issuer is not an installed Confluence site.")
+    })?;
 
     let settings = &state.settings;
     let computed;
@@ -138,15 +152,14 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError
         installation.shared_secret.as_ref(),
         settings.app_secret.as_ref(),
     );
-    let now = Utc::now();
-    let verified = verify(
-        &token,
-        &candidates,
-        rule,
-        now.timestamp(),
-        settings.clock_skew_secs,
-    )
-    .map_err(token_error)?;
+    let verified = unverified
+        .verify(
+            &candidates,
+            rule,
+            Utc::now().timestamp(),
+            settings.clock_skew_secs,
+        )
+        .map_err(token_error)?;
 
     if !installation.installed {
         return Err(ApiError::unauthorized(
@@ -158,23 +171,13 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError
             "Pageshare is disabled on this Confluence site.",
         ));
     }
-    let stale = installation
-        .verified_at(verified.secret_kind)
-        .is_none_or(|at| (now - at).num_seconds() >= RECORD_EVERY_SECS);
-    if installation.last_secret_kind != Some(verified.secret_kind) || stale {
-        installations::record_verification(
-            &state.pool,
-            &installation.client_key,
-            verified.secret_kind,
-        )
-        .await
-        .map_err(database_error)?;
-    }
-    // Calls to the host go out signed with the kind of secret that just verified.
-    installation.last_secret_kind = Some(verified.secret_kind);
+    state
+        .verifications
+        .note(&state.pool, &installation.client_key, verified.secret_kind);
     Ok(Connect {
         installation,
         account_id: verified.account_id,
+        secret_kind: verified.secret_kind,
     })
 }
 

@@ -180,8 +180,6 @@ mod tests {
             installed: true,
             enabled: true,
             last_secret_kind: None,
-            per_install_verified_at: None,
-            app_wide_verified_at: None,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::connect::host_client::HostClient;
 use crate::connect::signed_install::InstallKeys;
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
+use crate::storage::installations::VerificationLog;
 use crate::storage::reader_cache::ReaderCache;
 
 pub struct AppState {
@@ -26,4 +27,6 @@ pub struct AppState {
     pub password_checks: tokio::sync::Semaphore,
     /// Sanitised page content, per tenant and page, for a short while.
     pub content: ContentCache,
+    /// Which kind of secret verified each tenant, written down in the background.
+    pub verifications: VerificationLog,
 }

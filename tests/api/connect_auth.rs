@@ -309,3 +309,52 @@ async fn unknown_routes_are_json_404s() {
     assert_eq!(response.status(), 404);
     assert_eq!(crate::helpers::error_code(response).await, "not_found");
 }
+
+#[tokio::test]
+async fn installations_are_kept_in_memory_and_changes_reach_them() {
+    let app = spawn_app().await;
+    let site = app.installed_site("acme").await;
+    let open = || async {
+        app.http
+            .get(app.sandbox.iframe_url(&app.target, &site, PANEL, "user-1"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Read once the change listener vouches for the cache (it does within moments of start).
+    assert_eq!(open().await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(open().await, 200);
+    // A change Postgres does not announce (triggers off in this session) is not seen: the
+    // installation comes from memory.
+    let mut quiet = app.pool.acquire().await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut *quiet)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE installation SET enabled = false")
+        .execute(&mut *quiet)
+        .await
+        .unwrap();
+    assert_eq!(open().await, 200, "served from memory");
+    // An announced change reaches the cache at once.
+    sqlx::query("UPDATE installation SET enabled = true")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE installation SET installed = false")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut status = 0;
+    for _ in 0..40 {
+        status = open().await;
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 401);
+}

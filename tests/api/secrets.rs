@@ -26,6 +26,22 @@ async fn open_admin(app: &TestApp, site_name: &str, secret: &SharedSecret) -> u1
         .as_u16()
 }
 
+/// The migrating-mode status report, once `ready` holds (verifications are written down in the
+/// background), or after two seconds.
+async fn status_when(
+    app: &TestApp,
+    ready: impl Fn(&pageshare::cli::secrets::StatusReport) -> bool,
+) -> pageshare::cli::secrets::StatusReport {
+    for _ in 0..40 {
+        let report = status(&app.pool, SecretMode::Migrating).await.unwrap();
+        if ready(&report) {
+            return report;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    status(&app.pool, SecretMode::Migrating).await.unwrap()
+}
+
 fn configure(mode: SecretMode) -> impl FnOnce(&mut pageshare::config::Settings) {
     move |s| {
         s.secret_mode = mode;
@@ -45,7 +61,8 @@ async fn migrating_mode_tracks_which_secret_each_tenant_uses() {
         // The host still holds the per-install secret: tokens and the app's calls use it.
         assert_eq!(open_admin(&app, name, &site.secret).await, 200, "{name}");
     }
-    let report = status(&app.pool, SecretMode::Migrating).await.unwrap();
+    // Verifications are written down in the background.
+    let report = status_when(&app, |r| r.last_verified_per_install == 2).await;
     assert_eq!(
         (
             report.installations,
@@ -70,7 +87,7 @@ async fn migrating_mode_tracks_which_secret_each_tenant_uses() {
         200,
         "app's call signed with app-wide secret"
     );
-    let report = status(&app.pool, SecretMode::Migrating).await.unwrap();
+    let report = status_when(&app, |r| r.last_verified_app_wide == 1).await;
     assert_eq!(
         (
             report.last_verified_per_install,
@@ -92,7 +109,7 @@ async fn migrating_mode_tracks_which_secret_each_tenant_uses() {
     app.sandbox
         .update_site("late", |s| s.secret = app_secret.clone());
     assert_eq!(open_admin(&app, "late", &app_secret).await, 200);
-    let report = status(&app.pool, SecretMode::Migrating).await.unwrap();
+    let report = status_when(&app, |r| r.not_moved.is_empty()).await;
     assert!(report.not_moved.is_empty());
     assert_eq!(
         forget_per_install_secrets(&app.pool).await.unwrap(),
@@ -287,4 +304,53 @@ async fn a_secret_written_while_forgetting_is_never_lost() {
         app.stored_secret(&site.client_key).await.as_deref(),
         Some("written-meanwhile")
     );
+}
+
+#[tokio::test]
+async fn verifications_written_out_of_order_keep_the_latest_kind() {
+    use pageshare::connect::secrets::SecretKind;
+    use pageshare::storage::installations::record_verification;
+    let app = spawn_app_with(configure(SecretMode::Migrating)).await;
+    let site = app.installed_site("acme").await;
+    let kind = || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT last_secret_kind FROM installation WHERE client_key = $1",
+        )
+        .bind(&site.client_key)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let now = chrono::Utc::now();
+    let later = now + chrono::Duration::seconds(2);
+    record_verification(&app.pool, &site.client_key, SecretKind::AppWide, later)
+        .await
+        .unwrap();
+    record_verification(&app.pool, &site.client_key, SecretKind::PerInstall, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        kind().await.as_deref(),
+        Some("app-wide"),
+        "the later one wins"
+    );
+    // A re-install stores a new secret: a verification from before it does not count.
+    assert_eq!(
+        app.sandbox
+            .install(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(kind().await, None);
+    record_verification(
+        &app.pool,
+        &site.client_key,
+        SecretKind::AppWide,
+        now - chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(kind().await, None);
 }
