@@ -99,6 +99,13 @@ impl<'a> Jws<'a> {
     /// Whether the signature is the HS256 tag of the signing input under `key`, compared in
     /// constant time. A signature that does not decode to 32 bytes simply does not match.
     pub fn hs256_matches(&self, key: &[u8]) -> bool {
+        self.hs256_matches_keyed(
+            &Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length"),
+        )
+    }
+
+    /// [`Self::hs256_matches`] from a keyed HMAC state (the key schedule computed once).
+    pub fn hs256_matches_keyed(&self, keyed: &Hmac<Sha256>) -> bool {
         let mut tag = [0u8; 32];
         if !matches!(
             URL_SAFE_NO_PAD.decode_slice(self.signature_b64, &mut tag),
@@ -106,9 +113,20 @@ impl<'a> Jws<'a> {
         ) {
             return false;
         }
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+        let mut mac = keyed.clone();
         mac.update(self.signing_input.as_bytes());
         mac.verify_slice(&tag).is_ok()
+    }
+
+    /// Read the claims of the payload with `read`, the payload decoded on the stack when it is
+    /// small (every real token's is).
+    pub fn read_payload<T>(&self, read: impl FnOnce(&[u8]) -> T) -> Result<T, JwsError> {
+        let mut buffer = [0u8; 1536];
+        match URL_SAFE_NO_PAD.decode_slice(self.payload_b64, &mut buffer) {
+            Ok(len) => Ok(read(&buffer[..len])),
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => Ok(read(&self.payload()?)),
+            Err(_) => Err(JwsError::Malformed),
+        }
     }
 }
 
@@ -181,6 +199,17 @@ mod tests {
         assert_eq!(
             Jws::parse(&good).unwrap().payload().unwrap(),
             br#"{"a":1}"#.to_vec()
+        );
+        assert_eq!(
+            Jws::parse(&good).unwrap().read_payload(<[u8]>::to_vec),
+            Ok(br#"{"a":1}"#.to_vec())
+        );
+        let big = format!("{{\"a\":\"{}\"}}", "x".repeat(4000));
+        let big_token = format!("{}.{}.sig", b64(r#"{"alg":"HS256"}"#), b64(&big));
+        assert_eq!(
+            Jws::parse(&big_token).unwrap().read_payload(<[u8]>::to_vec),
+            Ok(big.into_bytes()),
+            "a payload too large for the stack is decoded on the heap"
         );
     }
 }

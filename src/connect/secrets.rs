@@ -3,23 +3,45 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A Connect shared secret. Never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SharedSecret(String);
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// A Connect shared secret, with its HMAC key schedule computed once (tenants are kept in
+/// memory, so verifying a token starts from the keyed state). Never printed.
+#[derive(Clone)]
+pub struct SharedSecret {
+    text: String,
+    mac: Hmac<Sha256>,
+}
 
 impl SharedSecret {
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
+        let text = secret.into();
+        let mac = Hmac::new_from_slice(text.as_bytes()).expect("HMAC takes keys of any length");
+        Self { text, mac }
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
+        self.text.as_bytes()
+    }
+
+    /// HMAC-SHA256 keyed with this secret, ready for the message.
+    pub fn hs256(&self) -> &Hmac<Sha256> {
+        &self.mac
     }
 }
+
+impl PartialEq for SharedSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for SharedSecret {}
 
 impl fmt::Debug for SharedSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -126,7 +126,7 @@ impl<'a> UnverifiedToken<'a> {
         leeway_secs: u64,
     ) -> Result<VerifiedToken, TokenError> {
         for (kind, secret) in candidates.iter().flatten() {
-            if self.jws.hs256_matches(secret.as_bytes()) {
+            if self.jws.hs256_matches_keyed(secret.hs256()) {
                 return check_claims(self.claims, *kind, rule, now, leeway_secs);
             }
         }
