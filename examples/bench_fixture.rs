@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
+use pageshare::connect::canonical::{RequestParts, qsh};
+use pageshare::connect::token::{OutgoingClaims, sign};
 use pageshare::sandbox::{AppTarget, KID, Page, Sandbox};
 use pageshare::share::unlock::mint_unlock_token;
 use pageshare::share::{ShareId, UnlockSecret};
@@ -93,11 +95,18 @@ async fn serve(bind: &str, app_url: &str, out: &str) -> anyhow::Result<()> {
     let open = create(json!({"contentId": PAGE_ID})).await?;
     let protected = create(json!({"contentId": PAGE_ID, "password": PASSWORD})).await?;
     let protected_url = protected["url"].as_str().context("url")?;
-    let login = reqwest::Client::builder()
+    let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .build()?
+        .build()?;
+    let form = browser.get(protected_url).send().await?.text().await?;
+    let form_token = form
+        .split(r#"name="form_token" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("the password form carries no form token")?;
+    let login = browser
         .post(format!("{protected_url}/password"))
-        .form(&[("password", PASSWORD)])
+        .form(&[("password", PASSWORD), ("form_token", form_token)])
         .send()
         .await?;
     let cookie = login
@@ -116,12 +125,40 @@ async fn serve(bind: &str, app_url: &str, out: &str) -> anyhow::Result<()> {
         "cookie": cookie,
         "apiPath": format!("/api/shares?contentId={PAGE_ID}"),
         "contextToken": sandbox.context_token(&site, USER),
+        "panelUrl": panel_url(&site, app_url),
         "installs": installs,
     });
     std::fs::write(out, serde_json::to_string_pretty(&fixture)?)?;
     eprintln!("bench_fixture: ready ({out})");
     std::future::pending::<()>().await;
     Ok(())
+}
+
+/// The share panel's iframe URL with a token valid for 50 minutes (Confluence's live 3): the
+/// load benchmark reuses one URL for the whole run.
+fn panel_url(site: &pageshare::sandbox::Site, app_url: &str) -> String {
+    let path = "/connect/share-panel";
+    let query = format!("contentId={PAGE_ID}&spaceKey=ENG");
+    let now = chrono::Utc::now().timestamp();
+    let claims = OutgoingClaims {
+        iss: site.client_key.clone(),
+        iat: now,
+        exp: now + 50 * 60,
+        qsh: qsh(
+            RequestParts {
+                method: "GET",
+                path,
+                query: &query,
+            },
+            "",
+        ),
+        sub: Some(USER.into()),
+        aud: None,
+    };
+    format!(
+        "{app_url}{path}?{query}&jwt={}",
+        sign(&claims, &site.secret)
+    )
 }
 
 async fn wait_for(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
