@@ -6,6 +6,7 @@
 //! calls the app makes, each of which must carry a valid app JWT with the right `qsh`.
 
 mod ap;
+pub mod keys;
 mod rest;
 mod sites;
 
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use chrono::Utc;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
 pub use sites::{Hostility, KeyServer, Page, Site, random_secret};
@@ -27,10 +28,6 @@ use crate::connect::token::{OutgoingClaims, sign};
 
 /// The `kid` under which the sandbox's install key is served.
 pub const KID: &str = "sandbox/install-key-1";
-const PRIVATE_KEY: &str = include_str!("keys/sandbox-private.pem");
-const PUBLIC_KEY: &str = include_str!("keys/sandbox-public.pem");
-/// A key the key server does not know, for tests of forged callbacks.
-const STRANGER_KEY: &str = include_str!("keys/stranger-private.pem");
 
 /// The app as the sandbox sees it: where to send callbacks, and its key.
 #[derive(Debug, Clone)]
@@ -59,7 +56,7 @@ impl Sandbox {
         let media_listener = TcpListener::bind("127.0.0.1:0")
             .context("the sandbox's media host cannot listen on 127.0.0.1")?;
         let url = format!("http://{}", listener.local_addr()?);
-        let mut state = sites::State::new(app_key, PUBLIC_KEY);
+        let mut state = sites::State::new(app_key, &keys::sandbox().public_pem);
         state.media_url = format!("http://{}", media_listener.local_addr()?);
         let state: Shared = Arc::new(Mutex::new(state));
         let data = web::Data::new(state.clone());
@@ -204,9 +201,12 @@ impl Sandbox {
 
     /// Sign claims with RS256 under a header of the caller's making.
     pub fn sign_rs256_with(&self, header: &Header, claims: &Value, stranger: bool) -> String {
-        let pem = if stranger { STRANGER_KEY } else { PRIVATE_KEY };
-        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("sandbox RSA key parses");
-        jsonwebtoken::encode(header, claims, &key).expect("RS256 signing works")
+        let key = if stranger {
+            keys::stranger()
+        } else {
+            keys::sandbox()
+        };
+        jsonwebtoken::encode(header, claims, &key.encoding).expect("RS256 signing works")
     }
 
     /// POST a lifecycle callback to the app.

@@ -239,11 +239,10 @@ mod tests {
             c.as_object_mut().unwrap().remove(name);
             c
         };
-        let rsa_pem = include_str!("../sandbox/keys/stranger-private.pem");
         let rs256 = jsonwebtoken::encode(
             &Header::new(Algorithm::RS256),
             &valid,
-            &EncodingKey::from_rsa_pem(rsa_pem.as_bytes()).unwrap(),
+            &crate::sandbox::keys::stranger().encoding,
         )
         .unwrap();
         let alg_none = format!(
