@@ -2,8 +2,8 @@
 
 use std::net::IpAddr;
 
+use crate::confluence::redirects::{DEFAULT_MEDIA_HOSTS, MediaHosts};
 use crate::connect::allowlist::HostAllowlist;
-use crate::connect::redirects::{DEFAULT_MEDIA_HOSTS, MediaHosts};
 use crate::connect::secrets::{SecretMode, SharedSecret};
 
 #[derive(Clone)]

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod confluence;
 pub mod connect;
 pub mod db;
 pub mod jws;
@@ -11,4 +12,5 @@ pub mod share;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod tenant;
 pub mod web;

@@ -13,8 +13,8 @@ use anyhow::Context;
 use sqlx::PgPool;
 
 use crate::config::Settings;
+use crate::confluence::client::HostClient;
 use crate::connect::descriptor;
-use crate::connect::host_client::HostClient;
 use crate::connect::signed_install::InstallKeys;
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::secrets::SharedSecret;
+use crate::tenant::ClientKey;
 
 const MAX_FIELD_LEN: usize = 2048;
 
@@ -11,7 +12,7 @@ const MAX_FIELD_LEN: usize = 2048;
 #[derive(Debug, Clone)]
 pub struct InstallPayload {
     pub key: String,
-    pub client_key: String,
+    pub client_key: ClientKey,
     pub shared_secret: SharedSecret,
     pub base_url: String,
     pub display_url: Option<String>,
@@ -108,7 +109,8 @@ impl InstallPayload {
         }
         Ok(Self {
             key: raw.key,
-            client_key: raw.client_key,
+            client_key: ClientKey::parse(&raw.client_key)
+                .ok_or(PayloadError::InvalidField("clientKey"))?,
             shared_secret: SharedSecret::new(raw.shared_secret),
             base_url: raw.base_url.trim_end_matches('/').to_owned(),
             display_url: raw.display_url,
@@ -122,18 +124,36 @@ impl InstallPayload {
     }
 }
 
-/// A serde message without the values it quotes in backticks (field names stay).
+/// A serde message without the values it quotes (field names stay): a secret or a password may
+/// be one of them. serde quotes numbers and the like in backticks and strings as Rust string
+/// literals (`string "…"`, with `\"` inside).
 pub fn without_values(message: &str) -> String {
-    if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
+    if !(message.contains("invalid type") || message.contains("invalid value")) {
         return message.to_owned();
     }
-    message
-        .split('`')
-        .enumerate()
-        .filter(|(i, _)| i % 2 == 0)
-        .map(|(_, part)| part)
-        .collect::<Vec<_>>()
-        .join("…")
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' => {
+                out.push('…');
+                chars.by_ref().find(|&c| c == '`');
+            }
+            '"' => {
+                out.push('…');
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    match c {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => break,
+                        _ => escaped = false,
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -145,10 +165,29 @@ mod tests {
         let body = br#"{"key":"pageshare","clientKey":"c1","sharedSecret":"s3cret","baseUrl":"https://acme.atlassian.net/wiki/",
             "productType":"confluence","description":"Atlassian Confluence","eventType":"installed","serverVersion":"6452"}"#;
         let p = InstallPayload::parse(body).unwrap();
-        assert_eq!(p.client_key, "c1");
+        assert_eq!(p.client_key.as_str(), "c1");
         assert_eq!(p.base_url, "https://acme.atlassian.net/wiki");
         assert_eq!(p.rest.get("eventType"), Some(&Value::from("installed")));
         assert!(!p.rest.contains_key("sharedSecret"));
+    }
+
+    #[test]
+    fn serde_messages_lose_every_value_they_quote() {
+        let cases = [
+            "invalid type: string \"hunter2\", expected u32 at line 1 column 9",
+            "invalid type: string \"a \\\"quoted\\\" hunter2\", expected a sequence",
+            "invalid type: integer `987654321`, expected a string",
+            "invalid value: string \"hunter2\", expected one of `a`, `b`",
+        ];
+        for message in cases {
+            let cleaned = without_values(message);
+            assert!(
+                !cleaned.contains("hunter2") && !cleaned.contains("987"),
+                "{cleaned}"
+            );
+            assert!(cleaned.contains("expected"), "{cleaned}");
+        }
+        assert_eq!(without_values("missing field `x`"), "missing field `x`");
     }
 
     #[test]

@@ -35,6 +35,18 @@ impl SharedSecret {
     }
 }
 
+impl sqlx::Type<sqlx::Postgres> for SharedSecret {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for SharedSecret {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        <String as sqlx::Decode<sqlx::Postgres>>::decode(value).map(Self::new)
+    }
+}
+
 impl PartialEq for SharedSecret {
     fn eq(&self, other: &Self) -> bool {
         self.text == other.text
@@ -107,6 +119,19 @@ impl SecretKind {
             "app-wide" => Some(Self::AppWide),
             _ => None,
         }
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for SecretKind {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for SecretKind {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::parse(text).ok_or_else(|| format!("unknown secret kind {text:?}").into())
     }
 }
 

@@ -22,8 +22,8 @@ pub struct KeyPair {
 
 impl KeyPair {
     fn generate(bits: usize) -> Self {
-        let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits)
-            .expect("RSA key generation works");
+        let private =
+            RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).expect("RSA key generation works");
         let public = RsaPublicKey::from(&private);
         let private_pem = private
             .to_pkcs1_pem(LineEnding::LF)
@@ -65,6 +65,10 @@ mod tests {
         assert_ne!(sandbox().public_pem, stranger().public_pem);
         assert_eq!(sandbox().modulus.len(), 256);
         assert_eq!(sandbox().exponent, [1, 0, 1]);
-        assert!(sandbox().public_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+        assert!(
+            sandbox()
+                .public_pem
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
     }
 }

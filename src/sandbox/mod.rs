@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 
 pub use sites::{Hostility, KeyServer, Page, Site, random_secret};
 
+use crate::confluence::redirects::MediaHosts;
 use crate::connect::canonical::{CONTEXT_QSH, RequestParts, canonical_request, qsh_of};
-use crate::connect::redirects::MediaHosts;
 use crate::connect::secrets::SharedSecret;
 use crate::connect::token::{OutgoingClaims, sign};
 

@@ -16,7 +16,7 @@ use lol_html::html_content::Element;
 use lol_html::{RewriteStrSettings, element, rewrite_str};
 use url::Url;
 
-use crate::connect::host_client::ContentId;
+use crate::confluence::client::ContentId;
 
 /// Prefix of the ids of the page's elements (and of in-page anchors), so that they cannot clash
 /// with the ids of the app's own page around them.

@@ -13,9 +13,25 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
-/// A share's public id: the `{uuid}` of `/content/{uuid}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A share's public id: the `{uuid}` of `/content/{uuid}`. Parsed from paths and JSON in its
+/// hyphenated form only, stored as a Postgres `uuid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, sqlx::Type)]
+#[serde(into = "String")]
+#[sqlx(transparent)]
 pub struct ShareId(uuid::Uuid);
+
+impl<'de> serde::Deserialize<'de> for ShareId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&raw).ok_or_else(|| serde::de::Error::custom("not a share id"))
+    }
+}
+
+impl From<ShareId> for String {
+    fn from(id: ShareId) -> Self {
+        id.to_string()
+    }
+}
 
 impl ShareId {
     pub fn new() -> Self {
@@ -32,6 +48,12 @@ impl ShareId {
 
     pub fn uuid(self) -> uuid::Uuid {
         self.0
+    }
+
+    /// `{base}/content/{uuid}`: the share's page under `base` (the app's base URL for a link,
+    /// or its path for a cookie's `Path` and a form's `action`).
+    pub fn page_url(self, base: &str) -> String {
+        format!("{base}/content/{self}")
     }
 }
 
@@ -83,6 +105,28 @@ impl UnlockSecret {
     /// Lower-case hex, as the Web API shows it.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
+    }
+}
+
+impl sqlx::Type<sqlx::Postgres> for UnlockSecret {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <Vec<u8> as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for UnlockSecret {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let bytes = <&[u8] as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_bytes(bytes).ok_or_else(|| "an unlock secret is 32 bytes".into())
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Postgres> for UnlockSecret {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <&[u8] as sqlx::Encode<sqlx::Postgres>>::encode(self.0.as_slice(), buf)
     }
 }
 

@@ -5,7 +5,9 @@ pub const MAX_FRAME_ANCESTORS: usize = 20;
 
 /// `https://host[:port]`, host optionally `*.domain`; normalised to lower case. Only characters
 /// that are safe inside a CSP header survive parsing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::Type)]
+#[serde(transparent)]
+#[sqlx(transparent)]
 pub struct FrameAncestor(String);
 
 impl FrameAncestor {

@@ -1,55 +1,84 @@
 //! The `installation` table.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Row, postgres::PgRow};
+use sqlx::PgPool;
 
 use crate::connect::payload::InstallPayload;
 use crate::connect::secrets::{SecretKind, SharedSecret};
+use crate::share::origins::FrameAncestor;
+use crate::tenant::ClientKey;
 
 /// A tenant as the request path needs it (kept in every instance's memory: see
 /// [`super::reader_cache`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Installation {
-    pub client_key: String,
+    pub client_key: ClientKey,
     pub base_url: String,
     pub display_url: Option<String>,
     pub shared_secret: Option<SharedSecret>,
     pub installed: bool,
     pub enabled: bool,
     pub last_secret_kind: Option<SecretKind>,
+    /// Origins that may embed the tenant's shares that have none of their own.
+    pub default_frame_ancestors: Vec<FrameAncestor>,
 }
 
+/// The columns of an [`Installation`], each after `$prefix` (a table alias and a dot, or "").
+macro_rules! installation_columns {
+    ($prefix:literal) => {
+        concat!(
+            $prefix,
+            "client_key, ",
+            $prefix,
+            "base_url, ",
+            $prefix,
+            "display_url, ",
+            $prefix,
+            "shared_secret, ",
+            $prefix,
+            "installed, ",
+            $prefix,
+            "enabled, ",
+            $prefix,
+            "last_secret_kind, ",
+            $prefix,
+            "default_frame_ancestors"
+        )
+    };
+}
+pub(crate) use installation_columns;
+
 impl Installation {
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            client_key: row.try_get("client_key")?,
-            base_url: row.try_get("base_url")?,
-            display_url: row.try_get("display_url")?,
-            shared_secret: row
-                .try_get::<Option<String>, _>("shared_secret")?
-                .map(SharedSecret::new),
-            installed: row.try_get("installed")?,
-            enabled: row.try_get("enabled")?,
-            last_secret_kind: row
-                .try_get::<Option<String>, _>("last_secret_kind")?
-                .as_deref()
-                .and_then(SecretKind::parse),
-        })
+    /// Installed and enabled: its shares are served, its users may call the app.
+    pub fn live(&self) -> bool {
+        self.installed && self.enabled
+    }
+
+    /// A live tenant at `base_url`, for unit tests.
+    #[cfg(test)]
+    pub fn sample(base_url: &str) -> Self {
+        Self {
+            client_key: ClientKey::parse("acme").unwrap(),
+            base_url: base_url.to_owned(),
+            display_url: None,
+            shared_secret: None,
+            installed: true,
+            enabled: true,
+            last_secret_kind: None,
+            default_frame_ancestors: Vec::new(),
+        }
     }
 }
 
 pub async fn find(pool: &PgPool, client_key: &str) -> Result<Option<Installation>, sqlx::Error> {
-    sqlx::query(
-        "SELECT client_key, base_url, display_url, shared_secret, installed, enabled,
-                last_secret_kind
-         FROM installation WHERE client_key = $1",
-    )
+    sqlx::query_as(concat!(
+        "SELECT ",
+        installation_columns!(""),
+        " FROM installation WHERE client_key = $1"
+    ))
     .bind(client_key)
     .fetch_optional(pool)
-    .await?
-    .as_ref()
-    .map(Installation::from_row)
-    .transpose()
+    .await
 }
 
 /// Insert the tenant or replace what an earlier install stored, in one statement, so concurrent
@@ -97,7 +126,7 @@ pub async fn upsert(pool: &PgPool, p: &InstallPayload) -> Result<(), sqlx::Error
 }
 
 /// Mark the tenant uninstalled; every row it owns stays.
-pub async fn mark_uninstalled(pool: &PgPool, client_key: &str) -> Result<bool, sqlx::Error> {
+pub async fn mark_uninstalled(pool: &PgPool, client_key: &ClientKey) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE installation SET installed = false, uninstalled_at = now(), updated_at = now()
          WHERE client_key = $1",
@@ -110,7 +139,7 @@ pub async fn mark_uninstalled(pool: &PgPool, client_key: &str) -> Result<bool, s
 
 pub async fn set_enabled(
     pool: &PgPool,
-    client_key: &str,
+    client_key: &ClientKey,
     enabled: bool,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -146,17 +175,17 @@ impl Default for VerificationLog {
 
 impl VerificationLog {
     /// A token of `client_key` verified with `kind` just now.
-    pub fn note(&self, pool: &PgPool, client_key: &str, kind: SecretKind) {
-        if self.recent.get(client_key) == Some(kind) {
+    pub fn note(&self, pool: &PgPool, client_key: &ClientKey, kind: SecretKind) {
+        if self.recent.get(client_key.as_str()) == Some(kind) {
             return;
         }
-        self.recent.insert(client_key.to_owned(), kind);
+        self.recent.insert(client_key.as_str().to_owned(), kind);
         let pool = pool.clone();
-        let client_key = client_key.to_owned();
+        let client_key = client_key.clone();
         let at = Utc::now();
         tokio::spawn(async move {
             if let Err(error) = record_verification(&pool, &client_key, kind, at).await {
-                tracing::warn!(%error, client_key, "recording a verification failed");
+                tracing::warn!(%error, %client_key, "recording a verification failed");
             }
         });
     }
@@ -166,7 +195,7 @@ impl VerificationLog {
 /// order: the kind last verified follows the latest one, and never goes back past a re-install.
 pub async fn record_verification(
     pool: &PgPool,
-    client_key: &str,
+    client_key: &ClientKey,
     kind: SecretKind,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
@@ -194,8 +223,8 @@ pub async fn record_verification(
 /// The tenant's default embedding origins (for its shares that have none of their own).
 pub async fn default_frame_ancestors(
     pool: &PgPool,
-    client_key: &str,
-) -> Result<Option<Vec<String>>, sqlx::Error> {
+    client_key: &ClientKey,
+) -> Result<Option<Vec<FrameAncestor>>, sqlx::Error> {
     sqlx::query_scalar("SELECT default_frame_ancestors FROM installation WHERE client_key = $1")
         .bind(client_key)
         .fetch_optional(pool)
@@ -206,9 +235,9 @@ pub async fn default_frame_ancestors(
 /// trigger tells every instance, whose cached shares carry the old value.
 pub async fn set_default_frame_ancestors(
     pool: &PgPool,
-    client_key: &str,
-    origins: &[String],
-) -> Result<Option<Vec<String>>, sqlx::Error> {
+    client_key: &ClientKey,
+    origins: &[FrameAncestor],
+) -> Result<Option<Vec<FrameAncestor>>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE installation SET default_frame_ancestors = $2, updated_at = now()
          WHERE client_key = $1
@@ -221,7 +250,7 @@ pub async fn set_default_frame_ancestors(
 }
 
 /// One installed tenant as `secrets status` reports it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretStatusRow {
     pub client_key: String,
@@ -233,25 +262,13 @@ pub struct SecretStatusRow {
 }
 
 pub async fn secret_status(pool: &PgPool) -> Result<Vec<SecretStatusRow>, sqlx::Error> {
-    sqlx::query(
+    sqlx::query_as(
         "SELECT client_key, base_url, last_secret_kind, per_install_verified_at, app_wide_verified_at,
                 shared_secret IS NOT NULL AS has_stored_secret
          FROM installation WHERE installed ORDER BY client_key",
     )
     .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(SecretStatusRow {
-            client_key: row.try_get("client_key")?,
-            base_url: row.try_get("base_url")?,
-            last_secret_kind: row.try_get("last_secret_kind")?,
-            per_install_verified_at: row.try_get("per_install_verified_at")?,
-            app_wide_verified_at: row.try_get("app_wide_verified_at")?,
-            has_stored_secret: row.try_get("has_stored_secret")?,
-        })
-    })
-    .collect()
+    .await
 }
 
 /// Forget every stored per-install secret once no installed tenant depends on its own. The table

@@ -27,7 +27,7 @@ pub async fn count_attempt(
                                  THEN password_failure.window_start ELSE now() END
          RETURNING failures, window_start",
     )
-    .bind(share.uuid())
+    .bind(share)
     .bind(client)
     .bind(WINDOW_SECS as f64)
     .fetch_one(pool)
@@ -67,7 +67,7 @@ pub async fn keep_pruned(pool: PgPool) {
 /// A right password clears the client's count.
 pub async fn clear(pool: &PgPool, share: ShareId, client: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM password_failure WHERE share_uuid = $1 AND client_ip = $2")
-        .bind(share.uuid())
+        .bind(share)
         .bind(client)
         .execute(pool)
         .await?;

@@ -110,7 +110,7 @@ impl ReaderCache {
     ) -> Arc<Installation> {
         let installation = Arc::new(installation);
         if self.is_trusted() && self.generation() == read_at {
-            let key = installation.client_key.clone();
+            let key = installation.client_key.as_str().to_owned();
             self.installations.insert(key.clone(), installation.clone());
             if self.generation() != read_at {
                 self.installations.invalidate(&key);
@@ -239,12 +239,11 @@ async fn listen(mut listener: PgListener, cache: &ReaderCache, own: &str) -> sql
 mod tests {
     use super::*;
     use crate::share::UnlockSecret;
-    use crate::storage::shares::ReaderTenant;
 
     fn row(id: ShareId) -> ReaderShare {
         ReaderShare {
             id,
-            content_id: "1".into(),
+            content_id: crate::confluence::ids::ContentId::parse("1").unwrap(),
             title: "t".into(),
             password_version: 0,
             password_protected: false,
@@ -252,14 +251,7 @@ mod tests {
             frame_ancestors: Vec::new(),
             revoked: false,
             unlock_secret: UnlockSecret::generate(),
-            tenant: ReaderTenant {
-                client_key: "c".into(),
-                base_url: "https://acme.atlassian.net/wiki".into(),
-                shared_secret: None,
-                last_secret_kind: None,
-                live: true,
-                default_frame_ancestors: Vec::new(),
-            },
+            tenant: Installation::sample("https://acme.atlassian.net/wiki"),
         }
     }
 

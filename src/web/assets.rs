@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use sha2::{Digest, Sha256};
 
-use super::error::ApiError;
+use super::error::{ApiError, AppError, Missing};
 
 pub const STYLESHEET: &str = "pageshare.css";
 pub const COMMON_JS: &str = "common.js";
@@ -62,7 +62,7 @@ async fn serve(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let asset = ASSETS
         .iter()
         .find(|asset| asset.served_as == *file)
-        .ok_or_else(|| ApiError::not_found("No such file."))?;
+        .ok_or(ApiError(AppError::NotFound(Missing::Route)))?;
     let content_type = if asset.name.ends_with(".css") {
         "text/css; charset=utf-8"
     } else {

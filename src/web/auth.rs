@@ -3,6 +3,8 @@
 //! - [`IframeUser`]: iframe pages, token in `?jwt=` or `Authorization: JWT`, computed qsh.
 //! - [`LifecycleCall`]: `/enabled`, `/disabled`; computed qsh, JSON errors.
 //! - [`ContextUser`]: the app's own `/api`, `Authorization: JWT`, `qsh` = `context-qsh`.
+//!
+//! The rules are in `docs/SECURITY.md`; the token itself is checked by [`UnverifiedToken`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,12 +13,13 @@ use std::sync::Arc;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::Utc;
 
-use super::error::{ApiError, PageError, database_error};
+use super::error::{ApiError, AppError, PageError};
 use super::state::AppState;
 use crate::config::Settings;
+use crate::confluence::client::Host;
+use crate::confluence::ids::AccountId;
 use crate::connect::canonical::{RequestParts, qsh};
-use crate::connect::host_client::Tenant;
-use crate::connect::secrets::{SecretKind, SharedSecret, signing_secret, verification_candidates};
+use crate::connect::secrets::{SecretKind, verification_candidates};
 use crate::connect::token::{QshRule, TokenError, UnverifiedToken};
 use crate::storage::installations::{self, Installation};
 
@@ -24,51 +27,27 @@ use crate::storage::installations::{self, Installation};
 #[derive(Debug, Clone)]
 pub struct Connect {
     pub installation: Arc<Installation>,
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     /// The kind of secret this request's token verified with; the host holds it.
     pub secret_kind: SecretKind,
 }
 
 impl Connect {
-    /// How to call this tenant's Confluence: signed with the kind of secret that just verified.
-    pub fn tenant<'a>(&'a self, settings: &'a Settings) -> Result<Tenant<'a>, ApiError> {
-        let installation = &self.installation;
-        tenant(
+    /// The tenant's Confluence, called with the kind of secret that just verified.
+    pub fn host<'a>(&'a self, settings: &'a Settings) -> Result<Host<'a>, AppError> {
+        Ok(crate::tenant::host(
             settings,
-            &installation.client_key,
-            &installation.base_url,
-            installation.shared_secret.as_ref(),
+            &self.installation,
             Some(self.secret_kind),
-        )
+        )?)
     }
-}
 
-/// A tenant's host, with the secret its calls are signed with (DESIGN §3).
-pub fn tenant<'a>(
-    settings: &'a Settings,
-    client_key: &'a str,
-    base_url: &'a str,
-    stored: Option<&'a SharedSecret>,
-    last_secret_kind: Option<SecretKind>,
-) -> Result<Tenant<'a>, ApiError> {
-    let secret = signing_secret(
-        settings.secret_mode,
-        stored,
-        settings.app_secret.as_ref(),
-        last_secret_kind,
-    )
-    .ok_or_else(|| {
-        ApiError::new(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "no_tenant_secret",
-            "Pageshare holds no secret to call this Confluence site.",
-        )
-    })?;
-    Ok(Tenant {
-        client_key,
-        base_url,
-        secret,
-    })
+    /// The user the token names; a token without `sub` may not act for anyone.
+    pub fn user(&self) -> Result<&AccountId, AppError> {
+        self.account_id.as_ref().ok_or_else(|| {
+            AppError::unauthorized("The token names no user (`sub`); sign in to Confluence.")
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,29 +87,27 @@ pub fn request_token(req: &HttpRequest, allow_query: bool) -> Option<String> {
 async fn installation(
     state: &AppState,
     client_key: &str,
-) -> Result<Option<Arc<Installation>>, ApiError> {
+) -> Result<Option<Arc<Installation>>, AppError> {
     if let Some(known) = state.readers.installation(client_key) {
         return Ok(Some(known));
     }
     let read_at = state.readers.generation();
-    let found = installations::find(&state.pool, client_key)
-        .await
-        .map_err(database_error)?;
+    let found = installations::find(&state.pool, client_key).await?;
     Ok(found.map(|row| state.readers.insert_installation(row, read_at)))
 }
 
-async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError> {
+async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .expect("AppState is registered");
     let token = request_token(req, kind == Kind::Iframe).ok_or_else(|| {
-        ApiError::unauthorized("A Connect JWT is required (Authorization: JWT <token>).")
+        AppError::unauthorized("A Connect JWT is required (Authorization: JWT <token>).")
     })?;
     // Parsed once: the unverified issuer names the secret to verify with.
     let unverified = UnverifiedToken::parse(&token).map_err(token_error)?;
     let issuer = unverified.issuer().map_err(token_error)?;
     let installation = installation(state, issuer).await?.ok_or_else(|| {
-        ApiError::unauthorized("The token's issuer is not an installed Confluence site.")
+        AppError::unauthorized("The token's issuer is not an installed Confluence site.")
     })?;
 
     let settings = &state.settings;
@@ -160,14 +137,21 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError
             settings.clock_skew_secs,
         )
         .map_err(token_error)?;
+    let account_id = verified
+        .account_id
+        .map(|sub| {
+            AccountId::parse(&sub)
+                .ok_or_else(|| AppError::unauthorized("The token's `sub` is not an account id."))
+        })
+        .transpose()?;
 
     if !installation.installed {
-        return Err(ApiError::unauthorized(
+        return Err(AppError::unauthorized(
             "Pageshare is uninstalled from this Confluence site.",
         ));
     }
     if !installation.enabled && kind != Kind::Lifecycle {
-        return Err(ApiError::unauthorized(
+        return Err(AppError::unauthorized(
             "Pageshare is disabled on this Confluence site.",
         ));
     }
@@ -176,29 +160,33 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, ApiError
         .note(&state.pool, &installation.client_key, verified.secret_kind);
     Ok(Connect {
         installation,
-        account_id: verified.account_id,
+        account_id,
         secret_kind: verified.secret_kind,
     })
 }
 
-fn token_error(error: TokenError) -> ApiError {
-    ApiError::unauthorized(format!("Invalid Connect JWT: {error}."))
+fn token_error(error: TokenError) -> AppError {
+    AppError::unauthorized(format!("Invalid Connect JWT: {error}."))
 }
 
 type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>>>>;
+
+/// An extractor over [`authenticate`] whose errors answer as `E` (a page or JSON).
+fn extract<T: 'static, E: From<AppError> + 'static>(
+    req: &HttpRequest,
+    kind: Kind,
+    wrap: fn(Connect) -> T,
+) -> Boxed<T, E> {
+    let req = req.clone();
+    Box::pin(async move { authenticate(&req, kind).await.map(wrap).map_err(E::from) })
+}
 
 impl FromRequest for IframeUser {
     type Error = PageError;
     type Future = Boxed<Self, Self::Error>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            authenticate(&req, Kind::Iframe)
-                .await
-                .map(IframeUser)
-                .map_err(PageError::from)
-        })
+        extract(req, Kind::Iframe, IframeUser)
     }
 }
 
@@ -207,8 +195,7 @@ impl FromRequest for LifecycleCall {
     type Future = Boxed<Self, Self::Error>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authenticate(&req, Kind::Lifecycle).await.map(LifecycleCall) })
+        extract(req, Kind::Lifecycle, LifecycleCall)
     }
 }
 
@@ -217,7 +204,6 @@ impl FromRequest for ContextUser {
     type Future = Boxed<Self, Self::Error>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authenticate(&req, Kind::Context).await.map(ContextUser) })
+        extract(req, Kind::Context, ContextUser)
     }
 }

@@ -1,4 +1,10 @@
-//! Errors as HTTP: JSON for API and Connect callbacks, a friendly page for HTML routes.
+//! Every way a request can fail, named once ([`AppError`]) and mapped here only: to its status,
+//! to the JSON body of API and callback routes (`{"error": {"code", "message", "field"?}}`, as
+//! [`ApiError`]) and to the friendly page of HTML routes ([`PageError`]). The message is the
+//! user-facing wording (the admin UI shows it as it comes); none carries a secret or echoes a
+//! value the caller sent. See `docs/HTTP.md`.
+
+use std::borrow::Cow;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -6,39 +12,340 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::Serialize;
 
-use crate::connect::host_client::HostError;
+use crate::confluence::client::HostError;
+pub use crate::connect::payload::without_values;
 
-/// `{"error": {"code": "...", "message": "..."}}` with a status.
-#[derive(Debug, Clone)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
+/// How a 401 tells the caller to authenticate (`WWW-Authenticate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    /// Connect JWTs (`Authorization: JWT …`).
+    Jwt,
 }
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
+impl AuthScheme {
+    fn header(self) -> HeaderValue {
+        match self {
+            Self::Jwt => HeaderValue::from_static("JWT"),
+        }
+    }
+}
+
+/// What could not be found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Route,
+    Share,
+    /// A share page a reader opened (unknown or revoked).
+    SharedPage,
+    File,
+    /// The tenant's installation row.
+    Site,
+    /// A parameter of a URL that does not parse.
+    Resource,
+}
+
+/// Why a share page is no longer served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    ShareExpired,
+    PageDeleted,
+    SharingOff,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("The body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    MalformedBody(String),
+    #[error("Invalid query string: {0}")]
+    InvalidQuery(String),
+    #[error("{message}")]
+    BadParameter {
+        name: &'static str,
+        message: &'static str,
+    },
+    #[error("The request body could not be read.")]
+    UnreadableBody,
+    #[error("The body's key is not this app's key (PAGESHARE_APP_KEY).")]
+    WrongAppKey,
+    #[error("Go back, enter the password and try again.")]
+    BadPasswordForm,
+    #[error("{reason}")]
+    Unauthorized {
+        scheme: AuthScheme,
+        reason: Cow<'static, str>,
+    },
+    #[error("You cannot view this page in Confluence, so you cannot share it.")]
+    NoPermission,
+    #[error("Only Confluence site administrators can manage the external shares of this site.")]
+    NotSiteAdmin,
+    #[error(
+        "Only the person who created this link, or someone who can edit the page in Confluence, can change it."
+    )]
+    NotShareManager,
+    #[error(
+        "Only the person who created this link, someone who can edit the page, or a site administrator can revoke it."
+    )]
+    NotShareManagerToRevoke,
+    #[error("The site's baseUrl is not on this app's host allowlist (PAGESHARE_HOST_ALLOWLIST).")]
+    HostNotAllowed,
+    #[error("The password can only be entered on the page itself.")]
+    CrossSitePost,
+    #[error(
+        "This form has expired or did not come from the page itself. Open the page again and enter the password."
+    )]
+    FormExpired,
+    #[error("This file link has expired. Open the shared page again.")]
+    FileLinkExpired,
+    #[error("{}", missing_message(*.0))]
+    NotFound(Missing),
+    #[error("Confluence has no such page (or it was deleted).")]
+    NotInConfluence,
+    #[error("This share is revoked; create a new one.")]
+    ShareRevoked,
+    #[error("{}", gone_message(*.0))]
+    Gone(Gone),
+    #[error("The body is larger than {0} bytes.")]
+    BodyTooLarge(usize),
+    #[error("Send the body as JSON (Content-Type: application/json).")]
+    UnsupportedMediaType,
+    #[error("{message}")]
+    InvalidField {
+        field: Cow<'static, str>,
+        message: String,
+    },
+    #[error("Pageshare could not get an answer from Confluence: {0}")]
+    Confluence(HostError),
+    #[error("The database is unavailable; try again shortly.")]
+    DatabaseUnavailable,
+    #[error("The server is busy; try again.")]
+    Busy,
+    #[error("Pageshare holds no secret to call this Confluence site.")]
+    NoTenantSecret,
+    #[error("The install key server could not be reached; try again later.")]
+    InstallKeysUnavailable,
+    #[error("Something went wrong on our side.")]
+    Internal,
+}
+
+fn missing_message(missing: Missing) -> &'static str {
+    match missing {
+        Missing::Route => "No such route.",
+        Missing::Share => "No such share.",
+        Missing::SharedPage => {
+            "This link does not lead to a shared page. Check the address, or ask the person who shared it."
+        }
+        Missing::File => "This file is not part of the shared page.",
+        Missing::Site => "This site is not installed.",
+        Missing::Resource => "This address does not lead to anything here. Check the link.",
+    }
+}
+
+fn gone_message(gone: Gone) -> &'static str {
+    match gone {
+        Gone::ShareExpired => "This share has expired.",
+        Gone::PageDeleted => "The Confluence page of this share no longer exists.",
+        Gone::SharingOff => "The Confluence site of this page has turned sharing off.",
+    }
+}
+
+impl AppError {
+    pub fn unauthorized(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::Unauthorized {
+            scheme: AuthScheme::Jwt,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::InvalidField {
+            field: field.into(),
             message: message.into(),
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+    pub fn status(&self) -> StatusCode {
+        use AppError::*;
+        match self {
+            MalformedJson(_)
+            | MalformedBody(_)
+            | InvalidQuery(_)
+            | BadParameter { .. }
+            | UnreadableBody
+            | WrongAppKey
+            | BadPasswordForm => StatusCode::BAD_REQUEST,
+            Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            NoPermission
+            | NotSiteAdmin
+            | NotShareManager
+            | NotShareManagerToRevoke
+            | HostNotAllowed
+            | CrossSitePost
+            | FormExpired
+            | FileLinkExpired => StatusCode::FORBIDDEN,
+            NotFound(_) | NotInConfluence => StatusCode::NOT_FOUND,
+            ShareRevoked => StatusCode::CONFLICT,
+            Gone(_) => StatusCode::GONE,
+            BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Confluence(_) => StatusCode::BAD_GATEWAY,
+            DatabaseUnavailable | Busy | NoTenantSecret | InstallKeysUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    /// The stable code scripts match on.
+    pub fn code(&self) -> &'static str {
+        use AppError::*;
+        match self {
+            MalformedJson(_) => "malformed_json",
+            MalformedBody(_) => "malformed_body",
+            InvalidQuery(_) | BadParameter { .. } => "invalid_query",
+            UnreadableBody | BadPasswordForm => "unreadable_body",
+            WrongAppKey => "wrong_app_key",
+            Unauthorized { .. } => "unauthorized",
+            NoPermission => "no_permission",
+            NotSiteAdmin => "not_site_admin",
+            NotShareManager | NotShareManagerToRevoke => "not_share_manager",
+            HostNotAllowed => "host_not_allowed",
+            CrossSitePost => "cross_site_post",
+            FormExpired => "form_expired",
+            FileLinkExpired => "file_link_expired",
+            NotFound(_) => "not_found",
+            NotInConfluence => "not_in_confluence",
+            ShareRevoked => "share_revoked",
+            Gone(_) => "gone",
+            BodyTooLarge(_) => "body_too_large",
+            UnsupportedMediaType => "unsupported_media_type",
+            InvalidField { .. } => "invalid_field",
+            Confluence(_) => "confluence_unavailable",
+            DatabaseUnavailable => "database_unavailable",
+            Busy => "busy",
+            NoTenantSecret => "no_tenant_secret",
+            InstallKeysUnavailable => "install_keys_unavailable",
+            Internal => "internal",
+        }
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
+    /// The heading of the error page.
+    fn title(&self) -> &'static str {
+        use AppError::*;
+        match self {
+            NotSiteAdmin => "Site administrators only",
+            Unauthorized { .. } => "Please sign in again",
+            FormExpired => "Please try again",
+            FileLinkExpired => "Link expired",
+            NotFound(Missing::SharedPage | Missing::Resource) => "Page not found",
+            NotFound(_) | NotInConfluence => "Not found",
+            Gone(_) => "No longer shared",
+            BadPasswordForm => "Something is wrong with that form",
+            BadParameter { .. } => "Unknown page",
+            Confluence(HostError::TooLarge) => "Too large to share",
+            Confluence(_) => "Confluence did not answer",
+            Busy => "Busy",
+            _ => match self.status() {
+                StatusCode::FORBIDDEN => "Not allowed",
+                status if status.is_server_error() => "Temporarily unavailable",
+                _ => "This request could not be handled",
+            },
+        }
     }
 
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    /// What the reader of a page is told (plainer than the API's message where they differ).
+    fn page_message(&self) -> Cow<'static, str> {
+        match self {
+            Self::Confluence(HostError::TooLarge) => {
+                "Confluence sent more than Pageshare passes on for one page or file.".into()
+            }
+            Self::Confluence(_) => {
+                "The page could not be loaded from Confluence just now. Try again in a moment."
+                    .into()
+            }
+            Self::InvalidQuery(_) => {
+                "The address has a parameter Pageshare does not understand. Check the link.".into()
+            }
+            other => other.to_string().into(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            Self::InvalidField { field, .. } => Some(field),
+            Self::BadParameter { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Headers every answer of this error carries.
+    fn headers(&self, response: &mut actix_web::HttpResponseBuilder) {
+        match self {
+            Self::Unauthorized { scheme, .. } => {
+                response.insert_header((header::WWW_AUTHENTICATE, scheme.header()));
+            }
+            error if error.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl From<HostError> for AppError {
+    /// Confluence could not answer: the request is refused (fail closed), with a clear message.
+    fn from(error: HostError) -> Self {
+        match error {
+            HostError::NotFound => Self::NotInConfluence,
+            other => Self::Confluence(other),
+        }
+    }
+}
+
+impl From<crate::tenant::NoCredentials> for AppError {
+    fn from(_: crate::tenant::NoCredentials) -> Self {
+        Self::NoTenantSecret
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    /// A database failure, classified: unreachable (503) or a bug (500). Logged here, once.
+    fn from(error: sqlx::Error) -> Self {
+        let unavailable = matches!(
+            error,
+            sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+        );
+        tracing::error!(%error, "database call failed");
+        if unavailable {
+            Self::DatabaseUnavailable
+        } else {
+            Self::Internal
+        }
+    }
+}
+
+/// An [`AppError`] answered as JSON.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+/// An [`AppError`] answered with the friendly HTML page.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(error: E) -> Self {
+        Self(error.into())
     }
 }
 
@@ -47,9 +354,21 @@ impl std::fmt::Display for ApiError {
         write!(
             f,
             "{} {}: {}",
-            self.status.as_u16(),
-            self.code,
-            self.message
+            self.0.status().as_u16(),
+            self.0.code(),
+            self.0
+        )
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.0.status().as_u16(),
+            self.0.title(),
+            self.0
         )
     }
 }
@@ -63,101 +382,26 @@ struct Body<'a> {
 struct Inner<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("JWT")));
-        }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
-        }
+        let mut response = HttpResponse::build(self.0.status());
+        self.0.headers(&mut response);
         response.json(Body {
             error: Inner {
-                code: self.code,
-                message: &self.message,
+                code: self.0.code(),
+                message: &self.0.to_string(),
+                field: self.0.field(),
             },
         })
     }
-}
-
-/// Confluence could not answer: the request is refused (fail closed), with a clear message.
-pub fn host_error(error: HostError) -> ApiError {
-    if matches!(error, HostError::NotFound) {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_in_confluence",
-            "Confluence has no such page (or it was deleted).",
-        );
-    }
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        "confluence_unavailable",
-        format!("Pageshare could not get an answer from Confluence: {error}"),
-    )
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        database_error(error).into()
-    }
-}
-
-/// A database failure, classified: unreachable (503) or a bug (500). Logged here, once.
-#[derive(Debug, Clone, Copy)]
-pub struct DatabaseFailure {
-    unavailable: bool,
-}
-
-pub fn database_error(error: sqlx::Error) -> DatabaseFailure {
-    let unavailable = matches!(
-        error,
-        sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-    );
-    tracing::error!(%error, "database call failed");
-    DatabaseFailure { unavailable }
-}
-
-impl From<DatabaseFailure> for ApiError {
-    fn from(failure: DatabaseFailure) -> Self {
-        if failure.unavailable {
-            Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "The database is unavailable; try again shortly.",
-            )
-        } else {
-            Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Something went wrong on our side.",
-            )
-        }
-    }
-}
-
-impl From<DatabaseFailure> for PageError {
-    fn from(failure: DatabaseFailure) -> Self {
-        let api = ApiError::from(failure);
-        Self::new(api.status, "Temporarily unavailable", api.message)
-    }
-}
-
-/// A friendly HTML error page.
-#[derive(Debug, Clone)]
-pub struct PageError {
-    pub status: StatusCode,
-    pub title: &'static str,
-    pub message: String,
 }
 
 #[derive(Template)]
@@ -167,46 +411,23 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-impl PageError {
-    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            title,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for PageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status.as_u16(),
-            self.title,
-            self.message
-        )
-    }
-}
-
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status()
     }
 
     fn error_response(&self) -> HttpResponse {
+        let message = self.0.page_message();
         let html = ErrorPage {
-            title: self.title,
-            message: &self.message,
+            title: self.0.title(),
+            message: &message,
         }
         .render()
-        .unwrap_or_else(|_| self.message.clone());
-        let mut response = HttpResponse::build(self.status);
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("JWT")));
-        }
+        .unwrap_or_else(|_| message.clone().into_owned());
+        let mut response = HttpResponse::build(self.0.status());
+        self.0.headers(&mut response);
         response
-            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::CACHE_CONTROL, "no-cache, no-store"))
             .content_type("text/html; charset=utf-8")
             .body(html)
     }
@@ -215,35 +436,65 @@ impl ResponseError for PageError {
 /// Query and path extractors of HTML routes: a bad parameter gets the friendly error page, not
 /// the JSON the API answers.
 pub fn page_extractors() -> (actix_web::web::QueryConfig, actix_web::web::PathConfig) {
-    let query = actix_web::web::QueryConfig::default().error_handler(|_, _| {
-        PageError::new(
-            StatusCode::BAD_REQUEST,
-            "This request could not be handled",
-            "The address has a parameter Pageshare does not understand. Check the link.",
-        )
-        .into()
-    });
-    let path = actix_web::web::PathConfig::default().error_handler(|_, _| {
-        PageError::new(
-            StatusCode::NOT_FOUND,
-            "Page not found",
-            "This address does not lead to a page of Pageshare. Check the link.",
-        )
-        .into()
-    });
+    let query = actix_web::web::QueryConfig::default()
+        .error_handler(|error, _| PageError(AppError::InvalidQuery(error.to_string())).into());
+    let path = actix_web::web::PathConfig::default()
+        .error_handler(|_, _| PageError(AppError::NotFound(Missing::Resource)).into());
     (query, path)
 }
 
-impl From<ApiError> for PageError {
-    fn from(error: ApiError) -> Self {
-        let title = match error.status {
-            StatusCode::FORBIDDEN if error.code == "not_site_admin" => "Site administrators only",
-            StatusCode::UNAUTHORIZED => "Please sign in again",
-            StatusCode::FORBIDDEN => "Not allowed",
-            StatusCode::NOT_FOUND => "Not found",
-            s if s.is_server_error() => "Temporarily unavailable",
-            _ => "This request could not be handled",
-        };
-        Self::new(error.status, title, error.message)
+/// Query and path extractors of JSON routes.
+pub fn api_extractors() -> (actix_web::web::QueryConfig, actix_web::web::PathConfig) {
+    let query = actix_web::web::QueryConfig::default().error_handler(|error, _| {
+        ApiError(AppError::InvalidQuery(without_values(&error.to_string()))).into()
+    });
+    let path = actix_web::web::PathConfig::default()
+        .error_handler(|_, _| ApiError(AppError::NotFound(Missing::Resource)).into());
+    (query, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_carry_code_message_and_field() {
+        let error = ApiError(AppError::invalid("frameAncestors", "at most 20 origins"));
+        let response = error.error_response();
+        assert_eq!(response.status(), 422);
+        let body = actix_web::body::to_bytes(response.into_body());
+        let body: serde_json::Value = serde_json::from_slice(
+            &futures_util::FutureExt::now_or_never(body)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "invalid_field", "message": "at most 20 origins", "field": "frameAncestors"}})
+        );
+    }
+
+    fn header(response: &HttpResponse, name: header::HeaderName) -> &str {
+        response.headers().get(name).unwrap().to_str().unwrap()
+    }
+
+    #[test]
+    fn unauthorized_says_how_to_authenticate_and_unavailable_when_to_retry() {
+        let unauthorized = ApiError(AppError::unauthorized("no token")).error_response();
+        assert_eq!(header(&unauthorized, header::WWW_AUTHENTICATE), "JWT");
+        let page = PageError(AppError::unauthorized("no token")).error_response();
+        assert_eq!(header(&page, header::WWW_AUTHENTICATE), "JWT");
+        let busy = ApiError(AppError::DatabaseUnavailable).error_response();
+        assert_eq!(busy.status(), 503);
+        assert_eq!(header(&busy, header::RETRY_AFTER), "5");
+    }
+
+    #[test]
+    fn pages_are_html_never_cached() {
+        let page = PageError(AppError::NotFound(Missing::SharedPage)).error_response();
+        assert_eq!(page.status(), 404);
+        assert_eq!(header(&page, header::CACHE_CONTROL), "no-cache, no-store");
+        assert!(header(&page, header::CONTENT_TYPE).starts_with("text/html"));
     }
 }

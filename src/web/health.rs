@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::error::{ApiError, database_error};
+use super::error::{ApiError, AppError};
 use super::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -19,7 +19,7 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     sqlx::query("SELECT 1")
         .execute(&state.pool)
         .await
-        .map_err(database_error)?;
+        .map_err(AppError::from)?;
     Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
 }
 

@@ -2,25 +2,27 @@
 //! Both are shells: their script asks the Web API for data with a context token, so no secret
 //! is ever rendered into the HTML.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::assets;
 use super::auth::IframeUser;
-use super::error::{PageError, page_extractors};
+use super::csp;
+use super::error::{AppError, PageError, page_extractors};
+use super::html::render;
 use super::permissions::require_site_admin;
 use super::state::AppState;
 use crate::config::Settings;
-use crate::connect::host_client::ContentId;
+use crate::confluence::ids::ContentId;
 use crate::storage::installations::Installation;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let (query, path) = page_extractors();
     cfg.service(
         web::scope("/connect")
+            .wrap(super::api::no_store())
             .app_data(query)
             .app_data(path)
             .route("/share-panel", web::get().to(share_panel))
@@ -91,44 +93,15 @@ fn tenant_origins(installation: &Installation) -> Vec<String> {
     origins
 }
 
-/// CSP of the iframe pages: this app's files, Atlassian's `all.js` (and the calls it makes),
-/// framed only by the tenant's Confluence.
-fn content_security_policy(settings: &Settings, installation: &Installation) -> String {
-    let all_js = settings.all_js_origin();
-    let ancestors = tenant_origins(installation);
-    let ancestors = if ancestors.is_empty() {
-        "'none'".to_owned()
-    } else {
-        ancestors.join(" ")
-    };
-    format!(
-        "default-src 'none'; script-src 'self' {all_js}; connect-src 'self' {all_js}; \
-         style-src 'self'; img-src 'self'; form-action 'none'; base-uri 'none'; \
-         frame-ancestors {ancestors}"
-    )
-}
-
 fn html(
     page: &impl Template,
     settings: &Settings,
     installation: &Installation,
 ) -> Result<HttpResponse, PageError> {
-    let body = page.render().map_err(|error| {
-        tracing::error!(%error, "template failed");
-        PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "The page could not be rendered.",
-        )
-    })?;
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            content_security_policy(settings, installation),
-        ))
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    let policy = csp::iframe_page(&settings.all_js_origin(), &tenant_origins(installation));
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::CONTENT_SECURITY_POLICY, policy));
+    render(response, page)
 }
 
 async fn share_panel(
@@ -140,12 +113,9 @@ async fn share_panel(
         .content_id
         .as_deref()
         .and_then(ContentId::parse)
-        .ok_or_else(|| {
-            PageError::new(
-                StatusCode::BAD_REQUEST,
-                "Unknown page",
-                "The contentId parameter is missing or not a Confluence content id.",
-            )
+        .ok_or(AppError::BadParameter {
+            name: "contentId",
+            message: "The contentId parameter is missing or not a Confluence content id.",
         })?;
     let settings = &state.settings;
     let page = SharePanel {
@@ -158,7 +128,9 @@ async fn share_panel(
 }
 
 async fn admin(user: IframeUser, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    require_site_admin(&user.0, &state).await?;
+    require_site_admin(&user.0, &state)
+        .await
+        .map_err(PageError)?;
     let settings = &state.settings;
     let page = AdminPage {
         assets: PageAssets::new(settings, assets::ADMIN_JS),
@@ -173,13 +145,8 @@ mod tests {
 
     fn installation(base_url: &str, display_url: Option<&str>) -> Installation {
         Installation {
-            client_key: "acme".into(),
-            base_url: base_url.into(),
             display_url: display_url.map(str::to_owned),
-            shared_secret: None,
-            installed: true,
-            enabled: true,
-            last_secret_kind: None,
+            ..Installation::sample(base_url)
         }
     }
 

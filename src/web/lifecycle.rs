@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
 use super::auth::{LifecycleCall, request_token};
-use super::error::{ApiError, database_error};
+use super::error::{ApiError, AppError, Missing};
 use super::state::AppState;
 use crate::connect::canonical::{RequestParts, qsh};
 use crate::connect::payload::InstallPayload;
@@ -21,34 +21,32 @@ use crate::storage::installations;
 pub const MAX_BODY: usize = 64 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/installed", web::post().to(installed))
-        .route("/uninstalled", web::post().to(uninstalled))
-        .route("/enabled", web::post().to(enabled))
-        .route("/disabled", web::post().to(disabled));
+    let callback = |path| {
+        web::resource(path)
+            .wrap(super::api::no_store())
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+    };
+    cfg.service(callback("/installed").route(web::post().to(installed)))
+        .service(callback("/uninstalled").route(web::post().to(uninstalled)))
+        .service(callback("/enabled").route(web::post().to(enabled)))
+        .service(callback("/disabled").route(web::post().to(disabled)));
 }
 
 fn payload(
     body: Result<web::Bytes, actix_web::Error>,
     app_key: &str,
-) -> Result<InstallPayload, ApiError> {
+) -> Result<InstallPayload, AppError> {
     let body = body.map_err(|error| {
         if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("The body is larger than {MAX_BODY} bytes."),
-            )
+            AppError::BodyTooLarge(MAX_BODY)
         } else {
-            ApiError::bad_request("unreadable_body", "The request body could not be read.")
+            AppError::UnreadableBody
         }
     })?;
-    let payload = InstallPayload::parse(&body)
-        .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
+    let payload =
+        InstallPayload::parse(&body).map_err(|e| AppError::MalformedBody(e.to_string()))?;
     if payload.key != app_key {
-        return Err(ApiError::bad_request(
-            "wrong_app_key",
-            "The body's key is not this app's key (PAGESHARE_APP_KEY).",
-        ));
+        return Err(AppError::WrongAppKey);
     }
     Ok(payload)
 }
@@ -62,15 +60,12 @@ async fn installed(
     let payload = payload(body, &state.settings.app_key)?;
     tracing::Span::current().record("client_key", payload.client_key.as_str());
     if !state.settings.host_allowlist.allows_url(&payload.base_url) {
-        return Err(ApiError::forbidden(
-            "host_not_allowed",
-            "The site's baseUrl is not on this app's host allowlist (PAGESHARE_HOST_ALLOWLIST).",
-        ));
+        return Err(AppError::HostNotAllowed.into());
     }
     authenticate_install(&req, &state, &payload, true).await?;
     installations::upsert(&state.pool, &payload)
         .await
-        .map_err(database_error)?;
+        .map_err(AppError::from)?;
     state.readers.invalidate_all();
     tracing::info!("installed");
     Ok(HttpResponse::NoContent().finish())
@@ -87,9 +82,9 @@ async fn uninstalled(
     authenticate_install(&req, &state, &payload, false).await?;
     if !installations::mark_uninstalled(&state.pool, &payload.client_key)
         .await
-        .map_err(database_error)?
+        .map_err(AppError::from)?
     {
-        return Err(ApiError::not_found("This site never installed Pageshare."));
+        return Err(AppError::NotFound(Missing::Site).into());
     }
     state.readers.invalidate_all();
     tracing::info!("uninstalled");
@@ -118,19 +113,19 @@ async fn set_enabled(
     let client_key = &call.0.installation.client_key;
     installations::set_enabled(&state.pool, client_key, enabled)
         .await
-        .map_err(database_error)?;
+        .map_err(AppError::from)?;
     state.readers.invalidate_all();
-    tracing::info!(client_key, enabled, "enabled flag set");
+    tracing::info!(%client_key, enabled, "enabled flag set");
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Authenticate an `installed`/`uninstalled` callback (DESIGN §4).
+/// Authenticate an `installed`/`uninstalled` callback (`docs/SECURITY.md`).
 async fn authenticate_install(
     req: &HttpRequest,
     state: &AppState,
     payload: &InstallPayload,
     is_install: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let settings = &state.settings;
     let expected_qsh = qsh(
         RequestParts {
@@ -150,7 +145,7 @@ async fn authenticate_install(
             let key = state.install_keys.key(&kid).await.map_err(install_error)?;
             let expect = InstallExpectation {
                 app_base_url: &settings.base_url,
-                client_key: &payload.client_key,
+                client_key: payload.client_key.as_str(),
                 qsh: &expected_qsh,
                 now: Utc::now().timestamp(),
                 leeway_secs: settings.clock_skew_secs,
@@ -160,7 +155,7 @@ async fn authenticate_install(
         Alg::HS256 if settings.allow_legacy_install => {
             legacy_install(state, payload, &token, &expected_qsh).await
         }
-        Alg::HS256 => Err(ApiError::unauthorized(
+        Alg::HS256 => Err(AppError::unauthorized(
             "Lifecycle callbacks must be signed with RS256 (signed install); HS256 is accepted only with PAGESHARE_ALLOW_LEGACY_INSTALL.",
         )),
         Alg::Other => Err(install_error(InstallAuthError::AlgorithmNotAllowed)),
@@ -173,16 +168,15 @@ async fn legacy_install(
     payload: &InstallPayload,
     token: &str,
     expected_qsh: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let settings = &state.settings;
     let issuer = unverified_issuer(token)
-        .map_err(|e| ApiError::unauthorized(format!("Invalid install token: {e}.")))?;
-    if issuer != payload.client_key {
+        .map_err(|e| AppError::unauthorized(format!("Invalid install token: {e}.")))?;
+    if issuer != payload.client_key.as_str() {
         return Err(install_error(InstallAuthError::IssuerMismatch));
     }
-    let stored = installations::find(&state.pool, &payload.client_key)
-        .await
-        .map_err(database_error)?
+    let stored = installations::find(&state.pool, payload.client_key.as_str())
+        .await?
         .and_then(|i| i.shared_secret);
     // Whatever the mode: the 2018 secret change came signed with the old per-install secret.
     let candidates = verification_candidates(
@@ -198,7 +192,7 @@ async fn legacy_install(
         settings.clock_skew_secs,
     )
     .map(|_| ())
-    .map_err(|e| ApiError::unauthorized(format!("Invalid install token: {e}.")))
+    .map_err(|e| AppError::unauthorized(format!("Invalid install token: {e}.")))
 }
 
 /// No token at all: only a first install, only with the legacy flag.
@@ -206,29 +200,24 @@ async fn unsigned_install(
     state: &AppState,
     payload: &InstallPayload,
     is_install: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let refuse = || {
-        ApiError::unauthorized(
+        AppError::unauthorized(
             "Lifecycle callbacks must carry a signed JWT (Authorization: JWT <token>).",
         )
     };
     if !(is_install && state.settings.allow_legacy_install) {
         return Err(refuse());
     }
-    let known = installations::find(&state.pool, &payload.client_key)
-        .await
-        .map_err(database_error)?
+    let known = installations::find(&state.pool, payload.client_key.as_str())
+        .await?
         .is_some();
     if known { Err(refuse()) } else { Ok(()) }
 }
 
-fn install_error(error: InstallAuthError) -> ApiError {
+fn install_error(error: InstallAuthError) -> AppError {
     match error {
-        InstallAuthError::KeyServerUnavailable => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "install_keys_unavailable",
-            error.to_string(),
-        ),
-        other => ApiError::unauthorized(format!("Invalid install token: {other}.")),
+        InstallAuthError::KeyServerUnavailable => AppError::InstallKeysUnavailable,
+        other => AppError::unauthorized(format!("Invalid install token: {other}.")),
     }
 }

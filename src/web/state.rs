@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::config::Settings;
-use crate::connect::host_client::HostClient;
+use crate::confluence::client::HostClient;
 use crate::connect::signed_install::InstallKeys;
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;

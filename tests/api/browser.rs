@@ -130,6 +130,19 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     let link = format!("{}/content/{uuid}", app.address);
     assert_eq!(seen["link"], link.as_str());
     assert_eq!(seen["passwordShown"], "On");
+    let origins_error = seen["originsError"].as_str().unwrap();
+    assert!(
+        origins_error.starts_with("Sites that may embed it: ")
+            && origins_error.contains("http://docs.example.com")
+            && origins_error.contains("is not an origin"),
+        "the server's words after the UI's label of the field: {origins_error}"
+    );
+    assert_eq!(seen["originsShown"], "https://docs.example.com");
+    assert!(
+        seen["expiryShown"].as_str().unwrap().contains("2099"),
+        "{seen}"
+    );
+    assert_eq!(seen["expiryCleared"], "Never");
     assert_eq!(
         seen["secretBeforeAsking"], "",
         "the secret shows only when asked"

@@ -358,3 +358,39 @@ async fn installations_are_kept_in_memory_and_changes_reach_them() {
     }
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn authenticated_routes_are_never_cached_errors_included() {
+    let app = spawn_app().await;
+    let site = app.installed_site("acme").await;
+    let token = app.sandbox.context_token(&site, "user-1");
+    let cases = [
+        ("GET", "/api/shares?contentId=1", None, 401),
+        ("GET", "/api/shares/not-a-uuid", Some(&token), 404),
+        ("GET", "/api/admin/shares", None, 401),
+        ("POST", "/installed", None, 400),
+        ("POST", "/enabled", None, 401),
+        ("GET", "/connect/admin", None, 401),
+        ("GET", PANEL, None, 401),
+    ];
+    for (method, path, token, status) in cases {
+        let mut request = app
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", app.address));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("JWT {token}"));
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-cache, no-store",
+            "{method} {path}"
+        );
+        assert_eq!(
+            response.headers()["referrer-policy"],
+            "no-referrer",
+            "{method} {path}"
+        );
+    }
+}

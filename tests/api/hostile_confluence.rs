@@ -2,7 +2,7 @@
 //! downloads sent elsewhere, huge and endless bodies. Pageshare believes none of it, serves none
 //! of it, and keeps its memory.
 
-use pageshare::connect::redirects::MediaHosts;
+use pageshare::confluence::redirects::MediaHosts;
 use pageshare::sandbox::{Hostility, Page};
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -321,12 +321,13 @@ async fn verifications_written_out_of_order_keep_the_latest_kind() {
         .await
         .unwrap()
     };
+    let key = pageshare::tenant::ClientKey::parse(&site.client_key).unwrap();
     let now = chrono::Utc::now();
     let later = now + chrono::Duration::seconds(2);
-    record_verification(&app.pool, &site.client_key, SecretKind::AppWide, later)
+    record_verification(&app.pool, &key, SecretKind::AppWide, later)
         .await
         .unwrap();
-    record_verification(&app.pool, &site.client_key, SecretKind::PerInstall, now)
+    record_verification(&app.pool, &key, SecretKind::PerInstall, now)
         .await
         .unwrap();
     assert_eq!(
@@ -346,7 +347,7 @@ async fn verifications_written_out_of_order_keep_the_latest_kind() {
     assert_eq!(kind().await, None);
     record_verification(
         &app.pool,
-        &site.client_key,
+        &key,
         SecretKind::AppWide,
         now - chrono::Duration::seconds(1),
     )

@@ -23,40 +23,20 @@ const Pageshare = (() => {
     });
   }
 
-  const FIELD_NAMES = [
-    ['password: ', 'Password: '],
-    ['frameAncestors: ', 'Sites that may embed it: '],
-    ['defaultFrameAncestors: ', 'Default embedding sites: '],
-  ];
+  // Labels of the fields an API error may be about (`error.field`), as this UI calls them.
+  const FIELD_LABELS = {
+    password: 'Password',
+    expiresAt: 'Expires',
+    frameAncestors: 'Sites that may embed it',
+    defaultFrameAncestors: 'Default embedding sites',
+  };
 
-  // The API's error, in words a Confluence user understands.
+  // The API's error in its own words (the server's message), after the field it is about.
   function explain(status, body) {
-    const code = body && body.error && body.error.code;
-    const message = (body && body.error && body.error.message) || '';
-    switch (code) {
-      case 'unauthorized':
-        return 'Your Confluence session has ended. Reload the page and try again.';
-      case 'no_permission':
-        return 'You cannot view this page in Confluence, so you cannot change its links.';
-      case 'not_site_admin':
-        return 'Only Confluence site administrators can manage every link of this site.';
-      case 'confluence_unavailable':
-        return 'Confluence did not answer, so Pageshare cannot check your permissions. Try again in a moment.';
-      case 'database_unavailable':
-      case 'busy':
-        return 'Pageshare is busy right now. Try again in a moment.';
-      case 'share_revoked':
-        return 'This link was revoked. Create a new one.';
-      case 'not_found':
-        return 'This link no longer exists. Reload the page.';
-      case 'invalid_field': {
-        if (message.startsWith('expiresAt')) return 'Pick an expiry date in the future.';
-        const field = FIELD_NAMES.find(([prefix]) => message.startsWith(prefix));
-        return field ? field[1] + message.slice(field[0].length) : message;
-      }
-      default:
-        return message || `Something went wrong (error ${status}). Try again.`;
-    }
+    const error = (body && body.error) || {};
+    const message = error.message || `Something went wrong (error ${status}). Try again.`;
+    const label = FIELD_LABELS[String(error.field || '').split(/[.[]/)[0]];
+    return label ? `${label}: ${message}` : message;
   }
 
   async function api(method, path, body) {

@@ -6,14 +6,18 @@ use std::time::Duration;
 
 use url::Url;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
-use super::canonical::{RequestParts, canonical_request, qsh_of};
+use super::ids::AccountId;
+pub use super::ids::ContentId;
+
 use super::redirects::{MediaHosts, public_only, same_origin};
-use super::secrets::SharedSecret;
-use super::token::{OutgoingClaims, sign};
+use crate::connect::canonical::{RequestParts, canonical_request, qsh_of};
+use crate::connect::secrets::SharedSecret;
+use crate::connect::token::{OutgoingClaims, sign};
 use crate::outgoing::{BodyError, read_capped};
+use crate::tenant::ClientKey;
 
 /// Lifetime of the JWTs the app signs.
 const TOKEN_TTL_SECS: i64 = 180;
@@ -25,16 +29,29 @@ pub const MAX_JSON_BYTES: usize = 5 * 1024 * 1024;
 /// Redirects an attachment download may follow (Confluence's to the media host, and one more).
 const MAX_DOWNLOAD_REDIRECTS: usize = 2;
 
-/// Where and how to reach one tenant's Confluence.
+/// How calls to one tenant's Confluence are authenticated: the caller says, the client never
+/// asks which platform the tenant came through.
 #[derive(Debug, Clone, Copy)]
-pub struct Tenant<'a> {
-    pub client_key: &'a str,
-    /// The tenant `baseUrl`, e.g. `https://acme.atlassian.net/wiki` (no trailing `/`).
-    pub base_url: &'a str,
-    pub secret: &'a SharedSecret,
+pub enum Credentials<'a> {
+    /// Connect: a JWT per call (`iss` the app key, `aud` the client key, the call's `qsh`),
+    /// signed with the shared secret the host holds.
+    ConnectJwt(&'a SharedSecret),
+    /// An OAuth bearer token (Forge's app token for the installation).
+    Bearer(&'a str),
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Where and how to reach one tenant's Confluence.
+#[derive(Debug, Clone, Copy)]
+pub struct Host<'a> {
+    /// Names the tenant in logs (and is the Connect JWT's `aud`).
+    pub client_key: &'a ClientKey,
+    /// The REST base, e.g. `https://acme.atlassian.net/wiki` (no trailing `/`): REST paths such as
+    /// `/rest/api/content/1` are appended to it.
+    pub base_url: &'a str,
+    pub credentials: Credentials<'a>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
     #[error("Confluence could not be reached; try again in a moment")]
     Unreachable,
@@ -50,24 +67,6 @@ pub enum HostError {
     RedirectRefused,
     #[error("Confluence's answer is larger than Pageshare accepts")]
     TooLarge,
-}
-
-/// A Confluence content id, checked against `^[A-Za-z0-9-]+$` before it goes into a URL.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct ContentId(String);
-
-impl ContentId {
-    pub fn parse(raw: &str) -> Option<Self> {
-        let ok = !raw.is_empty()
-            && raw.len() <= 64
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        ok.then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,15 +150,19 @@ impl HostClient {
         }
     }
 
-    /// The `Authorization` header value for a request to `path?query` of the tenant.
+    /// The `Authorization` header value for a request to `path?query` of the host.
     pub fn authorization(
         &self,
-        tenant: Tenant<'_>,
+        host: Host<'_>,
         method: &str,
         path: &str,
         query: &str,
         now: i64,
     ) -> String {
+        let secret = match host.credentials {
+            Credentials::Bearer(token) => return format!("Bearer {token}"),
+            Credentials::ConnectJwt(secret) => secret,
+        };
         let canonical = canonical_request(
             RequestParts {
                 method,
@@ -174,17 +177,13 @@ impl HostClient {
             exp: now + TOKEN_TTL_SECS,
             qsh: qsh_of(&canonical),
             sub: None,
-            aud: Some(vec![tenant.client_key.to_owned()]),
+            aud: Some(vec![host.client_key.to_string()]),
         };
-        format!("JWT {}", sign(&claims, tenant.secret))
+        format!("JWT {}", sign(&claims, secret))
     }
 
     /// Sign and send a call; answer with the response when its final status is a success.
-    async fn send(
-        &self,
-        tenant: Tenant<'_>,
-        call: Call<'_>,
-    ) -> Result<reqwest::Response, HostError> {
+    async fn send(&self, host: Host<'_>, call: Call<'_>) -> Result<reqwest::Response, HostError> {
         let Call {
             method,
             path,
@@ -198,8 +197,8 @@ impl HostClient {
             .collect::<Vec<_>>()
             .join("&");
         let now = chrono::Utc::now().timestamp();
-        let auth = self.authorization(tenant, method.as_str(), path, &query, now);
-        let mut url = format!("{}{path}", tenant.base_url);
+        let auth = self.authorization(host, method.as_str(), path, &query, now);
+        let mut url = format!("{}{path}", host.base_url);
         if !query.is_empty() {
             url.push('?');
             url.push_str(&query);
@@ -217,27 +216,27 @@ impl HostClient {
         }
         let unreachable = |error: reqwest::Error| {
             // reqwest's error names the URL, which carries no secret (the JWT is a header).
-            tracing::warn!(%error, client_key = tenant.client_key, path, "Confluence unreachable");
+            tracing::warn!(%error, client_key = %host.client_key, path, "Confluence unreachable");
             HostError::Unreachable
         };
         let mut response = request.send().await.map_err(unreachable)?;
         if answer == Answer::Download {
-            response = self.follow_download(tenant, response).await?;
+            response = self.follow_download(host, response).await?;
         } else if response.status().is_redirection() {
-            tracing::warn!(status = %response.status(), client_key = tenant.client_key, path, "Confluence redirected a JSON call; not followed");
+            tracing::warn!(status = %response.status(), client_key = %host.client_key, path, "Confluence redirected a JSON call; not followed");
             return Err(HostError::Redirected);
         }
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             tracing::info!(
-                client_key = tenant.client_key,
+                client_key = %host.client_key,
                 path,
                 "Confluence found nothing"
             );
             return Err(HostError::NotFound);
         }
         if !status.is_success() {
-            tracing::warn!(%status, client_key = tenant.client_key, path, "Confluence refused a call");
+            tracing::warn!(%status, client_key = %host.client_key, path, "Confluence refused a call");
             return Err(HostError::Status(status.as_u16()));
         }
         if answer == Answer::Download
@@ -246,7 +245,7 @@ impl HostClient {
                 .is_some_and(|len| len > self.max_attachment_bytes)
         {
             tracing::warn!(
-                client_key = tenant.client_key,
+                client_key = %host.client_key,
                 path,
                 "attachment larger than PAGESHARE_MAX_ATTACHMENT_MB"
             );
@@ -259,7 +258,7 @@ impl HostClient {
     /// origin or a media host, without the tenant's credentials (the media URL carries its own).
     async fn follow_download(
         &self,
-        tenant: Tenant<'_>,
+        host: Host<'_>,
         mut response: reqwest::Response,
     ) -> Result<reqwest::Response, HostError> {
         for hop in 0..=MAX_DOWNLOAD_REDIRECTS {
@@ -273,19 +272,19 @@ impl HostClient {
                 .and_then(|location| response.url().join(location).ok())
                 .ok_or(HostError::BadAnswer)?;
             // Only the host goes to the log: a media URL's query is a credential.
-            let host = target.host_str().unwrap_or_default().to_owned();
+            let target_host = target.host_str().unwrap_or_default().to_owned();
             if hop == MAX_DOWNLOAD_REDIRECTS {
                 tracing::warn!(
-                    client_key = tenant.client_key,
-                    host,
+                    client_key = %host.client_key,
+                    host = target_host,
                     "download redirected too often"
                 );
                 return Err(HostError::RedirectRefused);
             }
-            if !self.may_follow(tenant, &target) {
+            if !self.may_follow(host, &target) {
                 tracing::warn!(
-                    client_key = tenant.client_key,
-                    host,
+                    client_key = %host.client_key,
+                    host = target_host,
                     port = target.port(),
                     scheme = target.scheme(),
                     "download redirected to a host outside PAGESHARE_MEDIA_HOSTS; not followed"
@@ -300,20 +299,20 @@ impl HostClient {
                 .send()
                 .await
                 .map_err(|error| {
-                    tracing::warn!(error = %error.without_url(), client_key = tenant.client_key, host, "media host unreachable");
+                    tracing::warn!(error = %error.without_url(), client_key = %host.client_key, host = target_host, "media host unreachable");
                     HostError::Unreachable
                 })?;
         }
         Ok(response)
     }
 
-    fn may_follow(&self, tenant: Tenant<'_>, target: &Url) -> bool {
-        same_origin(target, tenant.base_url) || self.media_hosts.allows(target)
+    fn may_follow(&self, host: Host<'_>, target: &Url) -> bool {
+        same_origin(target, host.base_url) || self.media_hosts.allows(target)
     }
 
     async fn call<T: DeserializeOwned>(
         &self,
-        tenant: Tenant<'_>,
+        host: Host<'_>,
         method: reqwest::Method,
         path: &str,
         params: &[(&str, &str)],
@@ -326,18 +325,18 @@ impl HostClient {
             body,
             answer: Answer::Json,
         };
-        let response = self.send(tenant, call).await?;
+        let response = self.send(host, call).await?;
         let body = read_capped(response, MAX_JSON_BYTES)
             .await
             .map_err(|error| {
-                tracing::warn!(%error, client_key = tenant.client_key, path, "Confluence answer not read");
+                tracing::warn!(%error, client_key = %host.client_key, path, "Confluence answer not read");
                 match error {
                     BodyError::TooLarge(_) => HostError::TooLarge,
                     BodyError::Read(_) => HostError::Unreachable,
                 }
             })?;
         serde_json::from_slice(&body).map_err(|error| {
-            tracing::warn!(%error, client_key = tenant.client_key, path, "Confluence answer not understood");
+            tracing::warn!(%error, client_key = %host.client_key, path, "Confluence answer not understood");
             HostError::BadAnswer
         })
     }
@@ -345,8 +344,8 @@ impl HostClient {
     /// Whether the user administers the site (`administer` on `application`).
     pub async fn is_site_admin(
         &self,
-        tenant: Tenant<'_>,
-        account_id: &str,
+        host: Host<'_>,
+        account_id: &AccountId,
     ) -> Result<bool, HostError> {
         #[derive(Deserialize)]
         struct User {
@@ -361,10 +360,10 @@ impl HostClient {
         }
         let user: User = self
             .call(
-                tenant,
+                host,
                 reqwest::Method::GET,
                 "/rest/api/user",
-                &[("accountId", account_id), ("expand", "operations")],
+                &[("accountId", account_id.as_str()), ("expand", "operations")],
                 None,
             )
             .await?;
@@ -377,8 +376,8 @@ impl HostClient {
     /// Whether the user may read (or update) the content, as Confluence says.
     pub async fn has_content_permission(
         &self,
-        tenant: Tenant<'_>,
-        account_id: &str,
+        host: Host<'_>,
+        account_id: &AccountId,
         content: &ContentId,
         operation: ContentOperation,
     ) -> Result<bool, HostError> {
@@ -393,7 +392,7 @@ impl HostClient {
         });
         let path = format!("/rest/api/content/{}/permission/check", content.as_str());
         let answer: Answer = self
-            .call(tenant, reqwest::Method::POST, &path, &[], Some(&body))
+            .call(host, reqwest::Method::POST, &path, &[], Some(&body))
             .await?;
         Ok(answer.has_permission)
     }
@@ -401,7 +400,7 @@ impl HostClient {
     /// The page's title, space, version and `export_view` body.
     pub async fn content(
         &self,
-        tenant: Tenant<'_>,
+        host: Host<'_>,
         content: &ContentId,
     ) -> Result<PageContent, HostError> {
         #[derive(Deserialize)]
@@ -430,7 +429,7 @@ impl HostClient {
         let path = format!("/rest/api/content/{}", content.as_str());
         let answer: Answer = self
             .call(
-                tenant,
+                host,
                 reqwest::Method::GET,
                 &path,
                 &[("expand", "body.export_view,version,space")],
@@ -451,7 +450,7 @@ impl HostClient {
     /// is capped while streaming.
     pub async fn attachment(
         &self,
-        tenant: Tenant<'_>,
+        host: Host<'_>,
         page: &ContentId,
         attachment: &ContentId,
     ) -> Result<reqwest::Response, HostError> {
@@ -467,7 +466,7 @@ impl HostClient {
             body: None,
             answer: Answer::Download,
         };
-        self.send(tenant, call).await
+        self.send(host, call).await
     }
 }
 
@@ -493,11 +492,28 @@ mod tests {
         HostClient::new(APP_KEY, sandbox.media_hosts(), 50 * 1024 * 1024)
     }
 
-    fn tenant(site: &Site) -> Tenant<'_> {
-        Tenant {
-            client_key: &site.client_key,
-            base_url: &site.base_url,
-            secret: &site.secret,
+    /// What a [`Host`] of a sandbox site borrows.
+    struct Target {
+        client_key: ClientKey,
+        base_url: String,
+        secret: SharedSecret,
+    }
+
+    impl Target {
+        fn of(site: &Site) -> Self {
+            Self {
+                client_key: ClientKey::parse(&site.client_key).unwrap(),
+                base_url: site.base_url.clone(),
+                secret: site.secret.clone(),
+            }
+        }
+
+        fn host(&self) -> Host<'_> {
+            Host {
+                client_key: &self.client_key,
+                base_url: &self.base_url,
+                credentials: Credentials::ConnectJwt(&self.secret),
+            }
         }
     }
 
@@ -510,7 +526,10 @@ mod tests {
         let (sandbox, site) = sandbox_with_sample_page();
         let client = client_for(&sandbox);
 
-        let page = client.content(tenant(&site), &id(PAGE_ID)).await.unwrap();
+        let page = client
+            .content(Target::of(&site).host(), &id(PAGE_ID))
+            .await
+            .unwrap();
 
         assert_eq!(
             (page.title.as_str(), page.space_key.as_str(), page.version),
@@ -529,7 +548,9 @@ mod tests {
         let (sandbox, site) = sandbox_with_sample_page();
         let client = client_for(&sandbox);
 
-        let answer = client.content(tenant(&site), &id("404404")).await;
+        let answer = client
+            .content(Target::of(&site).host(), &id("404404"))
+            .await;
 
         assert!(matches!(answer, Err(HostError::NotFound)), "{answer:?}");
     }
@@ -540,7 +561,11 @@ mod tests {
         let client = client_for(&sandbox);
 
         let response = client
-            .attachment(tenant(&site), &id(PAGE_ID), &id(Page::SAMPLE_IMAGE_ID))
+            .attachment(
+                Target::of(&site).host(),
+                &id(PAGE_ID),
+                &id(Page::SAMPLE_IMAGE_ID),
+            )
             .await
             .unwrap();
 
@@ -562,7 +587,11 @@ mod tests {
         let client = client_for(&sandbox);
 
         let answer = client
-            .attachment(tenant(&site), &id("98305"), &id(Page::SAMPLE_IMAGE_ID))
+            .attachment(
+                Target::of(&site).host(),
+                &id("98305"),
+                &id(Page::SAMPLE_IMAGE_ID),
+            )
             .await;
 
         assert!(matches!(answer, Err(HostError::NotFound)), "{answer:?}");
@@ -572,29 +601,19 @@ mod tests {
     async fn calls_signed_with_another_secret_are_refused() {
         let (sandbox, site) = sandbox_with_sample_page();
         let client = client_for(&sandbox);
-        let wrong = SharedSecret::new("not-the-shared-secret");
-        let tenant = Tenant {
-            secret: &wrong,
-            ..tenant(&site)
+        let wrong = Target {
+            secret: SharedSecret::new("not-the-shared-secret"),
+            ..Target::of(&site)
         };
+        let host = wrong.host();
 
-        let page = client.content(tenant, &id(PAGE_ID)).await;
+        let page = client.content(host, &id(PAGE_ID)).await;
         let file = client
-            .attachment(tenant, &id(PAGE_ID), &id(Page::SAMPLE_IMAGE_ID))
+            .attachment(host, &id(PAGE_ID), &id(Page::SAMPLE_IMAGE_ID))
             .await;
 
         assert!(matches!(page, Err(HostError::Status(401))), "{page:?}");
         assert!(matches!(file, Err(HostError::Status(401))), "{file:?}");
         assert_eq!(sandbox.content_fetches(), 0);
-    }
-
-    #[test]
-    fn content_ids() {
-        for good in ["12345", "abc-DEF-1"] {
-            assert!(ContentId::parse(good).is_some(), "{good}");
-        }
-        for bad in ["", "12/../3", "1?x=y", "1 2", "%31", &"1".repeat(65)] {
-            assert!(ContentId::parse(bad).is_none(), "{bad}");
-        }
     }
 }

@@ -1,0 +1,34 @@
+//! The Web API (`docs/HTTP.md`): JSON, camelCase, for the admin UI and automation. Every call is
+//! scoped to the caller's tenant, and Confluence decides what the user may see and change.
+
+mod admin;
+mod share_json;
+mod shares;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web;
+
+use super::error::api_extractors;
+use super::json::payload_config;
+
+/// Authenticated answers, errors included, are never cached.
+pub fn no_store() -> DefaultHeaders {
+    DefaultHeaders::new().add((
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    ))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let (query, path) = api_extractors();
+    cfg.service(
+        web::scope("/api")
+            .wrap(no_store())
+            .app_data(query)
+            .app_data(path)
+            .app_data(payload_config())
+            .configure(shares::routes)
+            .configure(admin::routes),
+    );
+}

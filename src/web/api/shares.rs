@@ -1,0 +1,286 @@
+//! `/api/shares`: a page's shares, and everything their managers do with them.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::share_json::ShareJson;
+use crate::confluence::ids::ContentId;
+use crate::share::ShareId;
+use crate::share::origins::{FrameAncestor, parse_list};
+use crate::share::password::{Password, PasswordHash};
+use crate::storage::shares::{self, NewShare, Share, ShareChange};
+use crate::web::auth::{Connect, ContextUser};
+use crate::web::error::{ApiError, AppError, Missing};
+use crate::web::json::Json;
+use crate::web::permissions::{may_manage, require_manage, require_read, require_revoke};
+use crate::web::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/shares")
+            .route("", web::get().to(list))
+            .route("", web::post().to(create))
+            .route("/{uuid}", web::get().to(read))
+            .route("/{uuid}", web::patch().to(update))
+            .route("/{uuid}", web::delete().to(revoke))
+            .route("/{uuid}/unlock-secret", web::post().to(new_unlock_secret)),
+    );
+}
+
+/// A share for a user who manages it (its unlock secret included).
+fn managed_json(state: &AppState, share: Share) -> ShareJson {
+    ShareJson::new(share, &state.settings.base_url, Utc::now(), true)
+}
+
+fn content_id(raw: &str) -> Result<ContentId, AppError> {
+    ContentId::parse(raw)
+        .ok_or_else(|| AppError::invalid("contentId", "contentId is not a Confluence content id."))
+}
+
+fn expiry(expires_at: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+    if expires_at <= Utc::now() {
+        return Err(AppError::invalid(
+            "expiresAt",
+            "expiresAt must be in the future.",
+        ));
+    }
+    Ok(expires_at)
+}
+
+/// The embedding origins of the body's `field`, checked and normalised.
+pub(super) fn origins(field: &'static str, raw: &[String]) -> Result<Vec<FrameAncestor>, AppError> {
+    parse_list(raw).map_err(|problem| AppError::invalid(field, problem))
+}
+
+fn password(raw: String) -> Result<Password, AppError> {
+    Password::parse(raw)
+        .map_err(|problem| AppError::invalid("password", format!("password: {problem}")))
+}
+
+/// Hash on a blocking thread: Argon2id takes tens of milliseconds on purpose.
+async fn hash(password: Password) -> Result<PasswordHash, AppError> {
+    web::block(move || password.hash())
+        .await
+        .map_err(|_| AppError::Busy)
+}
+
+/// The share of the caller's tenant, whoever may see it.
+async fn tenant_share(connect: &Connect, state: &AppState, id: ShareId) -> Result<Share, AppError> {
+    shares::find(&state.pool, &connect.installation.client_key, id)
+        .await?
+        .ok_or(AppError::NotFound(Missing::Share))
+}
+
+/// The share of the caller's tenant, when the caller manages it (see [`may_manage`]).
+async fn managed_share(
+    connect: &Connect,
+    state: &AppState,
+    id: ShareId,
+) -> Result<Share, AppError> {
+    let share = tenant_share(connect, state, id).await?;
+    require_manage(connect, state, &share).await?;
+    if share.revoked_at.is_some() {
+        return Err(AppError::ShareRevoked);
+    }
+    Ok(share)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    content_id: String,
+}
+
+async fn list(
+    user: ContextUser,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let connect = &user.0;
+    let content = content_id(&query.content_id)?;
+    require_read(connect, &state, &content).await?;
+    let found =
+        shares::list_for_content(&state.pool, &connect.installation.client_key, &content).await?;
+    let now = Utc::now();
+    let caller = connect.account_id.as_ref();
+    // Unlock secrets of the caller's own shares only; others' come from GET /api/shares/{uuid}
+    // to those who manage them.
+    let body: Vec<ShareJson> = found
+        .into_iter()
+        .map(|share| {
+            let own = caller == Some(&share.created_by);
+            ShareJson::new(share, &state.settings.base_url, now, own)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateShare {
+    content_id: String,
+    password: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    frame_ancestors: Option<Vec<String>>,
+}
+
+async fn create(
+    user: ContextUser,
+    body: Json<CreateShare>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let connect = &user.0;
+    let body = body.into_inner();
+    let created_by = connect.user()?;
+    let content = content_id(&body.content_id)?;
+    let expires_at = body.expires_at.map(expiry).transpose()?;
+    let frame_ancestors = origins(
+        "frameAncestors",
+        body.frame_ancestors.as_deref().unwrap_or_default(),
+    )?;
+    // Check the password's rules before asking Confluence anything.
+    let password = body.password.map(password).transpose()?;
+    require_read(connect, &state, &content).await?;
+    let page = state
+        .host
+        .content(connect.host(&state.settings)?, &content)
+        .await
+        .map_err(AppError::from)?;
+    let password = match password {
+        Some(password) => Some(hash(password).await?),
+        None => None,
+    };
+    let share = shares::insert(
+        &state.pool,
+        NewShare {
+            client_key: &connect.installation.client_key,
+            content_id: &content,
+            space_key: &page.space_key,
+            title: &page.title,
+            password,
+            expires_at,
+            frame_ancestors,
+            created_by,
+        },
+    )
+    .await?;
+    tracing::info!(share = %share.id, client_key = %share.client_key, "share created");
+    let location = format!("{}/api/shares/{}", state.settings.base_path(), share.id);
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, location))
+        .json(managed_json(&state, share)))
+}
+
+async fn read(
+    user: ContextUser,
+    id: web::Path<ShareId>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let connect = &user.0;
+    let share = tenant_share(connect, &state, *id).await?;
+    require_read(connect, &state, &share.content_id).await?;
+    let manages = may_manage(connect, &state, &share).await?;
+    Ok(HttpResponse::Ok().json(ShareJson::new(
+        share,
+        &state.settings.base_url,
+        Utc::now(),
+        manages,
+    )))
+}
+
+/// `Some(value)` when the field is present, `null` included: PATCH tells "absent" from "null".
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateShare {
+    #[serde(default, deserialize_with = "present")]
+    password: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "present")]
+    frame_ancestors: Option<Option<Vec<String>>>,
+}
+
+async fn update(
+    user: ContextUser,
+    id: web::Path<ShareId>,
+    body: Json<UpdateShare>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let connect = &user.0;
+    let body = body.into_inner();
+    let expires_at = body
+        .expires_at
+        .map(|at| at.map(expiry).transpose())
+        .transpose()?;
+    let frame_ancestors = body
+        .frame_ancestors
+        .map(|list| origins("frameAncestors", list.as_deref().unwrap_or_default()))
+        .transpose()?;
+    // Rules first, so a bad password costs no call to Confluence.
+    let new_password = body
+        .password
+        .map(|raw| raw.map(password).transpose())
+        .transpose()?;
+    let share = managed_share(connect, &state, *id).await?;
+    let password = match new_password {
+        Some(Some(password)) => Some(Some(hash(password).await?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let change = ShareChange {
+        password,
+        expires_at,
+        frame_ancestors,
+    };
+    let updated = shares::update(&state.pool, &share.client_key, share.id, change)
+        .await?
+        .ok_or(AppError::ShareRevoked)?;
+    // This instance sees its own change at once; the others hear of it through Postgres.
+    state.readers.invalidate(updated.id);
+    tracing::info!(share = %updated.id, "share updated");
+    Ok(HttpResponse::Ok().json(managed_json(&state, updated)))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UnlockSecretJson {
+    unlock_secret: String,
+}
+
+async fn new_unlock_secret(
+    user: ContextUser,
+    id: web::Path<ShareId>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let share = managed_share(&user.0, &state, *id).await?;
+    let secret = shares::replace_unlock_secret(&state.pool, &share.client_key, share.id)
+        .await?
+        .ok_or(AppError::ShareRevoked)?;
+    state.readers.invalidate(share.id);
+    tracing::info!(share = %share.id, "unlock secret changed");
+    Ok(HttpResponse::Ok().json(UnlockSecretJson {
+        unlock_secret: secret.to_hex(),
+    }))
+}
+
+async fn revoke(
+    user: ContextUser,
+    id: web::Path<ShareId>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let connect = &user.0;
+    let share = tenant_share(connect, &state, *id).await?;
+    require_revoke(connect, &state, &share).await?;
+    shares::revoke(&state.pool, &share.client_key, share.id).await?;
+    state.readers.invalidate(share.id);
+    tracing::info!(share = %share.id, "share revoked");
+    Ok(HttpResponse::NoContent().finish())
+}

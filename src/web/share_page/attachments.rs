@@ -1,0 +1,98 @@
+//! `GET /content/{uuid}/attachments/{id}`: a file the shared page shows, streamed from
+//! Confluence to a reader with access (a signed URL, an open share, or the cookie).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{access, render, servable_share};
+use crate::confluence::client::HostError;
+use crate::confluence::ids::ContentId;
+use crate::outgoing::capped_stream;
+use crate::share::ShareId;
+use crate::share::cookie::{AttachmentGrant, attachment_signature_is_valid};
+use crate::web::csp;
+use crate::web::error::{AppError, Missing, PageError};
+use crate::web::state::AppState;
+
+#[derive(Deserialize)]
+struct SignedUrl {
+    exp: i64,
+    sig: String,
+}
+
+pub async fn get(
+    req: HttpRequest,
+    path: web::Path<(ShareId, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (id, raw_attachment) = path.into_inner();
+    let share = servable_share(&state, id).await?;
+    let attachment_id =
+        ContentId::parse(&raw_attachment).ok_or(AppError::NotFound(Missing::File))?;
+    let now = Utc::now().timestamp();
+    let signed = web::Query::<SignedUrl>::from_query(req.query_string()).is_ok_and(|url| {
+        let grant = AttachmentGrant {
+            share: share.id,
+            password_version: share.password_version,
+            attachment_id: attachment_id.as_str(),
+            expires: url.exp,
+        };
+        attachment_signature_is_valid(&state.signing_key, grant, &url.sig, now)
+    });
+    let allowed = signed
+        || !share.password_protected
+        || access::has_valid_cookie(
+            &req,
+            &state.signing_key,
+            share.id,
+            share.password_version,
+            now,
+        );
+    if !allowed {
+        return Err(AppError::FileLinkExpired.into());
+    }
+    // Only files the shared page shows, not every attachment of the page.
+    let content = render::content(&state, &share).await?;
+    if !content
+        .page
+        .attachment_ids()
+        .any(|id| id == attachment_id.as_str())
+    {
+        return Err(AppError::NotFound(Missing::File).into());
+    }
+    let host = crate::tenant::host(&state.settings, &share.tenant, None).map_err(AppError::from)?;
+    let upstream = state
+        .host
+        .attachment(host, &share.content_id, &attachment_id)
+        .await
+        .map_err(|error| match error {
+            HostError::NotFound => AppError::NotFound(Missing::File),
+            other => render::content_failed(other),
+        })?;
+    let content_type = upstream
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    // A protected file must not outlive a password change in the browser's cache.
+    let cache = if share.password_protected {
+        "no-store"
+    } else {
+        "private, max-age=3600"
+    };
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(content_type.as_str())
+        .insert_header((header::CACHE_CONTROL, cache))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp::ATTACHMENT));
+    if !content_type.starts_with("image/") {
+        response.insert_header((header::CONTENT_DISPOSITION, "attachment"));
+    }
+    if let Some(length) = upstream.content_length() {
+        response.no_chunking(length);
+    }
+    Ok(response.streaming(capped_stream(upstream, state.settings.max_attachment_bytes)))
+}

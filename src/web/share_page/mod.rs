@@ -1,0 +1,147 @@
+//! What external readers see (`docs/HTTP.md`, `docs/SECURITY.md`): `/content/{uuid}`, its
+//! password form, and the attachments of the page.
+
+mod access;
+mod attachments;
+mod password;
+mod render;
+
+use std::sync::Arc;
+
+use actix_web::error::UrlencodedError;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+
+use super::error::{AppError, Gone, Missing, PageError};
+use super::state::AppState;
+use crate::share::ShareId;
+use crate::share::unlock::verify_unlock;
+use crate::storage::shares::{self, ReaderShare};
+
+/// Largest password form accepted.
+const MAX_FORM_BODY: usize = 4 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let (query, _) = super::error::page_extractors();
+    let form = web::FormConfig::default()
+        .limit(MAX_FORM_BODY)
+        .error_handler(|error, _| {
+            let problem = match error {
+                UrlencodedError::Overflow { .. } => AppError::BodyTooLarge(MAX_FORM_BODY),
+                _ => AppError::BadPasswordForm,
+            };
+            PageError(problem).into()
+        });
+    // A share id that does not parse leads nowhere, like an unknown one.
+    let path = web::PathConfig::default()
+        .error_handler(|_, _| PageError(AppError::NotFound(Missing::SharedPage)).into());
+    cfg.service(
+        web::scope("/content")
+            .app_data(query)
+            .app_data(path)
+            .app_data(form)
+            .route("/{uuid}", web::get().to(page))
+            .route("/{uuid}", web::head().to(page))
+            .route("/{uuid}/password", web::post().to(password::post))
+            .route(
+                "/{uuid}/attachments/{attachment}",
+                web::get().to(attachments::get),
+            ),
+    );
+}
+
+/// The share behind `/content/{uuid}`, if it may be served now; from memory when the change
+/// listener vouches for it.
+async fn servable_share(state: &AppState, id: ShareId) -> Result<Arc<ReaderShare>, AppError> {
+    let share = match state.readers.get(id) {
+        Some(share) => share,
+        None => {
+            let read_at = state.readers.generation();
+            let row = shares::find_for_reader(&state.pool, id)
+                .await?
+                .ok_or(AppError::NotFound(Missing::SharedPage))?;
+            state.readers.insert(row, read_at)
+        }
+    };
+    if share.revoked {
+        return Err(AppError::NotFound(Missing::SharedPage));
+    }
+    if share.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(AppError::Gone(Gone::ShareExpired));
+    }
+    if !share.tenant.live() {
+        return Err(AppError::Gone(Gone::SharingOff));
+    }
+    Ok(share)
+}
+
+/// The uuid as the reader wrote it, when it is not the canonical (lower-case) form: cookies are
+/// scoped to that form, so the reader is sent there.
+fn canonical_redirect(req: &HttpRequest, id: ShareId) -> Option<HttpResponse> {
+    let written = req.match_info().get("uuid")?;
+    if !written.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut location = id.page_url(req.app_data::<web::Data<AppState>>()?.settings.base_path());
+    if !req.query_string().is_empty() {
+        location.push('?');
+        location.push_str(req.query_string());
+    }
+    Some(
+        HttpResponse::PermanentRedirect()
+            .insert_header((header::LOCATION, location))
+            .finish(),
+    )
+}
+
+async fn page(
+    req: HttpRequest,
+    id: web::Path<ShareId>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    if let Some(redirect) = canonical_redirect(&req, *id) {
+        return Ok(redirect);
+    }
+    let share = servable_share(&state, *id).await?;
+    let now = Utc::now().timestamp();
+    let key = &state.signing_key;
+    if !share.password_protected
+        || access::has_valid_cookie(&req, key, share.id, share.password_version, now)
+    {
+        return render::page(&state, &share, None).await;
+    }
+    let Some(token) = access::unlock_token(req.query_string()) else {
+        return render::password_form(&state, &share, StatusCode::OK, None);
+    };
+    match verify_unlock(
+        &token,
+        share.id,
+        &share.unlock_secret,
+        now,
+        state.settings.unlock_leeway_secs,
+    ) {
+        // The page comes in this very response: a browser that drops the cookie still shows it.
+        Ok(()) => {
+            let cookie = access::session_cookie(
+                key,
+                state.settings.base_path(),
+                share.id,
+                share.password_version,
+                share.expires_at.map(|at| at.timestamp()),
+                now,
+            );
+            render::page(&state, &share, Some(cookie)).await
+        }
+        Err(error) => {
+            tracing::info!(share = %share.id, %error, "unlock token refused");
+            render::password_form(
+                &state,
+                &share,
+                StatusCode::UNAUTHORIZED,
+                Some(error.reader_message()),
+            )
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! `POST /content/{uuid}/password`: a reader's password attempt, counted before it is checked.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{access, render, servable_share};
+use crate::share::ShareId;
+use crate::share::cookie::form_token_is_valid;
+use crate::storage::{password_failures, shares};
+use crate::web::client_ip::client_ip;
+use crate::web::error::{AppError, PageError};
+use crate::web::state::AppState;
+
+#[derive(Deserialize)]
+pub struct PasswordFields {
+    password: String,
+    #[serde(default)]
+    form_token: String,
+}
+
+pub async fn post(
+    req: HttpRequest,
+    id: web::Path<ShareId>,
+    form: web::Form<PasswordFields>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    if !access::is_same_site_post(&req, &state.settings.base_origin()) {
+        return Err(AppError::CrossSitePost.into());
+    }
+    let share = servable_share(&state, *id).await?;
+    let see_page = |cookie: Option<String>| {
+        let mut response = HttpResponse::SeeOther();
+        response.insert_header((
+            header::LOCATION,
+            share.id.page_url(state.settings.base_path()),
+        ));
+        if let Some(cookie) = cookie {
+            response.insert_header((header::SET_COOKIE, cookie));
+        }
+        response.finish()
+    };
+    if !share.password_protected {
+        return Ok(see_page(None));
+    }
+    let PasswordFields {
+        password: attempt,
+        form_token,
+    } = form.into_inner();
+    let now = Utc::now().timestamp();
+    if !form_token_is_valid(&state.signing_key, share.id, &form_token, now) {
+        return Err(AppError::FormExpired.into());
+    }
+    let client = client_ip(&req, &state.settings.trusted_proxies);
+    if let Some(retry_after) = password_failures::count_attempt(&state.pool, share.id, &client)
+        .await
+        .map_err(AppError::from)?
+    {
+        let mut response = render::password_form(
+            &state,
+            &share,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many wrong passwords. Wait a few minutes, then try again."),
+        )?;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        return Ok(response);
+    }
+    let Some((hash, password_version)) = shares::password_hash(&state.pool, share.id)
+        .await
+        .map_err(AppError::from)?
+    else {
+        return Ok(see_page(None));
+    };
+    // Argon2id takes 19 MiB and tens of milliseconds: a few at a time, off the async threads.
+    let _permit = state
+        .password_checks
+        .acquire()
+        .await
+        .map_err(|_| AppError::Busy)?;
+    let matches = web::block(move || hash.verify(&attempt))
+        .await
+        .map_err(|_| AppError::Busy)?;
+    if !matches {
+        return render::password_form(
+            &state,
+            &share,
+            StatusCode::UNAUTHORIZED,
+            Some("That password is not right."),
+        );
+    }
+    password_failures::clear(&state.pool, share.id, &client)
+        .await
+        .map_err(AppError::from)?;
+    Ok(see_page(Some(access::session_cookie(
+        &state.signing_key,
+        state.settings.base_path(),
+        share.id,
+        password_version,
+        share.expires_at.map(|at| at.timestamp()),
+        now,
+    ))))
+}

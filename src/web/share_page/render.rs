@@ -1,0 +1,151 @@
+//! The share page and its password form: content from the cache (or Confluence, sanitised),
+//! attachment URLs signed for the reader, and the headers every page of a share carries.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, HttpResponseBuilder, web};
+use askama::Template;
+use chrono::Utc;
+
+use crate::confluence::client::HostError;
+use crate::share::content::sanitize;
+use crate::share::content_cache::CachedPage;
+use crate::share::cookie::{
+    AttachmentGrant, FORM_TOKEN_TTL_SECS, attachment_signature, attachment_url_expiry, form_token,
+};
+use crate::storage::shares::ReaderShare;
+use crate::web::csp;
+use crate::web::error::{AppError, Gone, PageError};
+use crate::web::html::render;
+use crate::web::state::AppState;
+
+#[derive(Template)]
+#[template(path = "share/page.html")]
+struct SharedPage<'a> {
+    title: &'a str,
+    body: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "share/password.html")]
+struct PasswordForm<'a> {
+    title: &'a str,
+    action: &'a str,
+    form_token: &'a str,
+    problem: Option<&'a str>,
+}
+
+/// Headers of every page under `/content/{uuid}`: framed by the share's embedding origins,
+/// protected pages never cached.
+pub fn with_share_headers(
+    mut response: HttpResponseBuilder,
+    share: &ReaderShare,
+) -> HttpResponseBuilder {
+    response.insert_header((
+        header::CONTENT_SECURITY_POLICY,
+        csp::share_page(share.embedding_origins()),
+    ));
+    let cache = if share.password_protected {
+        "no-cache, no-store"
+    } else {
+        "no-cache"
+    };
+    response.insert_header((header::CACHE_CONTROL, cache));
+    response
+}
+
+pub fn password_form(
+    state: &AppState,
+    share: &ReaderShare,
+    status: StatusCode,
+    problem: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let action = format!("{}/password", share.id.page_url(state.settings.base_path()));
+    let token = form_token(
+        &state.signing_key,
+        share.id,
+        Utc::now().timestamp() + FORM_TOKEN_TTL_SECS,
+    );
+    let form = PasswordForm {
+        title: "This page is protected",
+        action: &action,
+        form_token: &token,
+        problem,
+    };
+    render(
+        with_share_headers(HttpResponse::build(status), share),
+        &form,
+    )
+}
+
+/// A failed fetch of the share's page, as its reader sees it.
+pub fn content_failed(error: HostError) -> AppError {
+    match error {
+        HostError::NotFound => AppError::Gone(Gone::PageDeleted),
+        other => AppError::Confluence(other),
+    }
+}
+
+/// The page's content: from the cache, or fetched from Confluence and sanitised (once, however
+/// many readers miss it at the same moment).
+pub async fn content(state: &AppState, share: &ReaderShare) -> Result<Arc<CachedPage>, AppError> {
+    let tenant = &share.tenant;
+    let fetch = async {
+        let host = crate::tenant::host(&state.settings, tenant, None)
+            .map_err(|_| HostError::Unreachable)?;
+        let page = state.host.content(host, &share.content_id).await?;
+        let base_url = tenant.base_url.clone();
+        web::block(move || CachedPage {
+            version: page.version,
+            title: page.title,
+            page: sanitize(&page.export_view, &base_url),
+        })
+        .await
+        .map_err(|_| HostError::BadAnswer)
+    };
+    state
+        .content
+        .get_or_fetch(tenant.client_key.as_str(), share.content_id.as_str(), fetch)
+        .await
+        .map_err(|error| content_failed(*error))
+}
+
+/// The page itself, with signed attachment URLs; `set_cookie` when access was just proven.
+pub async fn page(
+    state: &AppState,
+    share: &ReaderShare,
+    set_cookie: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let content = content(state, share).await?;
+    let expires = attachment_url_expiry(Utc::now().timestamp());
+    let prefix = format!(
+        "{}/attachments/",
+        share.id.page_url(state.settings.base_path())
+    );
+    let mut body = String::with_capacity(64 * 1024);
+    content.page.render(&mut body, |attachment_id, out| {
+        let grant = AttachmentGrant {
+            share: share.id,
+            password_version: share.password_version,
+            attachment_id,
+            expires,
+        };
+        let sig = attachment_signature(&state.signing_key, grant);
+        // Plain URL: `render` escapes it for the attribute.
+        let _ = write!(out, "{prefix}{attachment_id}?exp={expires}&sig={sig}");
+    });
+    let mut response = with_share_headers(HttpResponse::Ok(), share);
+    if let Some(cookie) = set_cookie {
+        response.insert_header((header::SET_COOKIE, cookie));
+    }
+    render(
+        response,
+        &SharedPage {
+            title: &content.title,
+            body: &body,
+        },
+    )
+}
