@@ -22,8 +22,8 @@ pub fn unlock_url(
     }
     let token = mint_unlock_token(share, &secret, now, ttl);
     Ok(format!(
-        "{}/content/{share}?unlock={token}",
-        base_url.trim_end_matches('/')
+        "{}?unlock={token}",
+        share.page_url(base_url.trim_end_matches('/'))
     ))
 }
 

@@ -587,7 +587,10 @@ async fn a_bad_site_default_gets_a_clear_error_and_changes_nothing() {
     .await;
     let message: Value = bad_origin.json().await.unwrap();
     // The field is named in `field`, so the UI never parses the message.
-    assert_eq!(message["error"]["field"], "defaultFrameAncestors", "{message}");
+    assert_eq!(
+        message["error"]["field"], "defaultFrameAncestors",
+        "{message}"
+    );
     assert!(
         message["error"]["message"]
             .as_str()

@@ -269,6 +269,47 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// `GET /api/shares?contentId=PAGE_ID` as `user`.
+    pub async fn list_shares(&self, site: &Site, user: &str) -> reqwest::Response {
+        let path = format!("/api/shares?contentId={PAGE_ID}");
+        self.api(site, user, reqwest::Method::GET, &path, None)
+            .await
+    }
+
+    /// `GET /api/shares/{uuid}` as `user`.
+    pub async fn get_share(&self, site: &Site, user: &str, uuid: &str) -> reqwest::Response {
+        let path = format!("/api/shares/{uuid}");
+        self.api(site, user, reqwest::Method::GET, &path, None)
+            .await
+    }
+
+    /// `PATCH /api/shares/{uuid}` with `body` as `user`.
+    pub async fn patch_share(
+        &self,
+        site: &Site,
+        user: &str,
+        uuid: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        let path = format!("/api/shares/{uuid}");
+        self.api(site, user, reqwest::Method::PATCH, &path, Some(body))
+            .await
+    }
+
+    /// `POST /api/shares/{uuid}/unlock-secret` as `user`.
+    pub async fn rotate_secret(&self, site: &Site, user: &str, uuid: &str) -> reqwest::Response {
+        let path = format!("/api/shares/{uuid}/unlock-secret");
+        self.api(site, user, reqwest::Method::POST, &path, None)
+            .await
+    }
+
+    /// `DELETE /api/shares/{uuid}` as `user`.
+    pub async fn revoke_share(&self, site: &Site, user: &str, uuid: &str) -> reqwest::Response {
+        let path = format!("/api/shares/{uuid}");
+        self.api(site, user, reqwest::Method::DELETE, &path, None)
+            .await
+    }
+
     /// GET `/content/{uuid}` plus `suffix`, with an optional `Cookie` header.
     pub async fn read_share(&self, url: &str, cookie: Option<&str>) -> reqwest::Response {
         let mut request = self.http.get(url);

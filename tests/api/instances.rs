@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{EDITOR, PAGE_ID, TestApp, session_cookie, spawn_app};
@@ -37,13 +36,8 @@ async fn a_revocation_on_one_instance_ends_the_share_on_the_others() {
     for _ in 0..2 {
         assert_eq!(app.read_share(&url, None).await.status(), 200);
     }
-    let path = format!("/api/shares/{}", share["uuid"].as_str().unwrap());
-    assert_eq!(
-        app.api(&site, EDITOR, Method::DELETE, &path, None)
-            .await
-            .status(),
-        204
-    );
+    let uuid = share["uuid"].as_str().unwrap();
+    assert_eq!(app.revoke_share(&site, EDITOR, uuid).await.status(), 204);
     assert_eq!(status_soon(&app, &url, None, 404).await, 404);
 }
 
@@ -60,15 +54,9 @@ async fn a_password_change_on_one_instance_ends_sessions_on_the_others() {
     let login = app.post_password(&url, password).await;
     let cookie = session_cookie(&login).unwrap();
     assert_eq!(app.read_share(&url, Some(&cookie)).await.status(), 200);
-    let path = format!("/api/shares/{}", share["uuid"].as_str().unwrap());
+    let uuid = share["uuid"].as_str().unwrap();
     let changed = app
-        .api(
-            &site,
-            EDITOR,
-            Method::PATCH,
-            &path,
-            Some(json!({"password": "a new password!"})),
-        )
+        .patch_share(&site, EDITOR, uuid, json!({"password": "a new password!"}))
         .await;
     assert_eq!(changed.status(), 200);
     let mut form_shown = false;
@@ -133,13 +121,8 @@ async fn a_silently_dead_listener_stops_the_cache_within_five_seconds() {
 
     // The network between the other instance and Postgres goes quiet: nothing is closed.
     proxy.freeze();
-    let path = format!("/api/shares/{}", share["uuid"].as_str().unwrap());
-    assert_eq!(
-        app.api(&site, EDITOR, Method::DELETE, &path, None)
-            .await
-            .status(),
-        204
-    );
+    let uuid = share["uuid"].as_str().unwrap();
+    assert_eq!(app.revoke_share(&site, EDITOR, uuid).await.status(), 204);
     let revoked_at = tokio::time::Instant::now();
     tokio::time::sleep_until(revoked_at + Duration::from_secs(5)).await;
     let late = app

@@ -3,7 +3,6 @@
 use pageshare::sandbox::Page;
 use pageshare::share::unlock::mint_unlock_token;
 use pageshare::share::{ShareId, UnlockSecret};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use pageshare::share::cookie::form_token;
@@ -169,12 +168,11 @@ async fn password_flow_cookie_and_its_end() {
     );
 
     let changed = app
-        .api(
+        .patch_share(
             &site,
             EDITOR,
-            Method::PATCH,
-            &format!("/api/shares/{}", shared.id),
-            Some(json!({"password": "a brand new password"})),
+            &shared.id.to_string(),
+            json!({"password": "a brand new password"}),
         )
         .await;
     assert_eq!(changed.status(), 200);
@@ -195,13 +193,7 @@ async fn password_flow_cookie_and_its_end() {
         200
     );
     let revoked = app
-        .api(
-            &site,
-            EDITOR,
-            Method::DELETE,
-            &format!("/api/shares/{}", shared.id),
-            None,
-        )
+        .revoke_share(&site, EDITOR, &shared.id.to_string())
         .await;
     assert_eq!(revoked.status(), 204);
     assert_eq!(
@@ -451,13 +443,7 @@ async fn a_changed_unlock_secret_refuses_old_tokens() {
     let shared = protected_share(&app, &site).await;
     let old_url = unlock_url(&shared, &shared.secret);
     let rotated: Value = app
-        .api(
-            &site,
-            EDITOR,
-            Method::POST,
-            &format!("/api/shares/{}/unlock-secret", shared.id),
-            None,
-        )
+        .rotate_secret(&site, EDITOR, &shared.id.to_string())
         .await
         .json()
         .await
@@ -618,12 +604,11 @@ async fn protected_attachments_need_a_signature_or_the_cookie() {
     assert_eq!(app.read_share(&hidden, Some(&cookie)).await.status(), 404);
     // A password change ends the signed URLs handed out before it.
     let changed = app
-        .api(
+        .patch_share(
             &site,
             EDITOR,
-            Method::PATCH,
-            &format!("/api/shares/{}", shared.id),
-            Some(json!({"password": "a brand new password"})),
+            &shared.id.to_string(),
+            json!({"password": "a brand new password"}),
         )
         .await;
     assert_eq!(changed.status(), 200);

@@ -3,36 +3,48 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use pageshare::sandbox::Site;
+
 use crate::helpers::{
-    EDITOR, OUTSIDER, PAGE_ID, READER, assert_bad_json_bodies_refused, error_code, spawn_app,
+    EDITOR, OUTSIDER, PAGE_ID, READER, TestApp, assert_bad_json_bodies_refused, error_code,
+    spawn_app,
 };
 
 fn in_an_hour() -> String {
     (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()
 }
 
+/// A share of the sample page as [`EDITOR`] with a password, an expiry and an embedding site.
+async fn full_share(app: &TestApp, site: &Site) -> Value {
+    app.create_share(
+        site,
+        json!({"contentId": PAGE_ID, "password": "correct horse", "expiresAt": in_an_hour(),
+               "frameAncestors": ["https://docs.example.com"]}),
+    )
+    .await
+}
+
+fn uuid(share: &Value) -> &str {
+    share["uuid"].as_str().unwrap()
+}
+
 #[tokio::test]
-async fn create_list_read_update_rotate_and_revoke() {
+async fn a_new_share_carries_its_page_its_settings_and_a_fresh_unlock_secret() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let expires = in_an_hour();
-    let share = app
-        .create_share(
-            &site,
-            json!({"contentId": PAGE_ID, "password": "correct horse", "expiresAt": expires,
-                   "frameAncestors": ["https://docs.example.com"]}),
-        )
-        .await;
-    let uuid = share["uuid"].as_str().unwrap().to_owned();
+    let share = full_share(&app, &site).await;
     assert_eq!(share["contentId"], PAGE_ID);
     assert_eq!(share["title"], "Onboarding", "title from Confluence");
     assert_eq!(share["spaceKey"], "ENG");
-    assert_eq!(share["url"], format!("{}/content/{uuid}", app.address));
+    assert_eq!(
+        share["url"],
+        format!("{}/content/{}", app.address, uuid(&share))
+    );
     assert_eq!(share["passwordProtected"], true);
     assert_eq!(share["status"], "active");
     assert_eq!(share["frameAncestors"], json!(["https://docs.example.com"]));
     assert_eq!(share["createdBy"], EDITOR);
-    let secret = share["unlockSecret"].as_str().unwrap().to_owned();
+    let secret = share["unlockSecret"].as_str().unwrap();
     assert!(
         secret.len() == 64
             && secret
@@ -40,42 +52,33 @@ async fn create_list_read_update_rotate_and_revoke() {
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     );
     assert!(share.get("password").is_none() && !share.to_string().contains("correct horse"));
+}
 
-    let list: Value = app
-        .api(
-            &site,
-            EDITOR,
-            Method::GET,
-            &format!("/api/shares?contentId={PAGE_ID}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+#[tokio::test]
+async fn the_page_lists_its_shares_and_one_share_reads_with_its_secret() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let share = full_share(&app, &site).await;
+    let list: Value = app.list_shares(&site, EDITOR).await.json().await.unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
-    assert_eq!(list[0]["uuid"], uuid.as_str());
-
-    let read = app
-        .api(
-            &site,
-            EDITOR,
-            Method::GET,
-            &format!("/api/shares/{uuid}"),
-            None,
-        )
-        .await;
+    assert_eq!(list[0]["uuid"], uuid(&share));
+    let read = app.get_share(&site, EDITOR, uuid(&share)).await;
     assert_eq!(read.status(), 200);
     let read: Value = read.json().await.unwrap();
-    assert_eq!(read["unlockSecret"], secret.as_str());
+    assert_eq!(read["unlockSecret"], share["unlockSecret"]);
+}
 
+#[tokio::test]
+async fn patch_with_null_clears_the_password_and_expiry_and_leaves_the_rest() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let share = full_share(&app, &site).await;
     let patched = app
-        .api(
+        .patch_share(
             &site,
             EDITOR,
-            Method::PATCH,
-            &format!("/api/shares/{uuid}"),
-            Some(json!({"password": null, "expiresAt": null})),
+            uuid(&share),
+            json!({"password": null, "expiresAt": null}),
         )
         .await;
     assert_eq!(patched.status(), 200);
@@ -87,52 +90,43 @@ async fn create_list_read_update_rotate_and_revoke() {
         json!(["https://docs.example.com"]),
         "absent fields are left alone"
     );
+}
 
-    let rotated = app
-        .api(
-            &site,
-            EDITOR,
-            Method::POST,
-            &format!("/api/shares/{uuid}/unlock-secret"),
-            None,
-        )
-        .await;
+#[tokio::test]
+async fn rotating_the_unlock_secret_gives_a_new_one() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let share = full_share(&app, &site).await;
+    let rotated = app.rotate_secret(&site, EDITOR, uuid(&share)).await;
     assert_eq!(rotated.status(), 200);
     let rotated: Value = rotated.json().await.unwrap();
     let new_secret = rotated["unlockSecret"].as_str().unwrap();
     assert_eq!(new_secret.len(), 64);
-    assert_ne!(new_secret, secret);
+    assert_ne!(new_secret, share["unlockSecret"].as_str().unwrap());
+}
 
-    let revoked = app
-        .api(
-            &site,
-            EDITOR,
-            Method::DELETE,
-            &format!("/api/shares/{uuid}"),
-            None,
-        )
-        .await;
-    assert_eq!(revoked.status(), 204);
+#[tokio::test]
+async fn a_revoked_share_reads_as_revoked_and_refuses_changes() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let share = full_share(&app, &site).await;
+    assert_eq!(
+        app.revoke_share(&site, EDITOR, uuid(&share)).await.status(),
+        204
+    );
     let after: Value = app
-        .api(
-            &site,
-            EDITOR,
-            Method::GET,
-            &format!("/api/shares/{uuid}"),
-            None,
-        )
+        .get_share(&site, EDITOR, uuid(&share))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(after["status"], "revoked");
     let patch_revoked = app
-        .api(
+        .patch_share(
             &site,
             EDITOR,
-            Method::PATCH,
-            &format!("/api/shares/{uuid}"),
-            Some(json!({"password": "another one"})),
+            uuid(&share),
+            json!({"password": "another one"}),
         )
         .await;
     assert_eq!(patch_revoked.status(), 409);
