@@ -233,29 +233,44 @@ async fn disabled_then_enabled_flips_the_flag_and_blocks_iframes_meanwhile() {
 
 type Tweak = Box<dyn FnOnce(&mut serde_json::Value)>;
 
-/// Post `/installed` with the claims changed by `tweak`, signed RS256 under `kid`.
+/// Post `/installed` for a new site, signed RS256 under `kid` (by a key nobody serves when
+/// `stranger`), claims and body changed by the tweaks; a refused install must store nothing.
+async fn install_tweaked(
+    app: &crate::helpers::TestApp,
+    kid: &str,
+    stranger: bool,
+    tweak_claims: impl FnOnce(&mut serde_json::Value),
+    tweak_body: impl FnOnce(&mut serde_json::Value),
+) -> reqwest::Response {
+    let site = app.sandbox.add_site("tweaked");
+    let mut claims = app.sandbox.install_claims(&site, &app.target, "/installed");
+    tweak_claims(&mut claims);
+    let token = app.sandbox.sign_rs256(&claims, kid, stranger);
+    let mut body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
+    tweak_body(&mut body);
+    let response = app
+        .sandbox
+        .post_callback(&app.target, "/installed", &body, Some(&token))
+        .await
+        .unwrap();
+    if !response.status().is_success() {
+        assert_eq!(
+            app.installation_count(&site.client_key).await,
+            0,
+            "a refused install stores nothing"
+        );
+    }
+    response
+}
+
+/// An install whose claims `tweak` changes.
 async fn install_with(
     app: &crate::helpers::TestApp,
     tweak: impl FnOnce(&mut serde_json::Value),
     kid: &str,
     stranger: bool,
 ) -> reqwest::Response {
-    let site = app.sandbox.add_site("tweaked");
-    let mut claims = app.sandbox.install_claims(&site, &app.target, "/installed");
-    tweak(&mut claims);
-    let token = app.sandbox.sign_rs256(&claims, kid, stranger);
-    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
-    let response = app
-        .sandbox
-        .post_callback(&app.target, "/installed", &body, Some(&token))
-        .await
-        .unwrap();
-    assert_eq!(
-        app.installation_count(&site.client_key).await,
-        0,
-        "a refused install stores nothing"
-    );
-    response
+    install_tweaked(app, kid, stranger, tweak, |_| {}).await
 }
 
 #[tokio::test]
@@ -495,30 +510,12 @@ async fn host_not_on_the_allowlist_is_refused() {
     assert_eq!(app.installation_count(&site.client_key).await, 0);
 }
 
-/// A signed install whose body is changed by `tweak` (the signature covers the request line).
+/// A signed install whose body `tweak` changes (the signature covers the request line).
 async fn install_body(
     app: &crate::helpers::TestApp,
     tweak: impl FnOnce(&mut serde_json::Value),
 ) -> reqwest::Response {
-    let site = app.sandbox.add_site("tweaked-body");
-    let token = app.sandbox.sign_rs256(
-        &app.sandbox.install_claims(&site, &app.target, "/installed"),
-        KID,
-        false,
-    );
-    let mut body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
-    tweak(&mut body);
-    let response = app
-        .sandbox
-        .post_callback(&app.target, "/installed", &body, Some(&token))
-        .await
-        .unwrap();
-    assert_eq!(
-        app.installation_count(&site.client_key).await,
-        0,
-        "a refused install stores nothing"
-    );
-    response
+    install_tweaked(app, KID, false, |_| {}, tweak).await
 }
 
 #[tokio::test]
