@@ -1,4 +1,4 @@
-//! Settings from the environment (DESIGN §1); every one has a local default.
+//! Settings from the environment (`docs/CONFIGURATION.md`); every one has a local default.
 
 use std::net::IpAddr;
 

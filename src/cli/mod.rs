@@ -1,4 +1,4 @@
-//! The `pageshare` command line (DESIGN §7).
+//! The `pageshare` command line (`docs/CONFIGURATION.md`).
 
 pub mod dev;
 pub mod secrets;

@@ -1,4 +1,4 @@
-//! Calls from the app to a tenant's Confluence REST API, signed with a Connect JWT (DESIGN §4).
+//! Calls from the app to a tenant's Confluence REST API, signed with a Connect JWT (`docs/SECURITY.md`).
 //! JSON calls follow no redirect and are read up to 5 MB; attachment downloads follow at most two
 //! redirects, each to the tenant's origin or a media host (see [`super::redirects`]).
 

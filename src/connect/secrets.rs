@@ -1,4 +1,4 @@
-//! Which shared secret verifies a tenant's tokens and signs calls to its host (DESIGN §3).
+//! Which shared secret verifies a tenant's tokens and signs calls to its host (`docs/SECURITY.md`).
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! A simulated Confluence Cloud host, for the tests and `pageshare dev` (DESIGN §8).
+//! A simulated Confluence Cloud host, for the tests and `pageshare dev` (`docs/ARCHITECTURE.md`).
 //!
 //! It behaves like Atlassian where the app can tell: lifecycle callbacks signed with RS256 by its
 //! own key, served by a key server at `{url}/keys/{kid}`; Connect JWTs minted like the ones an

@@ -1,4 +1,4 @@
-//! Unlock tokens: HS256 JWTs a customer's backend mints with a share's unlock secret (DESIGN §5).
+//! Unlock tokens: HS256 JWTs a customer's backend mints with a share's unlock secret (`docs/SECURITY.md`).
 //!
 //! Rules: header `alg` exactly `HS256`; `nbf`, `exp` numeric and `iss` a string, all required;
 //! `nbf <= now < exp`; `exp - nbf <= 60`; `iss` is the share's uuid; the signature verifies with
