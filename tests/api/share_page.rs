@@ -655,3 +655,32 @@ async fn bad_password_forms_are_4xx() {
         assert_eq!(response.status().as_u16(), status, "{name}");
     }
 }
+
+#[tokio::test]
+async fn an_upper_case_uuid_leads_to_the_canonical_url_but_never_moves_a_token_into_a_url() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = protected_share(&app, &site).await;
+    let upper = shared.url.replace(
+        &shared.id.to_string(),
+        &shared.id.to_string().to_uppercase(),
+    );
+    let redirect = app.read_share(&format!("{upper}?lang=en"), None).await;
+    assert_eq!(redirect.status(), 308);
+    assert_eq!(
+        header(&redirect, "location"),
+        format!("/content/{}?lang=en", shared.id)
+    );
+    let unlocked = app
+        .read_share(
+            &unlock_url(&shared, &shared.secret).replace(&shared.url, &upper),
+            None,
+        )
+        .await;
+    assert_eq!(unlocked.status(), 200, "served where it is");
+    assert!(unlocked.headers().get("location").is_none());
+    assert!(
+        header(&unlocked, "set-cookie").contains(&format!("Path=/content/{};", shared.id)),
+        "the cookie belongs to the canonical URL"
+    );
+}

@@ -77,11 +77,14 @@ async fn servable_share(state: &AppState, id: ShareId) -> Result<Arc<ReaderShare
     Ok(share)
 }
 
-/// The uuid as the reader wrote it, when it is not the canonical (lower-case) form: cookies are
-/// scoped to that form, so the reader is sent there.
+/// A redirect to the canonical (lower-case) URL when the reader wrote the uuid otherwise:
+/// cookies are scoped to that form. Not with an unlock token: that is never put in a URL the app
+/// builds, so such a request is served where it is (its cookie still goes to the canonical path).
 fn canonical_redirect(req: &HttpRequest, id: ShareId) -> Option<HttpResponse> {
     let written = req.match_info().get("uuid")?;
-    if !written.bytes().any(|b| b.is_ascii_uppercase()) {
+    if !written.bytes().any(|b| b.is_ascii_uppercase())
+        || access::unlock_token(req.query_string()).is_some()
+    {
         return None;
     }
     let mut location = id.page_url(req.app_data::<web::Data<AppState>>()?.settings.base_path());
