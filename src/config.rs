@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use crate::confluence::redirects::{DEFAULT_MEDIA_HOSTS, MediaHosts};
 use crate::connect::allowlist::HostAllowlist;
 use crate::connect::secrets::{SecretMode, SharedSecret};
+use crate::forge::ids::AppId;
+use crate::forge::token::Environment;
 
 #[derive(Clone)]
 pub struct Settings {
@@ -28,10 +30,27 @@ pub struct Settings {
     pub max_attachment_bytes: u64,
     /// Bytes of sanitised pages kept in memory (`PAGESHARE_CONTENT_CACHE_MB`).
     pub content_cache_bytes: u64,
+    /// Forge Remote, when `PAGESHARE_FORGE_APP_ID` is set.
+    pub forge: Option<ForgeSettings>,
+    /// `PAGESHARE_DATA_KEY`, decoded; unset: one kept in the database.
+    pub data_key: Option<SecretBytes>,
     /// Where the iframe pages load Atlassian's `all.js` from. Not an environment variable:
     /// only the tests and `pageshare dev` point it at the sandbox's stand-in.
     pub all_js_url: String,
 }
+
+/// What the Forge Remote side checks of every invocation (`docs/CONFIGURATION.md`).
+#[derive(Debug, Clone)]
+pub struct ForgeSettings {
+    pub app_id: AppId,
+    pub jwks_url: String,
+    /// `app.apiBaseUrl` of every invocation is this followed by the site's cloud id.
+    pub api_base: String,
+    pub environments: Vec<Environment>,
+}
+
+pub const FORGE_JWKS_URL: &str = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json";
+pub const FORGE_API_BASE: &str = "https://api.atlassian.com/ex/confluence/";
 
 /// Shortest `PAGESHARE_APP_SECRET` accepted: HS256 keys shorter than the hash are weak.
 pub const MIN_APP_SECRET_BYTES: usize = 32;
@@ -59,6 +78,16 @@ pub struct CookieKey(pub Vec<u8>);
 impl std::fmt::Debug for CookieKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CookieKey(<redacted>)")
+    }
+}
+
+/// A key given in hex, decoded. Never printed.
+#[derive(Clone)]
+pub struct SecretBytes(pub [u8; 32]);
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBytes(<redacted>)")
     }
 }
 
@@ -170,6 +199,17 @@ impl Settings {
                 .map_err(|problem| invalid("PAGESHARE_MEDIA_HOSTS", problem))?,
             max_attachment_bytes: parse_megabytes(&get, "PAGESHARE_MAX_ATTACHMENT_MB", 50)?,
             content_cache_bytes: parse_megabytes(&get, "PAGESHARE_CONTENT_CACHE_MB", 256)?,
+            forge: forge_settings(&get)?,
+            data_key: get("PAGESHARE_DATA_KEY")
+                .map(|hex_key| {
+                    let mut key = [0u8; 32];
+                    hex::decode_to_slice(hex_key.trim(), &mut key)
+                        .map(|()| SecretBytes(key))
+                        .map_err(|_| {
+                            invalid("PAGESHARE_DATA_KEY", "must be 32 bytes as 64 hex digits")
+                        })
+                })
+                .transpose()?,
             all_js_url: ATLASSIAN_ALL_JS.to_owned(),
         })
     }
@@ -217,6 +257,44 @@ fn parse_secs(
             .filter(|secs| *secs <= 600)
             .ok_or_else(|| invalid(name, "must be a whole number of seconds, at most 600"))
     })
+}
+
+/// The Forge settings, when `PAGESHARE_FORGE_APP_ID` is set.
+fn forge_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<ForgeSettings>, ConfigError> {
+    let Some(raw_id) = get("PAGESHARE_FORGE_APP_ID") else {
+        return Ok(None);
+    };
+    let app_id = AppId::parse(&raw_id).ok_or_else(|| {
+        invalid(
+            "PAGESHARE_FORGE_APP_ID",
+            "must be the Forge app id, ari:cloud:ecosystem::app/<uuid> (or the uuid)",
+        )
+    })?;
+    let http_url = |name: &'static str, default: &str| {
+        let value = get(name).unwrap_or_else(|| default.to_owned());
+        url::Url::parse(&value)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "https" | "http") && url.has_host())
+            .map(|_| value)
+            .ok_or_else(|| invalid(name, "must be an absolute http(s) URL"))
+    };
+    let jwks_url = http_url("PAGESHARE_FORGE_JWKS_URL", FORGE_JWKS_URL)?;
+    let mut api_base = http_url("PAGESHARE_FORGE_API_BASE", FORGE_API_BASE)?;
+    if !api_base.ends_with('/') {
+        api_base.push('/');
+    }
+    let environments = Environment::parse_list(
+        &get("PAGESHARE_FORGE_ENVIRONMENTS").unwrap_or_else(|| "PRODUCTION".into()),
+    )
+    .map_err(|problem| invalid("PAGESHARE_FORGE_ENVIRONMENTS", problem))?;
+    Ok(Some(ForgeSettings {
+        app_id,
+        jwks_url,
+        api_base,
+        environments,
+    }))
 }
 
 /// A size in whole megabytes (MiB), 1 to 65536; in bytes.
@@ -270,6 +348,8 @@ mod tests {
         );
         assert_eq!(s.max_attachment_bytes, 50 * 1024 * 1024);
         assert_eq!(s.content_cache_bytes, 256 * 1024 * 1024);
+        assert!(s.forge.is_none(), "Forge is off until an app id is set");
+        assert!(s.data_key.is_none());
     }
 
     #[test]
@@ -307,6 +387,8 @@ mod tests {
             ("PAGESHARE_MEDIA_HOSTS", "https://api.media.atlassian.com"),
             ("PAGESHARE_MAX_ATTACHMENT_MB", "0"),
             ("PAGESHARE_CONTENT_CACHE_MB", "lots"),
+            ("PAGESHARE_FORGE_APP_ID", "my-app"),
+            ("PAGESHARE_DATA_KEY", "abcd"),
         ];
         for (name, value) in cases {
             let err = settings(&[(name, value)]).unwrap_err();
@@ -316,6 +398,38 @@ mod tests {
                 "a rejected key is not echoed"
             );
         }
+    }
+
+    #[test]
+    fn forge_settings_with_their_defaults() {
+        let uuid = "8db33809-1f32-48bb-8c52-5877dab48107";
+        let s = settings(&[("PAGESHARE_FORGE_APP_ID", uuid)]).unwrap();
+        let forge = s.forge.unwrap();
+        assert_eq!(
+            forge.app_id.as_str(),
+            format!("ari:cloud:ecosystem::app/{uuid}")
+        );
+        assert_eq!(forge.jwks_url, FORGE_JWKS_URL);
+        assert_eq!(forge.api_base, FORGE_API_BASE);
+        assert_eq!(
+            forge.environments,
+            Environment::parse_list("PRODUCTION").unwrap()
+        );
+        let cases = [
+            ("PAGESHARE_FORGE_JWKS_URL", "forge.example.com/jwks.json"),
+            (
+                "PAGESHARE_FORGE_API_BASE",
+                "ftp://api.atlassian.com/ex/confluence/",
+            ),
+            ("PAGESHARE_FORGE_ENVIRONMENTS", " , "),
+        ];
+        for (name, value) in cases {
+            let err = settings(&[("PAGESHARE_FORGE_APP_ID", uuid), (name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+        }
+        let key = "ab".repeat(32);
+        let s = settings(&[("PAGESHARE_DATA_KEY", &key)]).unwrap();
+        assert_eq!(s.data_key.unwrap().0, [0xab; 32]);
     }
 
     #[test]

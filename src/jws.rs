@@ -130,6 +130,97 @@ impl<'a> Jws<'a> {
     }
 }
 
+/// A claim as sent: absent, a number, a string, or anything else, so that each problem gets its
+/// own error.
+#[derive(Debug, Default)]
+pub enum Claim {
+    #[default]
+    Missing,
+    Number(f64),
+    Text(String),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Claim {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ClaimVisitor)
+    }
+}
+
+struct ClaimVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ClaimVisitor {
+    type Value = Claim;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Claim, E> {
+        Ok(Claim::Number(n as f64))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Claim, E> {
+        Ok(Claim::Number(n as f64))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Claim, E> {
+        Ok(Claim::Number(n))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Claim, E> {
+        Ok(Claim::Text(s.to_owned()))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Claim, E> {
+        Ok(Claim::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Claim, E> {
+        Ok(Claim::Other)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Claim, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Claim::Other)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Claim, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Claim::Other)
+    }
+}
+
+/// What is wrong with a required claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimProblem {
+    Missing(&'static str),
+    Invalid(&'static str),
+}
+
+impl Claim {
+    /// The claim as a number (a NumericDate, say).
+    pub fn number(&self, name: &'static str) -> Result<f64, ClaimProblem> {
+        match self {
+            Self::Number(n) => Ok(*n),
+            Self::Missing => Err(ClaimProblem::Missing(name)),
+            _ => Err(ClaimProblem::Invalid(name)),
+        }
+    }
+
+    /// The claim as a string.
+    pub fn text(&self, name: &'static str) -> Result<&str, ClaimProblem> {
+        match self {
+            Self::Text(s) => Ok(s),
+            Self::Missing => Err(ClaimProblem::Missing(name)),
+            _ => Err(ClaimProblem::Invalid(name)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use pageshare::cli::{Cli, Command, SecretsCommand, secrets, unlock_url};
+use pageshare::cli::{Cli, Command, SecretsCommand, TenantsCommand, secrets, tenants, unlock_url};
 use pageshare::config::Settings;
 use pageshare::startup::Application;
 
@@ -53,6 +53,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Dev => pageshare::cli::dev::run(settings).await?,
+        Command::Tenants(TenantsCommand::Status { json }) => {
+            let pool = pageshare::db::connect_and_migrate(&settings.database_url).await?;
+            let report = tenants::status(&pool).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+        }
+        Command::ForgeUi { dir } => {
+            for (name, contents) in pageshare::web::ui::forge_resources()? {
+                let path = dir.join(&name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&path, contents)?;
+                println!("{}", path.display());
+            }
+        }
         Command::Secrets(SecretsCommand::ForgetPerInstall) => {
             let pool = pageshare::db::connect_and_migrate(&settings.database_url).await?;
             return secrets::forget_per_install(&pool, settings.secret_mode).await;

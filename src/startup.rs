@@ -16,10 +16,13 @@ use crate::config::Settings;
 use crate::confluence::client::HostClient;
 use crate::connect::descriptor;
 use crate::connect::signed_install::InstallKeys;
+use crate::data_key::DataKey;
+use crate::forge::keys::ForgeKeys;
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
+use crate::storage::app_keys::shared_key;
 use crate::storage::reader_cache::{self, ReaderCache};
-use crate::web::state::AppState;
+use crate::web::state::{AppState, ForgeRuntime};
 use crate::web::{configure, logging};
 
 /// How long sanitised page content is reused before Confluence is asked again.
@@ -65,9 +68,29 @@ impl Application {
         let port = listener.local_addr()?.port();
         let cookie_key = match &settings.cookie_key {
             Some(key) => key.0.clone(),
-            None => crate::storage::app_keys::cookie_key(&pool)
+            None => shared_key(&pool, "cookie")
                 .await
                 .context("cannot load the cookie key from the database")?,
+        };
+        let data_key = match &settings.data_key {
+            Some(key) => DataKey::new(&key.0),
+            None => {
+                let stored = shared_key(&pool, "data")
+                    .await
+                    .context("cannot load the data key from the database")?;
+                if settings.forge.is_some() {
+                    tracing::warn!(
+                        "PAGESHARE_DATA_KEY is unset: Forge app tokens are sealed with a key kept in the \
+                         database, so anyone who can read the database can read them; set \
+                         PAGESHARE_DATA_KEY (64 hex digits) in production"
+                    );
+                }
+                let key: [u8; DataKey::LEN] = stored
+                    .as_slice()
+                    .try_into()
+                    .context("the stored data key is not 32 bytes")?;
+                DataKey::new(&key)
+            }
         };
         let readers = Arc::new(ReaderCache::new(READER_TTL, READER_CAPACITY));
         tokio::spawn(reader_cache::keep_listening(pool.clone(), readers.clone()));
@@ -80,6 +103,11 @@ impl Application {
             ),
             content: ContentCache::new(CONTENT_TTL, settings.content_cache_bytes),
             verifications: Default::default(),
+            data_key,
+            forge: settings.forge.as_ref().map(|forge| ForgeRuntime {
+                keys: ForgeKeys::new(&forge.jwks_url),
+                seen: Default::default(),
+            }),
             descriptor: descriptor::render(&settings.base_url, &settings.app_key)?,
             install_keys: InstallKeys::new(&settings.install_keys_url),
             host: HostClient::new(
@@ -91,12 +119,13 @@ impl Application {
             settings,
         });
         let https = state.settings.base_url.starts_with("https://");
+        let routes = configure(state.settings.forge.is_some());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(security_headers(&https))
                 .wrap(from_fn(logging::log_request))
                 .app_data(state.clone())
-                .configure(configure)
+                .configure(routes.clone())
         })
         .listen(listener)?;
         if let Some(workers) = workers {

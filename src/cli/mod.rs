@@ -2,6 +2,7 @@
 
 pub mod dev;
 pub mod secrets;
+pub mod tenants;
 pub mod unlock_url;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +45,26 @@ pub enum Command {
     /// The local sandbox: the app plus a simulated Confluence host, installed, with a sample
     /// password-protected share.
     Dev,
+    /// Tenants: which platform (Connect, Forge) each has been seen on, and when.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
+    /// Write the Forge app's Custom UI resources (all but the @forge/bridge bundle) into DIR
+    /// (`forge/static`; see forge/README.md).
+    ForgeUi {
+        /// Where to write `panel/` and `admin/`.
+        dir: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Each tenant with the platforms it has been seen on and when, its app token's expiry and
+    /// its number of shares.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! JSON calls follow no redirect and are read up to 5 MB; attachment downloads follow at most two
 //! redirects, each to the tenant's origin or a media host (see [`super::redirects`]).
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use url::Url;
@@ -31,23 +32,34 @@ const MAX_DOWNLOAD_REDIRECTS: usize = 2;
 
 /// How calls to one tenant's Confluence are authenticated: the caller says, the client never
 /// asks which platform the tenant came through.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub enum Credentials<'a> {
     /// Connect: a JWT per call (`iss` the app key, `aud` the client key, the call's `qsh`),
     /// signed with the shared secret the host holds.
     ConnectJwt(&'a SharedSecret),
     /// An OAuth bearer token (Forge's app token for the installation).
-    Bearer(&'a str),
+    Bearer(Cow<'a, str>),
+}
+
+/// Never prints a token.
+impl std::fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ConnectJwt(_) => f.write_str("ConnectJwt(<redacted>)"),
+            Self::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+        }
+    }
 }
 
 /// Where and how to reach one tenant's Confluence.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Host<'a> {
     /// Names the tenant in logs (and is the Connect JWT's `aud`).
     pub client_key: &'a ClientKey,
-    /// The REST base, e.g. `https://acme.atlassian.net/wiki` (no trailing `/`): REST paths such as
-    /// `/rest/api/content/1` are appended to it.
-    pub base_url: &'a str,
+    /// The REST base, e.g. `https://acme.atlassian.net/wiki` or, for Forge,
+    /// `https://api.atlassian.com/ex/confluence/{cloudId}/wiki` (no trailing `/`): REST paths such
+    /// as `/rest/api/content/1` are appended to it.
+    pub base_url: Cow<'a, str>,
     pub credentials: Credentials<'a>,
 }
 
@@ -153,15 +165,15 @@ impl HostClient {
     /// The `Authorization` header value for a request to `path?query` of the host.
     pub fn authorization(
         &self,
-        host: Host<'_>,
+        host: &Host<'_>,
         method: &str,
         path: &str,
         query: &str,
         now: i64,
     ) -> String {
-        let secret = match host.credentials {
+        let secret = match &host.credentials {
             Credentials::Bearer(token) => return format!("Bearer {token}"),
-            Credentials::ConnectJwt(secret) => secret,
+            Credentials::ConnectJwt(secret) => *secret,
         };
         let canonical = canonical_request(
             RequestParts {
@@ -183,7 +195,7 @@ impl HostClient {
     }
 
     /// Sign and send a call; answer with the response when its final status is a success.
-    async fn send(&self, host: Host<'_>, call: Call<'_>) -> Result<reqwest::Response, HostError> {
+    async fn send(&self, host: &Host<'_>, call: Call<'_>) -> Result<reqwest::Response, HostError> {
         let Call {
             method,
             path,
@@ -258,7 +270,7 @@ impl HostClient {
     /// origin or a media host, without the tenant's credentials (the media URL carries its own).
     async fn follow_download(
         &self,
-        host: Host<'_>,
+        host: &Host<'_>,
         mut response: reqwest::Response,
     ) -> Result<reqwest::Response, HostError> {
         for hop in 0..=MAX_DOWNLOAD_REDIRECTS {
@@ -306,13 +318,13 @@ impl HostClient {
         Ok(response)
     }
 
-    fn may_follow(&self, host: Host<'_>, target: &Url) -> bool {
-        same_origin(target, host.base_url) || self.media_hosts.allows(target)
+    fn may_follow(&self, host: &Host<'_>, target: &Url) -> bool {
+        same_origin(target, &host.base_url) || self.media_hosts.allows(target)
     }
 
     async fn call<T: DeserializeOwned>(
         &self,
-        host: Host<'_>,
+        host: &Host<'_>,
         method: reqwest::Method,
         path: &str,
         params: &[(&str, &str)],
@@ -344,7 +356,7 @@ impl HostClient {
     /// Whether the user administers the site (`administer` on `application`).
     pub async fn is_site_admin(
         &self,
-        host: Host<'_>,
+        host: &Host<'_>,
         account_id: &AccountId,
     ) -> Result<bool, HostError> {
         #[derive(Deserialize)]
@@ -376,7 +388,7 @@ impl HostClient {
     /// Whether the user may read (or update) the content, as Confluence says.
     pub async fn has_content_permission(
         &self,
-        host: Host<'_>,
+        host: &Host<'_>,
         account_id: &AccountId,
         content: &ContentId,
         operation: ContentOperation,
@@ -400,7 +412,7 @@ impl HostClient {
     /// The page's title, space, version and `export_view` body.
     pub async fn content(
         &self,
-        host: Host<'_>,
+        host: &Host<'_>,
         content: &ContentId,
     ) -> Result<PageContent, HostError> {
         #[derive(Deserialize)]
@@ -450,7 +462,7 @@ impl HostClient {
     /// is capped while streaming.
     pub async fn attachment(
         &self,
-        host: Host<'_>,
+        host: &Host<'_>,
         page: &ContentId,
         attachment: &ContentId,
     ) -> Result<reqwest::Response, HostError> {
@@ -511,7 +523,7 @@ mod tests {
         fn host(&self) -> Host<'_> {
             Host {
                 client_key: &self.client_key,
-                base_url: &self.base_url,
+                base_url: Cow::Borrowed(&self.base_url),
                 credentials: Credentials::ConnectJwt(&self.secret),
             }
         }
@@ -527,7 +539,7 @@ mod tests {
         let client = client_for(&sandbox);
 
         let page = client
-            .content(Target::of(&site).host(), &id(PAGE_ID))
+            .content(&Target::of(&site).host(), &id(PAGE_ID))
             .await
             .unwrap();
 
@@ -549,7 +561,7 @@ mod tests {
         let client = client_for(&sandbox);
 
         let answer = client
-            .content(Target::of(&site).host(), &id("404404"))
+            .content(&Target::of(&site).host(), &id("404404"))
             .await;
 
         assert!(matches!(answer, Err(HostError::NotFound)), "{answer:?}");
@@ -562,7 +574,7 @@ mod tests {
 
         let response = client
             .attachment(
-                Target::of(&site).host(),
+                &Target::of(&site).host(),
                 &id(PAGE_ID),
                 &id(Page::SAMPLE_IMAGE_ID),
             )
@@ -588,7 +600,7 @@ mod tests {
 
         let answer = client
             .attachment(
-                Target::of(&site).host(),
+                &Target::of(&site).host(),
                 &id("98305"),
                 &id(Page::SAMPLE_IMAGE_ID),
             )
@@ -605,7 +617,7 @@ mod tests {
             secret: SharedSecret::new("not-the-shared-secret"),
             ..Target::of(&site)
         };
-        let host = wrong.host();
+        let host = &wrong.host();
 
         let page = client.content(host, &id(PAGE_ID)).await;
         let file = client

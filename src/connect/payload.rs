@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::secrets::SharedSecret;
+use crate::forge::ids::InstallationId;
 use crate::tenant::ClientKey;
 
 const MAX_FIELD_LEN: usize = 2048;
@@ -21,6 +22,8 @@ pub struct InstallPayload {
     pub server_version: Option<String>,
     pub plugins_version: Option<String>,
     pub cloud_id: Option<String>,
+    /// The site's Forge installation, once the app is registered with Forge (Connect on Forge).
+    pub installation_id: Option<InstallationId>,
     /// Every other field Atlassian sent (never the shared secret).
     pub rest: Map<String, Value>,
 }
@@ -40,6 +43,7 @@ struct Raw {
     server_version: Option<String>,
     plugins_version: Option<String>,
     cloud_id: Option<String>,
+    installation_id: Option<String>,
     #[serde(flatten)]
     rest: Map<String, Value>,
 }
@@ -119,6 +123,12 @@ impl InstallPayload {
             server_version: raw.server_version,
             plugins_version: raw.plugins_version,
             cloud_id: raw.cloud_id,
+            installation_id: raw
+                .installation_id
+                .map(|id| {
+                    InstallationId::parse(&id).ok_or(PayloadError::InvalidField("installationId"))
+                })
+                .transpose()?,
             rest: raw.rest,
         })
     }

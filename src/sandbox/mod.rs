@@ -6,6 +6,7 @@
 //! calls the app makes, each of which must carry a valid app JWT with the right `qsh`.
 
 mod ap;
+mod forge;
 pub mod keys;
 mod rest;
 mod sites;
@@ -19,7 +20,8 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
-pub use sites::{Hostility, KeyServer, Page, Site, random_secret};
+pub use forge::{FORGE_APP_ID, FORGE_KID, Invoker};
+pub use sites::{Hostility, KeyServer, Page, Site, new_installation_id, random_secret};
 
 use crate::confluence::redirects::MediaHosts;
 use crate::connect::canonical::{CONTEXT_QSH, RequestParts, canonical_request, qsh_of};
@@ -58,6 +60,7 @@ impl Sandbox {
         let url = format!("http://{}", listener.local_addr()?);
         let mut state = sites::State::new(app_key, &keys::sandbox().public_pem);
         state.media_url = format!("http://{}", media_listener.local_addr()?);
+        state.host_url = url.clone();
         let state: Shared = Arc::new(Mutex::new(state));
         let data = web::Data::new(state.clone());
         let site_data = data.clone();
@@ -66,6 +69,7 @@ impl Sandbox {
                 .app_data(site_data.clone())
                 .configure(rest::routes)
                 .configure(ap::routes)
+                .configure(forge::routes)
         })
         .listen(listener)?
         .workers(1)
@@ -156,7 +160,7 @@ impl Sandbox {
 
     /// The body Atlassian posts to `/installed` (or `/uninstalled`).
     pub fn lifecycle_body(&self, site: &Site, app: &AppTarget, event: &str) -> Value {
-        json!({
+        let mut body = json!({
             "key": app.key,
             "clientKey": site.client_key,
             "sharedSecret": site.secret.expose(),
@@ -167,8 +171,12 @@ impl Sandbox {
             "serverVersion": "6452",
             "pluginsVersion": "1001.0.0",
             "eventType": event,
-            "cloudId": format!("cloud-{}", site.name),
-        })
+            "cloudId": site.cloud_id,
+        });
+        if site.connect_names_installation {
+            body["installationId"] = site.forge_installation_id.clone().into();
+        }
+        body
     }
 
     /// The claims of a signed-install token for `path` (`/installed` or `/uninstalled`).

@@ -13,18 +13,26 @@ use crate::connect::canonical::{RequestParts, qsh};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/keys/{kid:.*}", web::get().to(install_key))
-        .route("/{site}/wiki/rest/api/user", web::get().to(user))
-        .route(
-            "/{site}/wiki/rest/api/content/{id}/permission/check",
-            web::post().to(permission_check),
-        )
-        .route("/{site}/wiki/rest/api/content/{id}", web::get().to(content))
-        .route(
-            "/{site}/wiki/rest/api/content/{page}/child/attachment/{attachment}/download",
-            web::get().to(attachment_download),
-        )
+        .configure(|cfg| confluence_rest(cfg, "/{site}/wiki/rest/api"))
+        // Confluence's API through Forge's gateway: the same calls, Bearer app tokens.
+        .configure(|cfg| confluence_rest(cfg, "/ex/confluence/{site}/wiki/rest/api"))
         .route("/hop/{n}", web::get().to(hop))
         .route("/evil/{tail:.*}", web::to(evil));
+}
+
+/// The REST calls the app makes, under `prefix` (where `{site}` is the site's name for Connect
+/// JWTs, its cloud id for Forge's app tokens).
+fn confluence_rest(cfg: &mut web::ServiceConfig, prefix: &str) {
+    cfg.route(&format!("{prefix}/user"), web::get().to(user))
+        .route(
+            &format!("{prefix}/content/{{id}}/permission/check"),
+            web::post().to(permission_check),
+        )
+        .route(&format!("{prefix}/content/{{id}}"), web::get().to(content))
+        .route(
+            &format!("{prefix}/content/{{page}}/child/attachment/{{attachment}}/download"),
+            web::get().to(attachment_download),
+        );
 }
 
 /// The media host's routes, served on a port of their own.
@@ -123,8 +131,12 @@ impl Refusal {
     }
 }
 
-/// Check the app's JWT the way Confluence does; answer with the site on success.
+/// Check the app's credentials the way Confluence does: a Connect JWT on the site's own URL, an
+/// app token the sandbox issued for this very site on Forge's gateway. The site on success.
 fn authorize(req: &HttpRequest, state: &Shared, site_name: &str) -> Result<Site, Refusal> {
+    if req.path().starts_with("/ex/confluence/") {
+        return authorize_bearer(req, state, site_name);
+    }
     let mut state = state.lock().expect("sandbox state");
     let site = state
         .sites
@@ -165,6 +177,36 @@ fn authorize(req: &HttpRequest, state: &Shared, site_name: &str) -> Result<Site,
         || claims.qsh != expected_qsh
     {
         return Err(Refusal::Unauthorized("iss, exp, aud or qsh wrong"));
+    }
+    state.verified_calls += 1;
+    Ok(site)
+}
+
+fn authorize_bearer(req: &HttpRequest, state: &Shared, cloud_id: &str) -> Result<Site, Refusal> {
+    let mut state = state.lock().expect("sandbox state");
+    let site = state
+        .sites
+        .values()
+        .find(|site| site.cloud_id == cloud_id)
+        .cloned()
+        .ok_or(Refusal::UnknownSite)?;
+    if site.down {
+        return Err(Refusal::Down);
+    }
+    let token = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(Refusal::Unauthorized("missing bearer token"))?;
+    let valid = state
+        .app_tokens
+        .get(token)
+        .is_some_and(|(name, exp)| *name == site.name && *exp > Utc::now().timestamp());
+    if !valid {
+        return Err(Refusal::Unauthorized(
+            "unknown, expired or another site's token",
+        ));
     }
     state.verified_calls += 1;
     Ok(site)
@@ -318,14 +360,14 @@ async fn attachment_download(
     let media_url = {
         let mut state = state.lock().expect("sandbox state");
         let grant = MediaGrant {
-            site: site_name.clone(),
+            site: site.name.clone(),
             page: page_id.clone(),
             attachment: attachment_id.clone(),
         };
         state.media_tokens.insert(token.clone(), grant);
         format!(
-            "{}/media/{site_name}/{page_id}/{attachment_id}?token={token}",
-            state.media_url
+            "{}/media/{}/{page_id}/{attachment_id}?token={token}",
+            state.media_url, site.name
         )
     };
     let mut location = site

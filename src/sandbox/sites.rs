@@ -22,6 +22,13 @@ pub(crate) struct State {
     pub key_fetches: usize,
     /// `http://127.0.0.1:{port}` of the media host, which has its own port like Atlassian's.
     pub media_url: String,
+    /// The sandbox's own URL.
+    pub host_url: String,
+    /// Forge's key set: how often it was fetched, and whether it answers.
+    pub jwks_fetches: usize,
+    pub jwks_down: bool,
+    /// App tokens issued to the app: token → the site it opens and its expiry.
+    pub app_tokens: HashMap<String, (String, i64)>,
 }
 
 /// The install key server's behaviour, for tests of an unwell or hostile key server.
@@ -58,6 +65,10 @@ impl State {
             key_server: KeyServer::Normal,
             key_fetches: 0,
             media_url: String::new(),
+            host_url: String::new(),
+            jwks_fetches: 0,
+            jwks_down: false,
+            app_tokens: HashMap::new(),
         }
     }
 }
@@ -85,6 +96,16 @@ pub struct Site {
     pub down: bool,
     /// How this site misbehaves, for tests of hostile answers.
     pub hostile: Hostility,
+    /// The site's cloud id, as Forge names it.
+    pub cloud_id: String,
+    /// The app's Forge installation on this site (`ari:cloud:ecosystem::installation/<uuid>`);
+    /// a reinstall gets a new one.
+    pub forge_installation_id: String,
+    /// Whether the Connect `installed` body names the Forge installation (the app is registered
+    /// with Forge: Connect on Forge).
+    pub connect_names_installation: bool,
+    /// The Forge environment type its invocations carry.
+    pub forge_environment: String,
 }
 
 /// A Confluence that answers what the network or an attacker could: redirects, huge bodies.
@@ -165,6 +186,11 @@ pub fn random_secret() -> SharedSecret {
     SharedSecret::new(hex::encode(bytes))
 }
 
+/// A fresh Forge installation id.
+pub fn new_installation_id() -> String {
+    format!("ari:cloud:ecosystem::installation/{}", uuid::Uuid::new_v4())
+}
+
 impl Site {
     pub fn new(name: &str, host_url: &str) -> Self {
         let base_url = format!("{host_url}/{name}/wiki");
@@ -180,6 +206,10 @@ impl Site {
             pages: HashMap::new(),
             down: false,
             hostile: Hostility::default(),
+            cloud_id: uuid::Uuid::new_v4().to_string(),
+            forge_installation_id: new_installation_id(),
+            connect_names_installation: false,
+            forge_environment: "PRODUCTION".to_owned(),
         }
     }
 

@@ -8,7 +8,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 use super::{ShareId, UnlockSecret};
-use crate::jws::{Alg, Jws, JwsError};
+use crate::jws::{Alg, Claim, ClaimProblem, Jws, JwsError};
 
 /// Longest token looked at; a real one is about 200 bytes.
 pub const MAX_UNLOCK_TOKEN_LEN: usize = 1024;
@@ -68,84 +68,11 @@ struct Claims {
     iss: Claim,
 }
 
-/// A claim as sent: absent, a number, a string, or anything else, so that each problem gets its
-/// own error.
-#[derive(Default)]
-enum Claim {
-    #[default]
-    Missing,
-    Number(f64),
-    Text(String),
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Claim {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ClaimVisitor)
-    }
-}
-
-struct ClaimVisitor;
-
-impl<'de> serde::de::Visitor<'de> for ClaimVisitor {
-    type Value = Claim;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<Claim, E> {
-        Ok(Claim::Number(n as f64))
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<Claim, E> {
-        Ok(Claim::Number(n as f64))
-    }
-
-    fn visit_f64<E>(self, n: f64) -> Result<Claim, E> {
-        Ok(Claim::Number(n))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Claim, E> {
-        Ok(Claim::Text(s.to_owned()))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Claim, E> {
-        Ok(Claim::Other)
-    }
-
-    fn visit_unit<E>(self) -> Result<Claim, E> {
-        Ok(Claim::Other)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Claim, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Claim::Other)
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Claim, A::Error> {
-        while map
-            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-            .is_some()
-        {}
-        Ok(Claim::Other)
-    }
-}
-
-impl Claim {
-    fn number(&self, name: &'static str) -> Result<f64, UnlockError> {
-        match self {
-            Self::Number(n) => Ok(*n),
-            Self::Missing => Err(UnlockError::MissingClaim(name)),
-            _ => Err(UnlockError::InvalidClaim(name)),
-        }
-    }
-
-    fn text(&self, name: &'static str) -> Result<&str, UnlockError> {
-        match self {
-            Self::Text(s) => Ok(s),
-            Self::Missing => Err(UnlockError::MissingClaim(name)),
-            _ => Err(UnlockError::InvalidClaim(name)),
+impl From<ClaimProblem> for UnlockError {
+    fn from(problem: ClaimProblem) -> Self {
+        match problem {
+            ClaimProblem::Missing(name) => Self::MissingClaim(name),
+            ClaimProblem::Invalid(name) => Self::InvalidClaim(name),
         }
     }
 }

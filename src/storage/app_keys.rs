@@ -1,18 +1,19 @@
-//! Key material every instance shares, kept in the database.
+//! Key material every instance shares, kept in the database when it is not configured.
 
 use rand::Rng;
 use sqlx::PgPool;
 
-/// The cookie key: generated once by whichever instance comes first, then read by all.
-pub async fn cookie_key(pool: &PgPool) -> Result<Vec<u8>, sqlx::Error> {
+/// The key called `name` (`cookie`, `data`): generated once by whichever instance comes first,
+/// then read by all.
+pub async fn shared_key(pool: &PgPool, name: &str) -> Result<Vec<u8>, sqlx::Error> {
     let fresh: [u8; 32] = rand::rng().random();
-    sqlx::query(
-        "INSERT INTO app_key (name, key) VALUES ('cookie', $1) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(fresh.as_slice())
-    .execute(pool)
-    .await?;
-    sqlx::query_scalar("SELECT key FROM app_key WHERE name = 'cookie'")
+    sqlx::query("INSERT INTO app_key (name, key) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .bind(fresh.as_slice())
+        .execute(pool)
+        .await?;
+    sqlx::query_scalar("SELECT key FROM app_key WHERE name = $1")
+        .bind(name)
         .fetch_one(pool)
         .await
 }

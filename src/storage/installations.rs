@@ -5,6 +5,7 @@ use sqlx::PgPool;
 
 use crate::connect::payload::InstallPayload;
 use crate::connect::secrets::{SecretKind, SharedSecret};
+use crate::forge::ids::InstallationId;
 use crate::share::origins::FrameAncestor;
 use crate::tenant::ClientKey;
 
@@ -21,6 +22,14 @@ pub struct Installation {
     pub last_secret_kind: Option<SecretKind>,
     /// Origins that may embed the tenant's shares that have none of their own.
     pub default_frame_ancestors: Vec<FrameAncestor>,
+    /// The Forge installation of the site, once it has been seen through Forge.
+    pub forge_installation_id: Option<InstallationId>,
+    /// Its invocations' `app.apiBaseUrl`.
+    pub forge_api_base_url: Option<String>,
+    /// The app's OAuth token for the installation, sealed with the data key (see
+    /// [`crate::tenant::host`]), and its expiry.
+    pub forge_app_token: Option<Vec<u8>>,
+    pub forge_token_expires_at: Option<DateTime<Utc>>,
 }
 
 /// The columns of an [`Installation`], each after `$prefix` (a table alias and a dot, or "").
@@ -42,7 +51,15 @@ macro_rules! installation_columns {
             $prefix,
             "last_secret_kind, ",
             $prefix,
-            "default_frame_ancestors"
+            "default_frame_ancestors, ",
+            $prefix,
+            "forge_installation_id, ",
+            $prefix,
+            "forge_api_base_url, ",
+            $prefix,
+            "forge_app_token, ",
+            $prefix,
+            "forge_token_expires_at"
         )
     };
 }
@@ -66,6 +83,10 @@ impl Installation {
             enabled: true,
             last_secret_kind: None,
             default_frame_ancestors: Vec::new(),
+            forge_installation_id: None,
+            forge_api_base_url: None,
+            forge_app_token: None,
+            forge_token_expires_at: None,
         }
     }
 }
@@ -89,8 +110,9 @@ pub async fn find(pool: &PgPool, client_key: &str) -> Result<Option<Installation
 pub async fn upsert(pool: &PgPool, p: &InstallPayload) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO installation (client_key, app_key, shared_secret, base_url, display_url,
-             product_type, description, server_version, plugins_version, cloud_id, payload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             product_type, description, server_version, plugins_version, cloud_id, payload,
+             connect_installation_id, connect_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
          ON CONFLICT (client_key) DO UPDATE SET
              app_key = EXCLUDED.app_key,
              shared_secret = EXCLUDED.shared_secret,
@@ -102,6 +124,8 @@ pub async fn upsert(pool: &PgPool, p: &InstallPayload) -> Result<(), sqlx::Error
              plugins_version = EXCLUDED.plugins_version,
              cloud_id = EXCLUDED.cloud_id,
              payload = EXCLUDED.payload,
+             connect_installation_id = EXCLUDED.connect_installation_id,
+             connect_seen_at = now(),
              last_secret_kind = NULL,
              secret_stored_at = now(),
              enabled = installation.enabled OR NOT installation.installed,
@@ -120,6 +144,7 @@ pub async fn upsert(pool: &PgPool, p: &InstallPayload) -> Result<(), sqlx::Error
     .bind(&p.plugins_version)
     .bind(&p.cloud_id)
     .bind(sqlx::types::Json(&p.rest))
+    .bind(p.installation_id.as_ref().map(InstallationId::as_str))
     .execute(pool)
     .await?;
     Ok(())
@@ -209,7 +234,8 @@ pub async fn record_verification(
              per_install_verified_at = CASE WHEN $2 = 'per-install'
                  THEN GREATEST(per_install_verified_at, $3) ELSE per_install_verified_at END,
              app_wide_verified_at = CASE WHEN $2 = 'app-wide'
-                 THEN GREATEST(app_wide_verified_at, $3) ELSE app_wide_verified_at END
+                 THEN GREATEST(app_wide_verified_at, $3) ELSE app_wide_verified_at END,
+             connect_seen_at = GREATEST(connect_seen_at, $3)
          WHERE client_key = $1",
     )
     .bind(client_key)

@@ -1,6 +1,7 @@
 //! Queries, one module per table.
 
 pub mod app_keys;
+pub mod forge_tenants;
 pub mod installations;
 pub mod password_failures;
 pub mod reader_cache;

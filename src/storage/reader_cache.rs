@@ -21,6 +21,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use super::installations::Installation;
 use super::shares::ReaderShare;
 use crate::share::ShareId;
+use crate::tenant::ClientKey;
 
 pub const CHANNEL: &str = "pageshare_share_changed";
 /// How often the listener proves itself.
@@ -36,6 +37,8 @@ pub struct ReaderCache {
     entries: moka::sync::Cache<ShareId, Arc<ReaderShare>>,
     /// By client key.
     installations: moka::sync::Cache<String, Arc<Installation>>,
+    /// Forge installation id → client key; checked against the installation on every use.
+    forge_tenants: moka::sync::Cache<String, String>,
     /// Bumped by every invalidation: a row read before one is not cached after it.
     generation: AtomicU64,
     /// Milliseconds since `epoch` until which entries may be used; 0: not trusted.
@@ -55,6 +58,7 @@ impl ReaderCache {
                 .time_to_live(ttl)
                 .max_capacity(capacity)
                 .build(),
+            forge_tenants: moka::sync::Cache::builder().max_capacity(capacity).build(),
             generation: AtomicU64::new(0),
             trusted_until: AtomicU64::new(0),
             epoch: std::time::Instant::now(),
@@ -143,8 +147,29 @@ impl ReaderCache {
         self.invalidate_all();
     }
 
-    /// A share's uuid evicts that share; anything else (`*`) evicts all.
+    /// The client key of the tenant of a Forge installation, as last seen (the caller checks the
+    /// installation it leads to still names that Forge installation).
+    pub fn forge_tenant_key(&self, installation_id: &str) -> Option<String> {
+        self.forge_tenants.get(installation_id)
+    }
+
+    pub fn note_forge_tenant(&self, installation_id: &str, client_key: &ClientKey) {
+        self.forge_tenants
+            .insert(installation_id.to_owned(), client_key.as_str().to_owned());
+    }
+
+    /// Evict one tenant's installation.
+    pub fn invalidate_tenant(&self, client_key: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.installations.invalidate(client_key);
+    }
+
+    /// A share's uuid evicts that share, `tenant:{client_key}` that tenant; anything else (`*`)
+    /// evicts all.
     fn apply(&self, payload: &str) {
+        if let Some(client_key) = payload.strip_prefix("tenant:") {
+            return self.invalidate_tenant(client_key);
+        }
         match ShareId::parse(payload) {
             Some(id) => self.invalidate(id),
             None => self.invalidate_all(),
@@ -251,7 +276,7 @@ mod tests {
             frame_ancestors: Vec::new(),
             revoked: false,
             unlock_secret: UnlockSecret::generate(),
-            tenant: Installation::sample("https://acme.atlassian.net/wiki"),
+            client_key: crate::tenant::ClientKey::parse("acme").unwrap(),
         }
     }
 
@@ -289,6 +314,16 @@ mod tests {
         cache.insert(row(b), cache.generation());
         cache.apply(&a.to_string());
         assert!(cache.get(a).is_none() && cache.get(b).is_some());
+        let tenant = cache.insert_installation(
+            Installation::sample("https://acme.atlassian.net/wiki"),
+            cache.generation(),
+        );
+        cache.apply(&format!("tenant:{}", tenant.client_key));
+        assert!(
+            cache.installation("acme").is_none(),
+            "the tenant is evicted"
+        );
+        assert!(cache.get(b).is_some(), "its shares are not");
         cache.apply("*");
         assert!(cache.get(b).is_none());
         cache.insert(row(a), cache.generation());

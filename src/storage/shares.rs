@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::installations::{Installation, installation_columns};
+use super::installations::Installation;
 use crate::confluence::ids::{AccountId, ContentId};
 use crate::share::origins::FrameAncestor;
 use crate::share::password::PasswordHash;
@@ -180,7 +180,8 @@ pub async fn revoke(
     Ok(done.rows_affected() == 1)
 }
 
-/// What serving `/content/{uuid}` needs, share and tenant, in one round trip.
+/// What serving `/content/{uuid}` needs of the share (its tenant is kept apart: see
+/// [`super::reader_cache`]).
 #[derive(Debug, sqlx::FromRow)]
 pub struct ReaderShare {
     #[sqlx(rename = "uuid")]
@@ -193,15 +194,14 @@ pub struct ReaderShare {
     pub frame_ancestors: Vec<FrameAncestor>,
     pub revoked: bool,
     pub unlock_secret: UnlockSecret,
-    #[sqlx(flatten)]
-    pub tenant: Installation,
+    pub client_key: ClientKey,
 }
 
 impl ReaderShare {
     /// Origins that may embed the share: its own, else its tenant's default; empty: any site.
-    pub fn embedding_origins(&self) -> &[FrameAncestor] {
+    pub fn embedding_origins<'a>(&'a self, tenant: &'a Installation) -> &'a [FrameAncestor] {
         if self.frame_ancestors.is_empty() {
-            &self.tenant.default_frame_ancestors
+            &tenant.default_frame_ancestors
         } else {
             &self.frame_ancestors
         }
@@ -212,14 +212,12 @@ pub async fn find_for_reader(
     pool: &PgPool,
     id: ShareId,
 ) -> Result<Option<ReaderShare>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT s.uuid, s.content_id, s.title, s.password_version,
-                s.password_hash IS NOT NULL AS password_protected, s.expires_at, s.frame_ancestors,
-                s.revoked_at IS NOT NULL AS revoked, s.unlock_secret, ",
-        installation_columns!("i."),
-        " FROM shared_page s JOIN installation i ON i.client_key = s.client_key
-         WHERE s.uuid = $1"
-    ))
+    sqlx::query_as(
+        "SELECT uuid, content_id, title, password_version,
+                password_hash IS NOT NULL AS password_protected, expires_at, frame_ancestors,
+                revoked_at IS NOT NULL AS revoked, unlock_secret, client_key
+         FROM shared_page WHERE uuid = $1",
+    )
     .bind(id)
     .fetch_optional(pool)
     .await
@@ -245,7 +243,7 @@ pub async fn password_hash(
 mod tests {
     use super::*;
 
-    fn share(own: &[&str], default: &[&str]) -> ReaderShare {
+    fn share(own: &[&str], default: &[&str]) -> (ReaderShare, Installation) {
         let list = |origins: &[&str]| {
             origins
                 .iter()
@@ -254,7 +252,7 @@ mod tests {
         };
         let mut tenant = Installation::sample("https://acme.atlassian.net/wiki");
         tenant.default_frame_ancestors = list(default);
-        ReaderShare {
+        let share = ReaderShare {
             id: ShareId::new(),
             content_id: ContentId::parse("1").unwrap(),
             title: "t".into(),
@@ -264,17 +262,18 @@ mod tests {
             frame_ancestors: list(own),
             revoked: false,
             unlock_secret: UnlockSecret::generate(),
-            tenant,
-        }
+            client_key: tenant.client_key.clone(),
+        };
+        (share, tenant)
     }
 
     #[test]
     fn a_share_is_embedded_by_its_own_origins_else_by_the_tenant_default() {
         let own = "https://own.example.com";
         let default = "https://default.example.com";
-        let origins = |share: ReaderShare| {
+        let origins = |(share, tenant): (ReaderShare, Installation)| {
             share
-                .embedding_origins()
+                .embedding_origins(&tenant)
                 .iter()
                 .map(|o| o.as_str().to_owned())
                 .collect::<Vec<_>>()

@@ -54,6 +54,15 @@ pub fn url(base_url: &str, name: &str) -> String {
     format!("{base_url}/static/{}", asset.served_as)
 }
 
+/// The contents of an embedded asset.
+pub fn body(name: &str) -> &'static str {
+    ASSETS
+        .iter()
+        .find(|asset| asset.name == name)
+        .expect("the name of an embedded asset")
+        .body
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{file}", web::get().to(serve));
 }

@@ -1,10 +1,13 @@
-//! Connect JWT extractors: a handler that takes one cannot run unauthenticated.
+//! Authentication extractors: a handler that takes one cannot run unauthenticated.
 //!
-//! - [`IframeUser`]: iframe pages, token in `?jwt=` or `Authorization: JWT`, computed qsh.
+//! - [`IframeUser`]: Connect iframe pages, token in `?jwt=` or `Authorization: JWT`, computed qsh.
 //! - [`LifecycleCall`]: `/enabled`, `/disabled`; computed qsh, JSON errors.
-//! - [`ContextUser`]: the app's own `/api`, `Authorization: JWT`, `qsh` = `context-qsh`.
+//! - [`ApiUser`]: the Web API, on the platform its scope serves ([`Platform`]): a Connect context
+//!   token (`qsh` = `context-qsh`) under `/api`, a Forge invocation token under `/forge/api`.
 //!
-//! The rules are in `docs/SECURITY.md`; the token itself is checked by [`UnverifiedToken`].
+//! Each yields a [`Caller`]: the tenant and the user, whichever platform they came through. The
+//! rules are in `docs/SECURITY.md`; the Connect token is checked by [`UnverifiedToken`], the
+//! Forge one by [`crate::forge::token`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,31 +18,73 @@ use chrono::Utc;
 
 use super::error::{ApiError, AppError, PageError};
 use super::state::AppState;
-use crate::config::Settings;
 use crate::confluence::client::Host;
 use crate::confluence::ids::AccountId;
 use crate::connect::canonical::{RequestParts, qsh};
 use crate::connect::secrets::{SecretKind, verification_candidates};
 use crate::connect::token::{QshRule, TokenError, UnverifiedToken};
-use crate::storage::installations::{self, Installation};
+use crate::storage::installations::Installation;
 
-/// An authenticated Connect request: the tenant and the user (`sub`), if any.
+/// An authenticated request: the tenant and the user, if any, and the platform it came through.
 #[derive(Debug, Clone)]
-pub struct Connect {
+pub struct Caller {
     pub installation: Arc<Installation>,
     pub account_id: Option<AccountId>,
-    /// The kind of secret this request's token verified with; the host holds it.
-    pub secret_kind: SecretKind,
+    pub via: Via,
 }
 
-impl Connect {
-    /// The tenant's Confluence, called with the kind of secret that just verified.
-    pub fn host<'a>(&'a self, settings: &'a Settings) -> Result<Host<'a>, AppError> {
-        Ok(crate::tenant::host(
-            settings,
-            &self.installation,
-            Some(self.secret_kind),
-        )?)
+/// The platform of a request, and what it brought to call the tenant's Confluence with.
+#[derive(Clone)]
+pub enum Via {
+    /// A Connect JWT that verified with this kind of secret; the host holds it.
+    Connect(SecretKind),
+    /// A Forge invocation, with the app token it carried (`x-forge-oauth-system`), if any.
+    Forge {
+        api_base_url: String,
+        app_token: Option<String>,
+    },
+}
+
+/// Never prints a token.
+impl std::fmt::Debug for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Connect(kind) => write!(f, "Connect({kind:?})"),
+            Self::Forge { api_base_url, .. } => write!(f, "Forge({api_base_url})"),
+        }
+    }
+}
+
+/// Which platform a scope of the Web API serves: its [`ApiUser`]s authenticate that way only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Connect,
+    Forge,
+}
+
+impl Caller {
+    /// The tenant's Confluence, called the way this request's platform allows.
+    pub fn host<'a>(&'a self, state: &'a AppState) -> Result<Host<'a>, AppError> {
+        let tenant = &self.installation;
+        match &self.via {
+            Via::Connect(kind) => Ok(crate::tenant::host(
+                &state.settings,
+                &state.data_key,
+                tenant,
+                Some(*kind),
+                Utc::now(),
+            )?),
+            Via::Forge {
+                api_base_url,
+                app_token,
+            } => {
+                let token = app_token
+                    .clone()
+                    .or_else(|| crate::tenant::forge_token(&state.data_key, tenant, Utc::now()))
+                    .ok_or(AppError::NoTenantSecret)?;
+                Ok(crate::tenant::forge_host(tenant, api_base_url, token))
+            }
+        }
     }
 
     /// The user the token names; a token without `sub` may not act for anyone.
@@ -57,9 +102,9 @@ enum Kind {
     Context,
 }
 
-pub struct IframeUser(pub Connect);
-pub struct LifecycleCall(pub Connect);
-pub struct ContextUser(pub Connect);
+pub struct IframeUser(pub Caller);
+pub struct LifecycleCall(pub Caller);
+pub struct ApiUser(pub Caller);
 
 /// The token of the request: `Authorization: JWT …`, or `?jwt=` where the route allows it.
 pub fn request_token(req: &HttpRequest, allow_query: bool) -> Option<String> {
@@ -83,20 +128,7 @@ pub fn request_token(req: &HttpRequest, allow_query: bool) -> Option<String> {
         })
 }
 
-/// The installation of `client_key`, from memory when the change listener vouches for it.
-async fn installation(
-    state: &AppState,
-    client_key: &str,
-) -> Result<Option<Arc<Installation>>, AppError> {
-    if let Some(known) = state.readers.installation(client_key) {
-        return Ok(Some(known));
-    }
-    let read_at = state.readers.generation();
-    let found = installations::find(&state.pool, client_key).await?;
-    Ok(found.map(|row| state.readers.insert_installation(row, read_at)))
-}
-
-async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, AppError> {
+async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Caller, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .expect("AppState is registered");
@@ -106,7 +138,7 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, AppError
     // Parsed once: the unverified issuer names the secret to verify with.
     let unverified = UnverifiedToken::parse(&token).map_err(token_error)?;
     let issuer = unverified.issuer().map_err(token_error)?;
-    let installation = installation(state, issuer).await?.ok_or_else(|| {
+    let installation = state.installation(issuer).await?.ok_or_else(|| {
         AppError::unauthorized("The token's issuer is not an installed Confluence site.")
     })?;
 
@@ -158,10 +190,10 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Connect, AppError
     state
         .verifications
         .note(&state.pool, &installation.client_key, verified.secret_kind);
-    Ok(Connect {
+    Ok(Caller {
         installation,
         account_id,
-        secret_kind: verified.secret_kind,
+        via: Via::Connect(verified.secret_kind),
     })
 }
 
@@ -175,7 +207,7 @@ type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>>>>;
 fn extract<T: 'static, E: From<AppError> + 'static>(
     req: &HttpRequest,
     kind: Kind,
-    wrap: fn(Connect) -> T,
+    wrap: fn(Caller) -> T,
 ) -> Boxed<T, E> {
     let req = req.clone();
     Box::pin(async move { authenticate(&req, kind).await.map(wrap).map_err(E::from) })
@@ -199,11 +231,22 @@ impl FromRequest for LifecycleCall {
     }
 }
 
-impl FromRequest for ContextUser {
+impl FromRequest for ApiUser {
     type Error = ApiError;
     type Future = Boxed<Self, Self::Error>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract(req, Kind::Context, ContextUser)
+        match req.app_data::<Platform>() {
+            Some(Platform::Forge) => {
+                let req = req.clone();
+                Box::pin(async move {
+                    super::forge::authenticate(&req, super::forge::Principal::Required)
+                        .await
+                        .map(ApiUser)
+                        .map_err(ApiError::from)
+                })
+            }
+            _ => extract(req, Kind::Context, ApiUser),
+        }
     }
 }

@@ -20,12 +20,15 @@ pub use crate::connect::payload::without_values;
 pub enum AuthScheme {
     /// Connect JWTs (`Authorization: JWT …`).
     Jwt,
+    /// Forge invocation tokens (`Authorization: Bearer …`).
+    Bearer,
 }
 
 impl AuthScheme {
     fn header(self) -> HeaderValue {
         match self {
             Self::Jwt => HeaderValue::from_static("JWT"),
+            Self::Bearer => HeaderValue::from_static("Bearer"),
         }
     }
 }
@@ -52,7 +55,7 @@ pub enum Gone {
     SharingOff,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     #[error("The body is not valid JSON: {0}")]
     MalformedJson(String),
@@ -125,6 +128,8 @@ pub enum AppError {
     NoTenantSecret,
     #[error("The install key server could not be reached; try again later.")]
     InstallKeysUnavailable,
+    #[error("Forge's key set could not be fetched; try again shortly.")]
+    ForgeKeysUnavailable,
     #[error("Something went wrong on our side.")]
     Internal,
 }
@@ -191,9 +196,11 @@ impl AppError {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Confluence(_) => StatusCode::BAD_GATEWAY,
-            DatabaseUnavailable | Busy | NoTenantSecret | InstallKeysUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            DatabaseUnavailable
+            | Busy
+            | NoTenantSecret
+            | InstallKeysUnavailable
+            | ForgeKeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -227,6 +234,7 @@ impl AppError {
             Busy => "busy",
             NoTenantSecret => "no_tenant_secret",
             InstallKeysUnavailable => "install_keys_unavailable",
+            ForgeKeysUnavailable => "forge_keys_unavailable",
             Internal => "internal",
         }
     }
@@ -267,6 +275,9 @@ impl AppError {
             }
             Self::InvalidQuery(_) => {
                 "The address has a parameter Pageshare does not understand. Check the link.".into()
+            }
+            Self::NoTenantSecret => {
+                "Confluence has not been reachable for this site. Try again later.".into()
             }
             other => other.to_string().into(),
         }

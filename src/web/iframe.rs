@@ -14,6 +14,7 @@ use super::error::{AppError, PageError, page_extractors};
 use super::html::render;
 use super::permissions::require_site_admin;
 use super::state::AppState;
+use super::ui::{AdminPage, PageAssets, SharePanel};
 use crate::config::Settings;
 use crate::confluence::ids::ContentId;
 use crate::storage::installations::Installation;
@@ -35,42 +36,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct PanelQuery {
     content_id: Option<String>,
     space_key: Option<String>,
-}
-
-/// What the layout loads: the stylesheet, Atlassian's `all.js`, and the page's scripts.
-struct PageAssets {
-    stylesheet: String,
-    all_js: String,
-    common_js: String,
-    page_js: String,
-}
-
-impl PageAssets {
-    fn new(settings: &Settings, page_js: &str) -> Self {
-        let base = &settings.base_url;
-        Self {
-            stylesheet: assets::url(base, assets::STYLESHEET),
-            all_js: settings.all_js_url.clone(),
-            common_js: assets::url(base, assets::COMMON_JS),
-            page_js: assets::url(base, page_js),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "connect/share_panel.html")]
-struct SharePanel<'a> {
-    assets: PageAssets,
-    api_base: &'a str,
-    content_id: &'a str,
-    space_key: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "connect/admin.html")]
-struct AdminPage<'a> {
-    assets: PageAssets,
-    api_base: &'a str,
 }
 
 /// `scheme://host[:port]` of the tenant's `baseUrl` and `displayUrl`: where Confluence frames us.
@@ -119,7 +84,8 @@ async fn share_panel(
         })?;
     let settings = &state.settings;
     let page = SharePanel {
-        assets: PageAssets::new(settings, assets::PANEL_JS),
+        assets: PageAssets::connect(settings, assets::PANEL_JS),
+        platform: "connect",
         api_base: &settings.base_url,
         content_id: content_id.as_str(),
         space_key: query.space_key.as_deref(),
@@ -133,7 +99,8 @@ async fn admin(user: IframeUser, state: web::Data<AppState>) -> Result<HttpRespo
         .map_err(PageError)?;
     let settings = &state.settings;
     let page = AdminPage {
-        assets: PageAssets::new(settings, assets::ADMIN_JS),
+        assets: PageAssets::connect(settings, assets::ADMIN_JS),
+        platform: "connect",
         api_base: &settings.base_url,
     };
     html(&page, settings, &user.0.installation)

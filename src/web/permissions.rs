@@ -1,7 +1,7 @@
 //! Authorisation through Confluence (`docs/SECURITY.md`): the app never guesses a user's rights,
 //! and refuses when Confluence cannot answer.
 
-use super::auth::Connect;
+use super::auth::Caller;
 use super::error::AppError;
 use super::state::AppState;
 use crate::confluence::client::ContentOperation;
@@ -10,22 +10,22 @@ use crate::storage::shares::Share;
 
 /// Whether Confluence lets the user read (or edit) the page; an error when it cannot say.
 async fn can(
-    connect: &Connect,
+    connect: &Caller,
     state: &AppState,
     content: &ContentId,
     operation: ContentOperation,
 ) -> Result<bool, AppError> {
-    let host = connect.host(&state.settings)?;
+    let host = connect.host(state)?;
     Ok(state
         .host
-        .has_content_permission(host, connect.user()?, content, operation)
+        .has_content_permission(&host, connect.user()?, content, operation)
         .await?)
 }
 
 /// Whether the user manages the share: sees its unlock secret and changes it. Its creator does,
 /// while still able to read the page, and so does anyone Confluence lets edit the page.
 pub async fn may_manage(
-    connect: &Connect,
+    connect: &Caller,
     state: &AppState,
     share: &Share,
 ) -> Result<bool, AppError> {
@@ -40,7 +40,7 @@ pub async fn may_manage(
 
 /// The user manages the share (see [`may_manage`]).
 pub async fn require_manage(
-    connect: &Connect,
+    connect: &Caller,
     state: &AppState,
     share: &Share,
 ) -> Result<(), AppError> {
@@ -52,17 +52,17 @@ pub async fn require_manage(
 }
 
 /// Whether Confluence says the user administers the site; an error when it cannot say.
-async fn is_site_admin(connect: &Connect, state: &AppState) -> Result<bool, AppError> {
+async fn is_site_admin(connect: &Caller, state: &AppState) -> Result<bool, AppError> {
     let Some(account_id) = connect.account_id.as_ref() else {
         return Ok(false);
     };
-    let host = connect.host(&state.settings)?;
-    Ok(state.host.is_site_admin(host, account_id).await?)
+    let host = connect.host(state)?;
+    Ok(state.host.is_site_admin(&host, account_id).await?)
 }
 
 /// The user may read the page in Confluence.
 pub async fn require_read(
-    connect: &Connect,
+    connect: &Caller,
     state: &AppState,
     content: &ContentId,
 ) -> Result<(), AppError> {
@@ -74,7 +74,7 @@ pub async fn require_read(
 }
 
 /// The user administers the site.
-pub async fn require_site_admin(connect: &Connect, state: &AppState) -> Result<(), AppError> {
+pub async fn require_site_admin(connect: &Caller, state: &AppState) -> Result<(), AppError> {
     if is_site_admin(connect, state).await? {
         Ok(())
     } else {
@@ -85,7 +85,7 @@ pub async fn require_site_admin(connect: &Connect, state: &AppState) -> Result<(
 /// Revoking is for those who manage the share, and for site admins, even when they cannot
 /// read the page or Confluence cannot say whether they can.
 pub async fn require_revoke(
-    connect: &Connect,
+    connect: &Caller,
     state: &AppState,
     share: &Share,
 ) -> Result<(), AppError> {

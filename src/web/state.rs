@@ -7,9 +7,12 @@ use sqlx::PgPool;
 use crate::config::Settings;
 use crate::confluence::client::HostClient;
 use crate::connect::signed_install::InstallKeys;
+use crate::data_key::DataKey;
+use crate::forge::keys::ForgeKeys;
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
-use crate::storage::installations::VerificationLog;
+use crate::storage::forge_tenants::SeenLog;
+use crate::storage::installations::{Installation, VerificationLog};
 use crate::storage::reader_cache::ReaderCache;
 
 pub struct AppState {
@@ -29,4 +32,49 @@ pub struct AppState {
     pub content: ContentCache,
     /// Which kind of secret verified each tenant, written down in the background.
     pub verifications: VerificationLog,
+    /// Seals Forge app tokens at rest (`PAGESHARE_DATA_KEY`, or the database's).
+    pub data_key: DataKey,
+    /// Forge Remote, when configured.
+    pub forge: Option<ForgeRuntime>,
+}
+
+/// What the Forge side keeps: Forge's key set, and when each installation was last seen.
+pub struct ForgeRuntime {
+    pub keys: ForgeKeys,
+    pub seen: SeenLog,
+}
+
+impl AppState {
+    /// The installation of `client_key`, from memory when the change listener vouches for it.
+    pub async fn installation(
+        &self,
+        client_key: &str,
+    ) -> Result<Option<Arc<Installation>>, sqlx::Error> {
+        if let Some(known) = self.readers.installation(client_key) {
+            return Ok(Some(known));
+        }
+        let read_at = self.readers.generation();
+        let found = crate::storage::installations::find(&self.pool, client_key).await?;
+        Ok(found.map(|row| self.readers.insert_installation(row, read_at)))
+    }
+}
+
+impl AppState {
+    /// The tenant's Confluence, for a call made outside any request of the tenant (a share page).
+    pub fn tenant_host<'a>(
+        &'a self,
+        tenant: &'a Installation,
+    ) -> Result<crate::confluence::client::Host<'a>, crate::web::error::AppError> {
+        crate::tenant::host(
+            &self.settings,
+            &self.data_key,
+            tenant,
+            None,
+            chrono::Utc::now(),
+        )
+        .map_err(|error| {
+            tracing::warn!(client_key = %tenant.client_key, "{error}: no valid Forge app token, and no shared secret the host holds");
+            error.into()
+        })
+    }
 }

@@ -71,6 +71,12 @@ async fn spawn(bind: &str, configure: impl FnOnce(&mut Settings, &Sandbox)) -> T
     settings.host_allowlist = pageshare::connect::allowlist::HostAllowlist::parse("127.0.0.1");
     settings.all_js_url = sandbox.all_js_url();
     settings.media_hosts = sandbox.media_hosts();
+    settings.forge = Some(pageshare::config::ForgeSettings {
+        app_id: pageshare::forge::ids::AppId::parse(pageshare::sandbox::FORGE_APP_ID).unwrap(),
+        jwks_url: sandbox.forge_jwks_url(),
+        api_base: sandbox.forge_api_base(),
+        environments: pageshare::forge::token::Environment::parse_list("PRODUCTION").unwrap(),
+    });
     configure(&mut settings, &sandbox);
 
     let pool = pageshare::db::connect_and_migrate(&database_url)
@@ -221,7 +227,16 @@ pub const OUTSIDER: &str = "557058:outsider";
 impl TestApp {
     /// An installed site with the sample page: [`EDITOR`] edits it, [`READER`] reads it.
     pub async fn site_with_page(&self, name: &str) -> Site {
-        let site = self.installed_site(name).await;
+        let site = self.sandbox.add_site(name);
+        self.site_with_page_of(site).await
+    }
+
+    /// [`TestApp::site_with_page`] for a site already on the sandbox.
+    pub async fn site_with_page_of(&self, site: Site) -> Site {
+        let name = site.name.clone();
+        let response = self.sandbox.install(&self.target, &site).await.unwrap();
+        assert_eq!(response.status(), 204, "install of {name}");
+        let name = name.as_str();
         let page = pageshare::sandbox::Page::sample(&site.base_url, PAGE_ID);
         self.sandbox.update_site(name, |s| {
             s.pages.insert(PAGE_ID.into(), page);
@@ -267,6 +282,48 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 201, "create share");
         response.json().await.unwrap()
+    }
+
+    /// A Forge Web API call (`/forge{path}`) as `user` of `site`, through the Custom UI.
+    pub async fn forge_api(
+        &self,
+        site: &Site,
+        user: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        self.sandbox
+            .forge_api(&self.target, site, user, method, path, body.as_ref())
+            .await
+            .unwrap()
+    }
+
+    /// A site on the sandbox with the app installed through Forge, and the sample page.
+    pub async fn forge_site_with_page(&self, name: &str) -> Site {
+        let site = self.sandbox.add_site(name);
+        let page = pageshare::sandbox::Page::sample(&site.base_url, PAGE_ID);
+        self.sandbox.update_site(name, |s| {
+            s.pages.insert(PAGE_ID.into(), page);
+            s.add_editor(PAGE_ID, EDITOR);
+            s.readers
+                .entry(PAGE_ID.into())
+                .or_default()
+                .insert(READER.into());
+        });
+        let site = self.sandbox.site(name);
+        let installed = self
+            .sandbox
+            .forge_install(&self.target, &site)
+            .await
+            .unwrap();
+        assert_eq!(
+            installed.status(),
+            204,
+            "{}",
+            installed.text().await.unwrap()
+        );
+        site
     }
 
     /// `GET /api/shares?contentId=PAGE_ID` as `user`.

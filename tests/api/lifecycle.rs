@@ -47,7 +47,7 @@ async fn signed_install_stores_the_tenant() {
             .await
             .unwrap();
     assert_eq!(base_url, site.base_url);
-    assert_eq!(cloud_id.as_deref(), Some("cloud-acme"));
+    assert_eq!(cloud_id.as_deref(), Some(site.cloud_id.as_str()));
     let payload: serde_json::Value =
         sqlx::query_scalar("SELECT payload FROM installation WHERE client_key = $1")
             .bind(&site.client_key)

@@ -3,6 +3,7 @@
 mod admin_ui;
 mod browser;
 mod connect_auth;
+mod forge;
 mod helpers;
 mod hostile_confluence;
 mod instances;

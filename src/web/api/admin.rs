@@ -10,7 +10,7 @@ use super::shares::origins;
 use crate::share::origins::FrameAncestor;
 use crate::storage::installations;
 use crate::storage::share_overview;
-use crate::web::auth::ContextUser;
+use crate::web::auth::ApiUser;
 use crate::web::error::{ApiError, AppError, Missing};
 use crate::web::json::Json;
 use crate::web::permissions::require_site_admin;
@@ -25,7 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn list(user: ContextUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn list(user: ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
     require_site_admin(connect, &state).await?;
     let found =
@@ -53,7 +53,7 @@ struct SettingsBody {
     default_frame_ancestors: Vec<String>,
 }
 
-async fn settings(user: ContextUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn settings(user: ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
     require_site_admin(connect, &state).await?;
     let origins =
@@ -66,7 +66,7 @@ async fn settings(user: ContextUser, state: web::Data<AppState>) -> Result<HttpR
 }
 
 async fn update_settings(
-    user: ContextUser,
+    user: ApiUser,
     body: Json<SettingsBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {

@@ -9,6 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 
+use super::auth::Platform;
 use super::error::api_extractors;
 use super::json::payload_config;
 
@@ -20,15 +21,21 @@ pub fn no_store() -> DefaultHeaders {
     ))
 }
 
+/// The Web API under `/api`, for Connect: context tokens only.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let (query, path) = api_extractors();
     cfg.service(
         web::scope("/api")
             .wrap(no_store())
+            .app_data(Platform::Connect)
             .app_data(query)
             .app_data(path)
             .app_data(payload_config())
-            .configure(shares::routes)
-            .configure(admin::routes),
+            .configure(configure),
     );
+}
+
+/// The Web API's routes, under whichever scope serves them (`/api`, `/forge/api`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(shares::routes).configure(admin::routes);
 }

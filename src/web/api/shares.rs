@@ -11,7 +11,7 @@ use crate::share::ShareId;
 use crate::share::origins::{FrameAncestor, parse_list};
 use crate::share::password::{Password, PasswordHash};
 use crate::storage::shares::{self, NewShare, Share, ShareChange};
-use crate::web::auth::{Connect, ContextUser};
+use crate::web::auth::{ApiUser, Caller};
 use crate::web::error::{ApiError, AppError, Missing};
 use crate::web::json::Json;
 use crate::web::permissions::{may_manage, require_manage, require_read, require_revoke};
@@ -67,18 +67,14 @@ async fn hash(password: Password) -> Result<PasswordHash, AppError> {
 }
 
 /// The share of the caller's tenant, whoever may see it.
-async fn tenant_share(connect: &Connect, state: &AppState, id: ShareId) -> Result<Share, AppError> {
+async fn tenant_share(connect: &Caller, state: &AppState, id: ShareId) -> Result<Share, AppError> {
     shares::find(&state.pool, &connect.installation.client_key, id)
         .await?
         .ok_or(AppError::NotFound(Missing::Share))
 }
 
 /// The share of the caller's tenant, when the caller manages it (see [`may_manage`]).
-async fn managed_share(
-    connect: &Connect,
-    state: &AppState,
-    id: ShareId,
-) -> Result<Share, AppError> {
+async fn managed_share(connect: &Caller, state: &AppState, id: ShareId) -> Result<Share, AppError> {
     let share = tenant_share(connect, state, id).await?;
     require_manage(connect, state, &share).await?;
     if share.revoked_at.is_some() {
@@ -94,7 +90,7 @@ struct ListQuery {
 }
 
 async fn list(
-    user: ContextUser,
+    user: ApiUser,
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -127,7 +123,7 @@ struct CreateShare {
 }
 
 async fn create(
-    user: ContextUser,
+    user: ApiUser,
     body: Json<CreateShare>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -145,7 +141,7 @@ async fn create(
     require_read(connect, &state, &content).await?;
     let page = state
         .host
-        .content(connect.host(&state.settings)?, &content)
+        .content(&connect.host(&state)?, &content)
         .await
         .map_err(AppError::from)?;
     let password = match password {
@@ -174,7 +170,7 @@ async fn create(
 }
 
 async fn read(
-    user: ContextUser,
+    user: ApiUser,
     id: web::Path<ShareId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -209,7 +205,7 @@ struct UpdateShare {
 }
 
 async fn update(
-    user: ContextUser,
+    user: ApiUser,
     id: web::Path<ShareId>,
     body: Json<UpdateShare>,
     state: web::Data<AppState>,
@@ -256,7 +252,7 @@ struct UnlockSecretJson {
 }
 
 async fn new_unlock_secret(
-    user: ContextUser,
+    user: ApiUser,
     id: web::Path<ShareId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -272,7 +268,7 @@ async fn new_unlock_secret(
 }
 
 async fn revoke(
-    user: ContextUser,
+    user: ApiUser,
     id: web::Path<ShareId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {

@@ -28,7 +28,8 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (id, raw_attachment) = path.into_inner();
-    let share = servable_share(&state, id).await?;
+    let served = servable_share(&state, id).await?;
+    let share = &served.share;
     let attachment_id =
         ContentId::parse(&raw_attachment).ok_or(AppError::NotFound(Missing::File))?;
     let now = Utc::now().timestamp();
@@ -54,7 +55,7 @@ pub async fn get(
         return Err(AppError::FileLinkExpired.into());
     }
     // Only files the shared page shows, not every attachment of the page.
-    let content = render::content(&state, &share).await?;
+    let content = render::content(&state, &served).await?;
     if !content
         .page
         .attachment_ids()
@@ -62,10 +63,10 @@ pub async fn get(
     {
         return Err(AppError::NotFound(Missing::File).into());
     }
-    let host = crate::tenant::host(&state.settings, &share.tenant, None).map_err(AppError::from)?;
+    let host = state.tenant_host(&served.tenant)?;
     let upstream = state
         .host
-        .attachment(host, &share.content_id, &attachment_id)
+        .attachment(&host, &share.content_id, &attachment_id)
         .await
         .map_err(|error| match error {
             HostError::NotFound => AppError::NotFound(Missing::File),

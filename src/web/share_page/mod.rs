@@ -18,6 +18,7 @@ use super::error::{AppError, Gone, Missing, PageError};
 use super::state::AppState;
 use crate::share::ShareId;
 use crate::share::unlock::verify_unlock;
+use crate::storage::installations::Installation;
 use crate::storage::shares::{self, ReaderShare};
 
 /// Largest password form accepted.
@@ -52,9 +53,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The share behind `/content/{uuid}`, if it may be served now; from memory when the change
-/// listener vouches for it.
-async fn servable_share(state: &AppState, id: ShareId) -> Result<Arc<ReaderShare>, AppError> {
+/// A share being served, and its tenant.
+pub struct Served {
+    pub share: Arc<ReaderShare>,
+    pub tenant: Arc<Installation>,
+}
+
+/// The share behind `/content/{uuid}` and its tenant, if it may be served now; from memory when
+/// the change listener vouches for them.
+async fn servable_share(state: &AppState, id: ShareId) -> Result<Served, AppError> {
     let share = match state.readers.get(id) {
         Some(share) => share,
         None => {
@@ -71,10 +78,14 @@ async fn servable_share(state: &AppState, id: ShareId) -> Result<Arc<ReaderShare
     if share.expires_at.is_some_and(|at| at <= Utc::now()) {
         return Err(AppError::Gone(Gone::ShareExpired));
     }
-    if !share.tenant.live() {
+    let tenant = state
+        .installation(share.client_key.as_str())
+        .await?
+        .ok_or(AppError::NotFound(Missing::SharedPage))?;
+    if !tenant.live() {
         return Err(AppError::Gone(Gone::SharingOff));
     }
-    Ok(share)
+    Ok(Served { share, tenant })
 }
 
 /// A redirect to the canonical (lower-case) URL when the reader wrote the uuid otherwise:
@@ -107,16 +118,17 @@ async fn page(
     if let Some(redirect) = canonical_redirect(&req, *id) {
         return Ok(redirect);
     }
-    let share = servable_share(&state, *id).await?;
+    let served = servable_share(&state, *id).await?;
+    let share = &served.share;
     let now = Utc::now().timestamp();
     let key = &state.signing_key;
     if !share.password_protected
         || access::has_valid_cookie(&req, key, share.id, share.password_version, now)
     {
-        return render::page(&state, &share, None).await;
+        return render::page(&state, &served, None).await;
     }
     let Some(token) = access::unlock_token(req.query_string()) else {
-        return render::password_form(&state, &share, StatusCode::OK, None);
+        return render::password_form(&state, &served, StatusCode::OK, None);
     };
     match verify_unlock(
         &token,
@@ -135,13 +147,13 @@ async fn page(
                 share.expires_at.map(|at| at.timestamp()),
                 now,
             );
-            render::page(&state, &share, Some(cookie)).await
+            render::page(&state, &served, Some(cookie)).await
         }
         Err(error) => {
             tracing::info!(share = %share.id, %error, "unlock token refused");
             render::password_form(
                 &state,
-                &share,
+                &served,
                 StatusCode::UNAUTHORIZED,
                 Some(error.reader_message()),
             )

@@ -30,7 +30,8 @@ pub async fn post(
     if !access::is_same_site_post(&req, &state.settings.base_origin()) {
         return Err(AppError::CrossSitePost.into());
     }
-    let share = servable_share(&state, *id).await?;
+    let served = servable_share(&state, *id).await?;
+    let share = &served.share;
     let see_page = |cookie: Option<String>| {
         let mut response = HttpResponse::SeeOther();
         response.insert_header((
@@ -60,7 +61,7 @@ pub async fn post(
     {
         let mut response = render::password_form(
             &state,
-            &share,
+            &served,
             StatusCode::TOO_MANY_REQUESTS,
             Some("Too many wrong passwords. Wait a few minutes, then try again."),
         )?;
@@ -87,7 +88,7 @@ pub async fn post(
     if !matches {
         return render::password_form(
             &state,
-            &share,
+            &served,
             StatusCode::UNAUTHORIZED,
             Some("That password is not right."),
         );

@@ -10,13 +10,13 @@ use actix_web::{HttpResponse, HttpResponseBuilder, web};
 use askama::Template;
 use chrono::Utc;
 
+use super::Served;
 use crate::confluence::client::HostError;
 use crate::share::content::sanitize;
 use crate::share::content_cache::CachedPage;
 use crate::share::cookie::{
     AttachmentGrant, FORM_TOKEN_TTL_SECS, attachment_signature, attachment_url_expiry, form_token,
 };
-use crate::storage::shares::ReaderShare;
 use crate::web::csp;
 use crate::web::error::{AppError, Gone, PageError};
 use crate::web::html::render;
@@ -42,13 +42,13 @@ struct PasswordForm<'a> {
 /// protected pages never cached.
 pub fn with_share_headers(
     mut response: HttpResponseBuilder,
-    share: &ReaderShare,
+    served: &Served,
 ) -> HttpResponseBuilder {
     response.insert_header((
         header::CONTENT_SECURITY_POLICY,
-        csp::share_page(share.embedding_origins()),
+        csp::share_page(served.share.embedding_origins(&served.tenant)),
     ));
-    let cache = if share.password_protected {
+    let cache = if served.share.password_protected {
         "no-cache, no-store"
     } else {
         "no-cache"
@@ -59,10 +59,11 @@ pub fn with_share_headers(
 
 pub fn password_form(
     state: &AppState,
-    share: &ReaderShare,
+    served: &Served,
     status: StatusCode,
     problem: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
+    let share = &served.share;
     let action = format!("{}/password", share.id.page_url(state.settings.base_path()));
     let token = form_token(
         &state.signing_key,
@@ -76,7 +77,7 @@ pub fn password_form(
         problem,
     };
     render(
-        with_share_headers(HttpResponse::build(status), share),
+        with_share_headers(HttpResponse::build(status), served),
         &form,
     )
 }
@@ -91,12 +92,16 @@ pub fn content_failed(error: HostError) -> AppError {
 
 /// The page's content: from the cache, or fetched from Confluence and sanitised (once, however
 /// many readers miss it at the same moment).
-pub async fn content(state: &AppState, share: &ReaderShare) -> Result<Arc<CachedPage>, AppError> {
-    let tenant = &share.tenant;
+pub async fn content(state: &AppState, served: &Served) -> Result<Arc<CachedPage>, AppError> {
+    let Served { share, tenant } = served;
+    // Credentials are made only when the page is fetched (a Forge token is sealed at rest).
     let fetch = async {
-        let host = crate::tenant::host(&state.settings, tenant, None)
-            .map_err(|_| HostError::Unreachable)?;
-        let page = state.host.content(host, &share.content_id).await?;
+        let host = state.tenant_host(tenant)?;
+        let page = state
+            .host
+            .content(&host, &share.content_id)
+            .await
+            .map_err(content_failed)?;
         let base_url = tenant.base_url.clone();
         web::block(move || CachedPage {
             version: page.version,
@@ -104,22 +109,23 @@ pub async fn content(state: &AppState, share: &ReaderShare) -> Result<Arc<Cached
             page: sanitize(&page.export_view, &base_url),
         })
         .await
-        .map_err(|_| HostError::BadAnswer)
+        .map_err(|_| content_failed(HostError::BadAnswer))
     };
     state
         .content
         .get_or_fetch(tenant.client_key.as_str(), share.content_id.as_str(), fetch)
         .await
-        .map_err(|error| content_failed(*error))
+        .map_err(|error| (*error).clone())
 }
 
 /// The page itself, with signed attachment URLs; `set_cookie` when access was just proven.
 pub async fn page(
     state: &AppState,
-    share: &ReaderShare,
+    served: &Served,
     set_cookie: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let content = content(state, share).await?;
+    let share = &served.share;
+    let content = content(state, served).await?;
     let expires = attachment_url_expiry(Utc::now().timestamp());
     let prefix = format!(
         "{}/attachments/",
@@ -137,7 +143,7 @@ pub async fn page(
         // Plain URL: `render` escapes it for the attribute.
         let _ = write!(out, "{prefix}{attachment_id}?exp={expires}&sig={sig}");
     });
-    let mut response = with_share_headers(HttpResponse::Ok(), share);
+    let mut response = with_share_headers(HttpResponse::Ok(), served);
     if let Some(cookie) = set_cookie {
         response.insert_header((header::SET_COOKIE, cookie));
     }

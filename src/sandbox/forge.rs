@@ -1,0 +1,407 @@
+//! The sandbox playing Forge: a key set (JWKS) with its own RSA key, invocation tokens minted
+//! with the claims Forge documents, app tokens (opaque JWTs with an `exp`) that Confluence's API
+//! gateway under `/ex/confluence/{cloudId}/wiki` accepts for their own site only, the install
+//! event, the hourly token sync, `preUninstall`, and a stand-in for `@forge/bridge` with which
+//! the Forge Custom UI pages run in a plain browser tab (`pageshare dev`, the Chromium test).
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, Header};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::sites::Site;
+use super::{AppTarget, Sandbox, Shared, keys};
+
+/// The Forge app id the sandbox's invocations are for (`PAGESHARE_FORGE_APP_ID` of an app that
+/// trusts this host).
+pub const FORGE_APP_ID: &str = "ari:cloud:ecosystem::app/5d3b2b52-0c7d-4a35-9f84-6c6b9d5e3f10";
+/// The `kid` of the sandbox's Forge key.
+pub const FORGE_KID: &str = "sandbox/forge-invocation-1";
+/// How long the app tokens it issues live (Forge's: 2 to 4 hours).
+const APP_TOKEN_TTL_SECS: i64 = 3 * 60 * 60;
+const STAND_IN_BRIDGE: &str = include_str!("forge_bridge.js");
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/forge/jwks.json", web::get().to(jwks))
+        .route("/dev/{site}/forge/{page}/", web::get().to(ui_page))
+        .route(
+            "/dev/{site}/forge/{page}/context",
+            web::get().to(ui_context),
+        )
+        .route("/dev/{site}/forge/{page}/invoke", web::post().to(ui_invoke))
+        .route("/dev/{site}/forge/{page}/{file}", web::get().to(ui_file));
+}
+
+async fn jwks(state: web::Data<Shared>) -> HttpResponse {
+    let down = {
+        let mut state = state.lock().expect("sandbox state");
+        state.jwks_fetches += 1;
+        state.jwks_down
+    };
+    if down {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
+    let key = keys::sandbox();
+    HttpResponse::Ok().json(json!({"keys": [{
+        "kty": "RSA", "kid": FORGE_KID, "alg": "RS256", "use": "sig",
+        "n": URL_SAFE_NO_PAD.encode(&key.modulus), "e": URL_SAFE_NO_PAD.encode(&key.exponent),
+    }]}))
+}
+
+/// Who invokes: a user of a UI module, or Forge itself (a trigger).
+#[derive(Debug, Clone, Copy)]
+pub enum Invoker<'a> {
+    User {
+        account_id: &'a str,
+        content_id: Option<&'a str>,
+    },
+    Trigger,
+}
+
+impl Sandbox {
+    /// `PAGESHARE_FORGE_JWKS_URL` of an app that trusts this host.
+    pub fn forge_jwks_url(&self) -> String {
+        format!("{}/forge/jwks.json", self.url)
+    }
+
+    /// `PAGESHARE_FORGE_API_BASE` of an app that trusts this host.
+    pub fn forge_api_base(&self) -> String {
+        format!("{}/ex/confluence/", self.url)
+    }
+
+    /// How often Forge's key set was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        self.lock().jwks_fetches
+    }
+
+    /// Make Forge's key server answer 503 (or answer again).
+    pub fn set_jwks_down(&self, down: bool) {
+        self.lock().jwks_down = down;
+    }
+
+    /// The claims of an invocation token for `site`, as Forge mints them (its documented shape).
+    pub fn fit_claims(&self, site: &Site, invoker: Invoker<'_>) -> Value {
+        let now = Utc::now().timestamp();
+        let api_base_url = format!("{}{}", self.forge_api_base(), site.cloud_id);
+        let mut claims = json!({
+            "app": {
+                "id": FORGE_APP_ID,
+                "version": "3",
+                "appVersion": "3.1.0",
+                "installationId": site.forge_installation_id,
+                "apiBaseUrl": api_base_url,
+                "installation": {
+                    "id": site.forge_installation_id,
+                    "contexts": [{"name": "confluence", "apiBaseUrl": api_base_url, "cloudId": site.cloud_id}],
+                },
+                "environment": {
+                    "type": site.forge_environment,
+                    "id": "ari:cloud:ecosystem::environment/5d3b2b52-0c7d-4a35-9f84-6c6b9d5e3f10/9b0c7d21-7a43-4d3f-8a61-0e4fd0d3c2aa",
+                },
+                "module": {"type": "core:endpoint", "key": "pageshare-events"},
+            },
+            "aud": FORGE_APP_ID,
+            "iss": "forge/invocation-token",
+            "iat": now, "nbf": now, "exp": now + 25,
+            "jti": hex::encode(rand::random::<[u8; 20]>()),
+        });
+        match invoker {
+            Invoker::User {
+                account_id,
+                content_id,
+            } => {
+                let site_url = site.base_url.trim_end_matches("/wiki");
+                claims["principal"] = account_id.into();
+                claims["app"]["module"] =
+                    json!({"type": "confluence:contentBylineItem", "key": "pageshare-byline"});
+                claims["context"] = json!({
+                    "localId": "pageshare-byline-1",
+                    "cloudId": site.cloud_id,
+                    "moduleKey": "pageshare-byline",
+                    "siteUrl": site_url,
+                    "extension": {"type": "confluence:contentBylineItem", "content": {"id": content_id}},
+                });
+            }
+            Invoker::Trigger => {
+                claims["context"] =
+                    json!({"cloudId": site.cloud_id, "moduleKey": "pageshare-events"});
+            }
+        }
+        claims
+    }
+
+    /// Sign invocation claims as Forge does (RS256 under [`FORGE_KID`]), or with a key nobody
+    /// serves.
+    pub fn sign_fit(&self, claims: &Value, stranger: bool) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(FORGE_KID.to_owned());
+        self.sign_rs256_with(&header, claims, stranger)
+    }
+
+    /// Claims signed HS256 with the sandbox's *public* key as the secret: the algorithm confusion
+    /// a verifier must refuse.
+    pub fn sign_hs256_with_public_key(&self, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(FORGE_KID.to_owned());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(keys::sandbox().public_pem.as_bytes()),
+        )
+        .expect("HS256 signing works")
+    }
+
+    /// A fresh app token for `site`: a JWT-shaped opaque token with an `exp`, which the API
+    /// gateway accepts for this site only.
+    pub fn issue_app_token(&self, site: &Site) -> String {
+        let exp = Utc::now().timestamp() + APP_TOKEN_TTL_SECS;
+        let token = format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(
+                json!({"exp": exp, "jti": hex::encode(rand::random::<[u8; 12]>())}).to_string()
+            ),
+            URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()),
+        );
+        self.lock()
+            .app_tokens
+            .insert(token.clone(), (site.name.clone(), exp));
+        token
+    }
+
+    /// Forget every app token issued for `site` (Confluence refuses them from now on).
+    pub fn revoke_app_tokens(&self, site: &Site) {
+        self.lock()
+            .app_tokens
+            .retain(|_, (name, _)| *name != site.name);
+    }
+
+    /// POST to the app's Forge route `path` as Forge does: the invocation token, the app token
+    /// (when `app_token`), and `body`.
+    pub async fn forge_post(
+        &self,
+        app: &AppTarget,
+        site: &Site,
+        path: &str,
+        body: &Value,
+        app_token: Option<&str>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let fit = self.sign_fit(&self.fit_claims(site, Invoker::Trigger), false);
+        let mut request = self
+            .http
+            .post(format!("{}{path}", app.base_url))
+            .bearer_auth(fit)
+            .json(body);
+        if let Some(token) = app_token {
+            request = request.header("x-forge-oauth-system", token);
+        }
+        Ok(request.send().await?)
+    }
+
+    /// The `avi:forge:installed:app` event for `site`, with a fresh app token.
+    pub async fn forge_install(
+        &self,
+        app: &AppTarget,
+        site: &Site,
+    ) -> anyhow::Result<reqwest::Response> {
+        let body = json!({
+            "eventType": "avi:forge:installed:app",
+            "id": site.forge_installation_id.rsplit('/').next(),
+            "context": format!("ari:cloud:confluence::site/{}", site.cloud_id),
+            "installerAccountId": "557058:installer",
+            "app": {"id": FORGE_APP_ID.rsplit('/').next(), "version": "3.1.0", "name": "Pageshare"},
+            "environment": {"id": "9b0c7d21-7a43-4d3f-8a61-0e4fd0d3c2aa"},
+        });
+        let token = self.issue_app_token(site);
+        self.forge_post(app, site, "/forge/events", &body, Some(&token))
+            .await
+    }
+
+    /// A call of the Forge Web API as `account_id` through the Custom UI (`invokeRemote`).
+    pub async fn forge_api(
+        &self,
+        app: &AppTarget,
+        site: &Site,
+        account_id: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let claims = self.fit_claims(
+            site,
+            Invoker::User {
+                account_id,
+                content_id: None,
+            },
+        );
+        let mut request = self
+            .http
+            .request(method, format!("{}/forge{path}", app.base_url))
+            .bearer_auth(self.sign_fit(&claims, false))
+            .header("x-forge-oauth-system", self.issue_app_token(site));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Ok(request.send().await?)
+    }
+
+    /// Links that open the app's Forge share panel and admin page in a plain browser tab, as the
+    /// user of [`Sandbox::open_links`] for `site`.
+    pub fn forge_open_links(&self, site: &Site) -> super::OpenLinks {
+        let base = format!("{}/dev/{}/forge", self.url, site.name);
+        super::OpenLinks {
+            share_panel: format!("{base}/panel/"),
+            admin: format!("{base}/admin/"),
+        }
+    }
+}
+
+/// The site and its opener behind `/dev/{site}/forge/...`.
+fn opened(state: &Shared, site: &str) -> Option<(Site, super::ap::Opener)> {
+    let state = state.lock().expect("sandbox state");
+    state
+        .sites
+        .get(site)
+        .cloned()
+        .zip(state.openers.get(site).cloned())
+}
+
+fn resource(page: &str, file: &str) -> Option<(String, &'static str)> {
+    let wanted = format!("{page}/{file}");
+    let content_type = match file.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        _ => "text/javascript; charset=utf-8",
+    };
+    crate::web::ui::forge_resources()
+        .ok()?
+        .into_iter()
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, contents)| (contents, content_type))
+}
+
+fn serve(contents: String, content_type: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(contents)
+}
+
+async fn ui_page(path: web::Path<(String, String)>, state: web::Data<Shared>) -> HttpResponse {
+    let (site, page) = path.into_inner();
+    if opened(&state, &site).is_none() {
+        return HttpResponse::NotFound().body("no such sandbox site, or it has no open links");
+    }
+    match resource(&page, "index.html") {
+        Some((html, content_type)) => serve(html, content_type),
+        None => HttpResponse::NotFound().body("page must be panel or admin"),
+    }
+}
+
+async fn ui_file(path: web::Path<(String, String, String)>) -> HttpResponse {
+    let (_, page, file) = path.into_inner();
+    if file == crate::web::ui::FORGE_BRIDGE_JS {
+        return serve(STAND_IN_BRIDGE.to_owned(), "text/javascript; charset=utf-8");
+    }
+    match resource(&page, &file) {
+        Some((contents, content_type)) => serve(contents, content_type),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+/// `view.getContext()`: the context Forge gives the page.
+async fn ui_context(path: web::Path<(String, String)>, state: web::Data<Shared>) -> HttpResponse {
+    let (site, page) = path.into_inner();
+    let Some((site, opener)) = opened(&state, &site) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let space = site
+        .pages
+        .get(&opener.content_id)
+        .map(|page| page.space_key.clone());
+    let extension = if page == "panel" {
+        json!({"type": "confluence:contentBylineItem",
+               "content": {"id": opener.content_id, "type": "page"},
+               "space": {"key": space}})
+    } else {
+        json!({"type": "confluence:globalSettings"})
+    };
+    HttpResponse::Ok().json(json!({
+        "accountId": opener.account_id,
+        "cloudId": site.cloud_id,
+        "siteUrl": site.base_url.trim_end_matches("/wiki"),
+        "moduleKey": if page == "panel" { "pageshare-byline" } else { "pageshare-settings" },
+        "localId": format!("pageshare-{page}-1"),
+        "environmentType": site.forge_environment,
+        "extension": extension,
+    }))
+}
+
+#[derive(Deserialize)]
+struct Invoke {
+    path: String,
+    method: String,
+    #[serde(default)]
+    body: Option<Value>,
+}
+
+/// `invokeRemote`: Forge's proxy, server-side: an invocation token for the page's user and the
+/// app token go to the app's remote; its answer comes back as `{status, headers, body}`.
+async fn ui_invoke(
+    path: web::Path<(String, String)>,
+    invoke: web::Json<Invoke>,
+    state: web::Data<Shared>,
+) -> HttpResponse {
+    let (site, _) = path.into_inner();
+    let Some((site, opener)) = opened(&state, &site) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let Ok(method) = invoke.method.to_uppercase().parse::<reqwest::Method>() else {
+        return HttpResponse::BadRequest().body("not an HTTP method");
+    };
+    if !invoke.path.starts_with('/') {
+        return HttpResponse::BadRequest().body("the path must start with /");
+    }
+    // The sandbox is its own handle here: mint, sign, forward.
+    let sandbox = Sandbox {
+        url: state.lock().expect("sandbox state").host_url.clone(),
+        state: state.get_ref().clone(),
+        http: reqwest::Client::new(),
+    };
+    let claims = sandbox.fit_claims(
+        &site,
+        Invoker::User {
+            account_id: &opener.account_id,
+            content_id: Some(&opener.content_id),
+        },
+    );
+    let mut request = sandbox
+        .http
+        .request(method, format!("{}{}", opener.app_base_url, invoke.path))
+        .bearer_auth(sandbox.sign_fit(&claims, false))
+        .header("x-forge-oauth-system", sandbox.issue_app_token(&site));
+    if let Some(body) = &invoke.body {
+        request = request.json(body);
+    }
+    let answer = match request.send().await {
+        Ok(answer) => answer,
+        Err(_) => return HttpResponse::BadGateway().json(json!({"error": "remote network error"})),
+    };
+    let status = answer.status().as_u16();
+    let headers: serde_json::Map<String, Value> = answer
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.into())))
+        .collect();
+    let text = answer.text().await.unwrap_or_default();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    HttpResponse::Ok().json(json!({"status": status, "headers": headers, "body": body}))
+}

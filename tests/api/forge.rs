@@ -1,0 +1,663 @@
+//! Pageshare as a Forge Remote: invocation tokens, lifecycle events, the Web API under
+//! `/forge/api`, app tokens for share pages, and one tenant across Connect and Forge.
+
+use pageshare::sandbox::{Invoker, Site, new_installation_id};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{EDITOR, PAGE_ID, TestApp, error_code, spawn_app, spawn_app_with};
+
+async fn tenant_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM installation")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn forge_share(app: &TestApp, site: &Site, body: Value) -> Value {
+    let created = app
+        .forge_api(site, EDITOR, Method::POST, "/api/shares", Some(body))
+        .await;
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    created.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_install_event_creates_the_tenant_and_a_retry_changes_nothing() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let key: String = sqlx::query_scalar("SELECT client_key FROM installation")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        key, site.cloud_id,
+        "a site first seen through Forge is keyed by its cloud id"
+    );
+    let retried = app.sandbox.forge_install(&app.target, &site).await.unwrap();
+    assert_eq!(retried.status(), 204);
+    assert_eq!(tenant_rows(&app).await, 1);
+    let (installed, installation): (bool, Option<String>) =
+        sqlx::query_as("SELECT installed, forge_installation_id FROM installation")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(installed);
+    assert_eq!(
+        installation.as_deref(),
+        Some(site.forge_installation_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_web_api_under_forge_creates_reads_changes_rotates_and_revokes() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let share = forge_share(
+        &app,
+        &site,
+        json!({"contentId": PAGE_ID, "password": "correct horse"}),
+    )
+    .await;
+    let uuid = share["uuid"].as_str().unwrap();
+    assert_eq!(
+        share["title"], "Onboarding",
+        "the page came from Confluence through the gateway"
+    );
+    assert_eq!(
+        share["createdBy"], EDITOR,
+        "the user is the invocation's principal"
+    );
+    let list: Value = app
+        .forge_api(
+            &site,
+            EDITOR,
+            Method::GET,
+            &format!("/api/shares?contentId={PAGE_ID}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["uuid"], uuid);
+    let path = format!("/api/shares/{uuid}");
+    let read: Value = app
+        .forge_api(&site, EDITOR, Method::GET, &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["unlockSecret"], share["unlockSecret"]);
+    let patched = app
+        .forge_api(
+            &site,
+            EDITOR,
+            Method::PATCH,
+            &path,
+            Some(json!({"password": null})),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let rotated = app
+        .forge_api(
+            &site,
+            EDITOR,
+            Method::POST,
+            &format!("{path}/unlock-secret"),
+            None,
+        )
+        .await;
+    assert_eq!(rotated.status(), 200);
+    let revoked = app
+        .forge_api(&site, EDITOR, Method::DELETE, &path, None)
+        .await;
+    assert_eq!(revoked.status(), 204);
+    let after: Value = app
+        .forge_api(&site, EDITOR, Method::GET, &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["status"], "revoked");
+}
+
+#[tokio::test]
+async fn a_forge_share_page_is_fetched_with_the_stored_app_token() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let share = forge_share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    let calls_before = app.sandbox.verified_rest_calls();
+    let page = app.read_share(share["url"].as_str().unwrap(), None).await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<title>Onboarding</title>")
+    );
+    assert!(
+        app.sandbox.verified_rest_calls() > calls_before,
+        "the gateway verified the token"
+    );
+    let stored: Option<Vec<u8>> = sqlx::query_scalar("SELECT forge_app_token FROM installation")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let stored = stored.expect("an app token is kept");
+    assert!(
+        !stored.windows(10).any(|w| w.starts_with(b"eyJ")),
+        "sealed, not a readable JWT"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_or_missing_app_token_is_a_clear_page_never_a_500() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let share = forge_share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    let url = share["url"].as_str().unwrap();
+    // Confluence stops accepting the app's tokens.
+    app.sandbox.revoke_app_tokens(&site);
+    let refused = app.read_share(url, None).await;
+    assert_eq!(refused.status(), 502);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Confluence did not answer")
+    );
+    // The stored token expires.
+    sqlx::query("UPDATE installation SET forge_token_expires_at = now() - interval '1 minute'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut missing = app.read_share(url, None).await;
+    for _ in 0..20 {
+        if missing.status() == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        missing = app.read_share(url, None).await;
+    }
+    assert_eq!(missing.status(), 503);
+    assert!(
+        missing
+            .text()
+            .await
+            .unwrap()
+            .contains("Confluence has not been reachable for this site")
+    );
+}
+
+#[tokio::test]
+async fn pre_uninstall_ends_the_share_pages_and_a_reinstall_brings_them_back() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let share = forge_share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    let url = share["url"].as_str().unwrap();
+    let gone = app
+        .sandbox
+        .forge_post(&app.target, &site, "/forge/pre-uninstall", &json!({}), None)
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    assert_eq!(app.read_share(url, None).await.status(), 410);
+    let refused = app
+        .forge_api(
+            &site,
+            EDITOR,
+            Method::GET,
+            &format!("/api/shares?contentId={PAGE_ID}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        refused.status(),
+        401,
+        "an uninstalled site's users are refused"
+    );
+    // A reinstall comes with a new installation id: the same site, the same tenant.
+    app.sandbox
+        .update_site("acme", |s| s.forge_installation_id = new_installation_id());
+    let site = app.sandbox.site("acme");
+    assert_eq!(
+        app.sandbox
+            .forge_install(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.read_share(url, None).await.status(), 200);
+    assert_eq!(tenant_rows(&app).await, 1);
+    let listed: Value = app
+        .forge_api(
+            &site,
+            EDITOR,
+            Method::GET,
+            &format!("/api/shares?contentId={PAGE_ID}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["uuid"], share["uuid"]);
+}
+
+#[tokio::test]
+async fn a_connect_tenant_seen_through_forge_keeps_its_shares_links_and_secrets() {
+    for names_installation in [true, false] {
+        let app = spawn_app().await;
+        let site = app.sandbox.add_site("acme");
+        app.sandbox.update_site("acme", |s| {
+            s.connect_names_installation = names_installation
+        });
+        let site = app.site_with_page_of(site).await;
+        let connect_share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+        // The same site arrives through Forge (Connect on Forge).
+        assert_eq!(
+            app.sandbox
+                .forge_install(&app.target, &site)
+                .await
+                .unwrap()
+                .status(),
+            204
+        );
+        assert_eq!(
+            tenant_rows(&app).await,
+            1,
+            "linked, by installation id or by cloud id"
+        );
+        let forge_list: Value = app
+            .forge_api(
+                &site,
+                EDITOR,
+                Method::GET,
+                &format!("/api/shares?contentId={PAGE_ID}"),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            forge_list[0]["uuid"], connect_share["uuid"],
+            "{names_installation}"
+        );
+        assert_eq!(forge_list[0]["url"], connect_share["url"]);
+        assert_eq!(forge_list[0]["unlockSecret"], connect_share["unlockSecret"]);
+        let forge_made = forge_share(&app, &site, json!({"contentId": PAGE_ID})).await;
+        let connect_list: Value = app.list_shares(&site, EDITOR).await.json().await.unwrap();
+        let uuids: Vec<&Value> = connect_list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["uuid"])
+            .collect();
+        assert_eq!(uuids, [&connect_share["uuid"], &forge_made["uuid"]]);
+        assert_eq!(
+            app.read_share(connect_share["url"].as_str().unwrap(), None)
+                .await
+                .status(),
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn platforms_never_cross() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let fit = app.sandbox.sign_fit(
+        &app.sandbox.fit_claims(
+            &site,
+            Invoker::User {
+                account_id: EDITOR,
+                content_id: None,
+            },
+        ),
+        false,
+    );
+    let list = format!("/api/shares?contentId={PAGE_ID}");
+    for (path, scheme) in [
+        (list.as_str(), "Bearer"),
+        (list.as_str(), "JWT"),
+        ("/connect/admin", "JWT"),
+    ] {
+        let response = app
+            .http
+            .get(format!("{}{path}", app.address))
+            .header("Authorization", format!("{scheme} {fit}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "a FIT on {path} as {scheme}");
+    }
+    let connect_site = app.site_with_page("connect").await;
+    let context = app.sandbox.context_token(&connect_site, EDITOR);
+    for (method, path) in [
+        (Method::GET, format!("/forge{list}")),
+        (Method::POST, "/forge/events".into()),
+    ] {
+        for scheme in ["Bearer", "JWT"] {
+            let response = app
+                .http
+                .request(method.clone(), format!("{}{path}", app.address))
+                .header("Authorization", format!("{scheme} {context}"))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                401,
+                "a Connect JWT on {path} as {scheme}"
+            );
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        }
+    }
+}
+
+#[tokio::test]
+async fn forge_routes_do_not_exist_unless_an_app_id_is_set() {
+    let app = spawn_app_with(|s| s.forge = None).await;
+    let response = app
+        .http
+        .post(format!("{}/forge/events", app.address))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_code(response).await, "not_found");
+}
+
+#[tokio::test]
+async fn every_bad_invocation_token_is_a_401_with_www_authenticate_bearer() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let user = Invoker::User {
+        account_id: EDITOR,
+        content_id: None,
+    };
+    let valid = app.sandbox.fit_claims(&site, user);
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut claims = valid.clone();
+        change(&mut claims);
+        app.sandbox.sign_fit(&claims, false)
+    };
+    let without = |pointer: &'static str| {
+        with(&move |claims: &mut Value| {
+            let (parent, name) = pointer.rsplit_once('/').unwrap();
+            claims
+                .pointer_mut(parent)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .remove(name);
+        })
+    };
+    let header = |alg: jsonwebtoken::Algorithm, kid: Option<&str>| {
+        let mut header = jsonwebtoken::Header::new(alg);
+        header.kid = kid.map(str::to_owned);
+        header
+    };
+    let now = chrono::Utc::now().timestamp();
+    let b64 = |text: &str| {
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, text)
+    };
+    let other_app = "ari:cloud:ecosystem::app/11111111-2222-4333-8444-555555555555";
+    let other_cloud = "a1b2c3d4-3203-4cfa-8db5-f2587155f0dd";
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no header", None),
+        ("Basic", Some("Basic YTpi".into())),
+        ("not a JWT", Some("Bearer not-a-token".into())),
+        (
+            "alg none",
+            Some(format!(
+                "Bearer {}.{}.",
+                b64(r#"{"alg":"none","kid":"x"}"#),
+                b64(&valid.to_string())
+            )),
+        ),
+        (
+            "HS256 signed with the public key",
+            Some(format!(
+                "Bearer {}",
+                app.sandbox.sign_hs256_with_public_key(&valid)
+            )),
+        ),
+        (
+            "RS512",
+            Some(format!(
+                "Bearer {}",
+                app.sandbox.sign_rs256_with(
+                    &header(
+                        jsonwebtoken::Algorithm::RS512,
+                        Some(pageshare::sandbox::FORGE_KID)
+                    ),
+                    &valid,
+                    false
+                )
+            )),
+        ),
+        (
+            "another key under the right kid",
+            Some(format!("Bearer {}", app.sandbox.sign_fit(&valid, true))),
+        ),
+        (
+            "no kid",
+            Some(format!(
+                "Bearer {}",
+                app.sandbox.sign_rs256_with(
+                    &header(jsonwebtoken::Algorithm::RS256, None),
+                    &valid,
+                    false
+                )
+            )),
+        ),
+        (
+            "wrong iss",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c["iss"] = json!("someone/else"))
+            )),
+        ),
+        (
+            "another app's aud",
+            Some(format!("Bearer {}", with(&|c| c["aud"] = json!(other_app)))),
+        ),
+        (
+            "app.id is not aud",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c["app"]["id"] = json!(other_app))
+            )),
+        ),
+        ("no exp", Some(format!("Bearer {}", without("/exp")))),
+        ("no nbf", Some(format!("Bearer {}", without("/nbf")))),
+        ("no iat", Some(format!("Bearer {}", without("/iat")))),
+        ("no jti", Some(format!("Bearer {}", without("/jti")))),
+        ("no app", Some(format!("Bearer {}", without("/app")))),
+        (
+            "exp as a string",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c["exp"] = json!((now + 20).to_string()))
+            )),
+        ),
+        (
+            "expired",
+            Some(format!("Bearer {}", with(&|c| c["exp"] = json!(now - 60)))),
+        ),
+        (
+            "nbf ahead",
+            Some(format!("Bearer {}", with(&|c| c["nbf"] = json!(now + 120)))),
+        ),
+        (
+            "installationId mismatch",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c["app"]["installation"]["id"] = json!(new_installation_id()))
+            )),
+        ),
+        (
+            "apiBaseUrl on another host",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c["app"]["apiBaseUrl"] = json!(format!(
+                    "https://evil.example.com/ex/confluence/{}",
+                    c["context"]["cloudId"].as_str().unwrap()
+                )))
+            )),
+        ),
+        (
+            "apiBaseUrl with a path after the cloud id",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| {
+                    let base = c["app"]["apiBaseUrl"].as_str().unwrap().to_owned();
+                    c["app"]["apiBaseUrl"] = json!(format!("{base}/wiki"));
+                })
+            )),
+        ),
+        (
+            "context.cloudId of another site",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c["context"]["cloudId"] = json!(other_cloud))
+            )),
+        ),
+        (
+            "the confluence context of another site",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c["app"]["installation"]["contexts"][0]["cloudId"] = json!(other_cloud))
+            )),
+        ),
+        (
+            "DEVELOPMENT (not accepted by default)",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c["app"]["environment"]["type"] = json!("DEVELOPMENT"))
+            )),
+        ),
+        (
+            "icLabel",
+            Some(format!(
+                "Bearer {}",
+                with(&|c| c["icLabel"] = json!("orange"))
+            )),
+        ),
+        (
+            "no principal on /forge/api",
+            Some(format!("Bearer {}", without("/principal"))),
+        ),
+    ];
+    let url = format!("{}/forge/api/shares?contentId={PAGE_ID}", app.address);
+    let ok = app
+        .http
+        .get(&url)
+        .bearer_auth(app.sandbox.sign_fit(&valid, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.status(),
+        200,
+        "the valid token passes, so each refusal is about its token"
+    );
+    for (name, authorization) in cases {
+        let mut request = app.http.get(&url);
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{name}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer", "{name}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-cache, no-store",
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_kid_costs_at_most_one_key_set_fetch_and_cached_keys_survive_an_outage() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let fetches = app.sandbox.jwks_fetches();
+    let claims = app.sandbox.fit_claims(
+        &site,
+        Invoker::User {
+            account_id: EDITOR,
+            content_id: None,
+        },
+    );
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("not-a-forge-kid".into());
+    let unknown = app.sandbox.sign_rs256_with(&header, &claims, false);
+    let url = format!("{}/forge/api/shares?contentId={PAGE_ID}", app.address);
+    for _ in 0..3 {
+        let response = app
+            .http
+            .get(&url)
+            .bearer_auth(&unknown)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    assert!(
+        app.sandbox.jwks_fetches() - fetches <= 1,
+        "at most one refetch per 30 s"
+    );
+    // The key server goes down: the cached key keeps working.
+    app.sandbox.set_jwks_down(true);
+    let ok = app
+        .http
+        .get(&url)
+        .bearer_auth(app.sandbox.sign_fit(&claims, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn an_app_token_is_replaced_only_by_one_that_expires_later() {
+    use pageshare::forge::ids::InstallationId;
+    use pageshare::storage::forge_tenants::store_app_token;
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let installation = InstallationId::parse(&site.forge_installation_id).unwrap();
+    let stored = || async {
+        sqlx::query_as::<_, (Vec<u8>, chrono::DateTime<chrono::Utc>)>(
+            "SELECT forge_app_token, forge_token_expires_at FROM installation",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let (_, first_expiry) = stored().await;
+    let earlier = first_expiry - chrono::Duration::minutes(30);
+    assert!(
+        !store_app_token(&app.pool, &installation, b"earlier", earlier)
+            .await
+            .unwrap()
+    );
+    assert_eq!(stored().await.1, first_expiry);
+    // Two instances storing at once: the later token stays, whichever commits last.
+    let later = first_expiry + chrono::Duration::minutes(30);
+    let latest = first_expiry + chrono::Duration::minutes(60);
+    let (a, b) = tokio::join!(
+        store_app_token(&app.pool, &installation, b"latest", latest),
+        store_app_token(&app.pool, &installation, b"later", later),
+    );
+    assert!(a.unwrap() || b.unwrap());
+    assert_eq!(stored().await, (b"latest".to_vec(), latest));
+}
