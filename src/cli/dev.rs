@@ -3,9 +3,11 @@
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use crate::config::Settings;
+use crate::config::{ForgeSettings, Settings};
 use crate::connect::allowlist::HostAllowlist;
-use crate::sandbox::{AppTarget, Page, Sandbox};
+use crate::forge::ids::AppId;
+use crate::forge::token::Environment;
+use crate::sandbox::{AppTarget, FORGE_APP_ID, OpenLinks, Page, Sandbox};
 use crate::startup::Application;
 
 /// The sample share's password, printed for the newcomer.
@@ -13,12 +15,62 @@ pub const DEV_PASSWORD: &str = "pageshare-demo";
 const PAGE_ID: &str = "65537";
 const USER: &str = "557058:dev-user";
 
+/// The sandbox's Forge site, installed, with a sample share and links to its Custom UI.
+struct ForgeDev {
+    site: String,
+    share_url: String,
+    links: OpenLinks,
+}
+
+async fn forge_site(sandbox: &Sandbox, target: &AppTarget) -> anyhow::Result<ForgeDev> {
+    let site = sandbox.add_site("forge-dev");
+    let page = Page::sample(&site.base_url, PAGE_ID);
+    sandbox.update_site("forge-dev", |s| {
+        s.pages.insert(PAGE_ID.into(), page);
+        s.add_editor(PAGE_ID, USER);
+        s.admins.insert(USER.into());
+    });
+    let installed = sandbox.forge_install(target, &site).await?;
+    if !installed.status().is_success() {
+        bail!(
+            "Forge install failed: {}",
+            installed.text().await.unwrap_or_default()
+        );
+    }
+    let share: serde_json::Value = sandbox
+        .forge_api(
+            target,
+            &site,
+            USER,
+            reqwest::Method::POST,
+            "/api/shares",
+            Some(&json!({"contentId": PAGE_ID})),
+        )
+        .await?
+        .error_for_status()
+        .context("creating the Forge sample share failed")?
+        .json()
+        .await?;
+    sandbox.open_links(target, &site, USER, PAGE_ID);
+    Ok(ForgeDev {
+        site: site.base_url.clone(),
+        share_url: share["url"].as_str().unwrap_or_default().to_owned(),
+        links: sandbox.forge_open_links(&site),
+    })
+}
+
 pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let sandbox = Sandbox::start(&settings.app_key)?;
     settings.install_keys_url = sandbox.keys_url();
     settings.host_allowlist = HostAllowlist::parse("127.0.0.1");
     settings.all_js_url = sandbox.all_js_url();
     settings.media_hosts = sandbox.media_hosts();
+    settings.forge = Some(ForgeSettings {
+        app_id: AppId::parse(FORGE_APP_ID).expect("the sandbox's app id"),
+        jwks_url: sandbox.forge_jwks_url(),
+        api_base: sandbox.forge_api_base(),
+        environments: Environment::parse_list("PRODUCTION").map_err(anyhow::Error::msg)?,
+    });
     let app = Application::build(settings.clone()).await?;
     let server = tokio::spawn(app.run_until_stopped());
 
@@ -57,6 +109,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         .json()
         .await?;
     let links = sandbox.open_links(&target, &site, USER, PAGE_ID);
+    let forge = forge_site(&sandbox, &target).await?;
     let uuid = share["uuid"].as_str().context("share uuid")?;
     let secret = share["unlockSecret"].as_str().context("unlock secret")?;
     let unlock = super::unlock_url::unlock_url(
@@ -74,7 +127,15 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
          \n                   pageshare unlock-url --share {uuid} --secret {secret})\n\
          \n  share panel:    {panel}\n  admin page:     {admin}\
          \n                  (open in a browser tab, as the page's reader and site admin)\n\
+         \n  Forge site:     {forge_site} (simulated, installed through Forge)\
+         \n  Forge share:    {forge_share}\
+         \n  Forge panel:    {forge_panel}\n  Forge admin:    {forge_admin}\
+         \n                  (the Custom UI pages, with a stand-in for @forge/bridge)\n\
          \nPress Ctrl-C to stop.",
+        forge_site = forge.site,
+        forge_share = forge.share_url,
+        forge_panel = forge.links.share_panel,
+        forge_admin = forge.links.admin,
         panel = links.share_panel,
         admin = links.admin,
         base = settings.base_url,
