@@ -6,7 +6,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use pageshare::connect::canonical::{RequestParts, qsh};
 use pageshare::connect::secrets::{SecretKind, SharedSecret};
 use pageshare::connect::token::{OutgoingClaims, QshRule, sign, verify};
-use pageshare::sandbox::Page;
+use pageshare::forge::ids::AppId;
+use pageshare::forge::keys::ForgeKey;
+use pageshare::forge::token::{Environment, Expectations, UnverifiedFit};
+use pageshare::sandbox::{FORGE_APP_ID, Page, keys};
 use pageshare::share::content::sanitize;
 use pageshare::share::cookie::{
     AttachmentGrant, attachment_signature, cookie_is_valid, cookie_value,
@@ -66,6 +69,50 @@ fn connect_jwt(c: &mut Criterion) {
     );
 }
 
+/// A Forge invocation token like Forge's (its documented claims), for the sandbox's key.
+fn forge_fit(c: &mut Criterion) {
+    let cloud = "d0d52620-3203-4cfa-8db5-f2587155f0dd";
+    let installation = "ari:cloud:ecosystem::installation/0a3a7799-53ae-4a5b-9e7e-03338980abb5";
+    let base = "https://api.atlassian.com/ex/confluence/";
+    let claims = serde_json::json!({
+        "app": {
+            "id": FORGE_APP_ID, "version": "3", "appVersion": "3.1.0",
+            "installationId": installation, "apiBaseUrl": format!("{base}{cloud}"),
+            "installation": {"id": installation, "contexts": [
+                {"name": "confluence", "apiBaseUrl": format!("{base}{cloud}"), "cloudId": cloud}]},
+            "environment": {"type": "PRODUCTION", "id": "ari:cloud:ecosystem::environment/5d3b/9b0c"},
+            "module": {"type": "confluence:contentBylineItem", "key": "pageshare-byline"},
+        },
+        "context": {"localId": "x", "cloudId": cloud, "moduleKey": "pageshare-byline",
+            "siteUrl": "https://acme.atlassian.net",
+            "extension": {"type": "confluence:contentBylineItem", "content": {"id": "5341185"}}},
+        "principal": "655362:312d3308-8954-42b0-aa38-771a10c88656",
+        "aud": FORGE_APP_ID, "iss": "forge/invocation-token",
+        "iat": NOW - 5, "nbf": NOW - 5, "exp": NOW + 20,
+        "jti": "d8a496253ec8c18a54631e4c82cbedd5d0ae8570",
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("kid-1".into());
+    let token = jsonwebtoken::encode(&header, &claims, &keys::sandbox().encoding).unwrap();
+    let app_id = AppId::parse(FORGE_APP_ID).unwrap();
+    let environments = Environment::parse_list("PRODUCTION").unwrap();
+    let expect = Expectations {
+        app_id: &app_id,
+        api_base: base,
+        environments: &environments,
+        leeway_secs: 30,
+    };
+    let sandbox = keys::sandbox();
+    let key = &ForgeKey::from_components(&sandbox.modulus, &sandbox.exponent).unwrap();
+    c.bench_function("forge fit: full verification (RS256, claims)", |b| {
+        b.iter(|| {
+            UnverifiedFit::parse(black_box(&token))
+                .and_then(|fit| fit.verify(key, expect, NOW))
+                .expect("valid token")
+        })
+    });
+}
+
 fn unlock_and_cookie(c: &mut Criterion) {
     let share = ShareId::new();
     let secret = UnlockSecret::generate();
@@ -120,5 +167,5 @@ fn content(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, connect_jwt, unlock_and_cookie, content);
+criterion_group!(benches, connect_jwt, forge_fit, unlock_and_cookie, content);
 criterion_main!(benches);

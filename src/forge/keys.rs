@@ -9,7 +9,6 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -31,7 +30,35 @@ pub enum KeyError {
     Unavailable,
 }
 
-type Keys = HashMap<String, Arc<DecodingKey>>;
+/// An RSA public key of Forge's key set, at least 2048 bits.
+pub struct ForgeKey(ring::signature::RsaPublicKeyComponents<Vec<u8>>);
+
+impl ForgeKey {
+    /// The key of a modulus and exponent (big-endian), if the modulus has 2048 bits or more.
+    pub fn from_components(modulus: &[u8], exponent: &[u8]) -> Option<Self> {
+        let modulus: Vec<u8> = modulus.iter().copied().skip_while(|b| *b == 0).collect();
+        if modulus.len() * 8 < MIN_RSA_BITS || exponent.is_empty() {
+            return None;
+        }
+        Some(Self(ring::signature::RsaPublicKeyComponents {
+            n: modulus,
+            e: exponent.to_vec(),
+        }))
+    }
+
+    /// Whether `signature` is this key's RS256 (PKCS#1 v1.5, SHA-256) signature of `message`.
+    pub fn verifies_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.0
+            .verify(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                message,
+                signature,
+            )
+            .is_ok()
+    }
+}
+
+type Keys = HashMap<String, Arc<ForgeKey>>;
 
 /// The last fetch, to pace the next one.
 struct LastFetch {
@@ -74,12 +101,11 @@ pub fn parse_key_set(body: &[u8]) -> Result<Keys, serde_json::Error> {
         .filter_map(|jwk| {
             let (kid, n, e) = (jwk.kid?, jwk.n?, jwk.e?);
             let modulus = URL_SAFE_NO_PAD.decode(&n).ok()?;
-            let bits = modulus.iter().skip_while(|b| **b == 0).count() * 8;
-            if bits < MIN_RSA_BITS {
-                tracing::warn!(kid, bits, "Forge key set: RSA key too short, ignored");
+            let exponent = URL_SAFE_NO_PAD.decode(&e).ok()?;
+            let Some(key) = ForgeKey::from_components(&modulus, &exponent) else {
+                tracing::warn!(kid, "Forge key set: an RSA key under 2048 bits, ignored");
                 return None;
-            }
-            let key = DecodingKey::from_rsa_components(&n, &e).ok()?;
+            };
             Some((kid, Arc::new(key)))
         })
         .collect())
@@ -102,7 +128,7 @@ impl ForgeKeys {
     }
 
     /// The key of `kid`: from the cached set, else from a fresh fetch (paced).
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+    pub async fn key(&self, kid: &str) -> Result<Arc<ForgeKey>, KeyError> {
         if let Some(key) = self.keys.load().get(kid) {
             return Ok(key.clone());
         }

@@ -8,6 +8,7 @@ mod helpers;
 mod hostile_confluence;
 mod instances;
 mod lifecycle;
+mod logs;
 mod migrations;
 mod proxy;
 mod rate_limits;
