@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use pageshare::connect::canonical::{RequestParts, qsh};
 use pageshare::connect::token::{OutgoingClaims, sign};
-use pageshare::sandbox::{AppTarget, KID, Page, Sandbox};
+use pageshare::sandbox::{AppTarget, Invoker, KID, Page, Sandbox};
 use pageshare::share::unlock::mint_unlock_token;
 use pageshare::share::{ShareId, UnlockSecret};
 use serde_json::json;
@@ -116,6 +116,7 @@ async fn serve(bind: &str, app_url: &str, out: &str) -> anyhow::Result<()> {
         .and_then(|v| v.split(';').next())
         .context("password login set no cookie")?
         .to_owned();
+    let forge = forge_site(&sandbox, &app).await?;
     let installs = install_burst(&sandbox, &app).await?;
     let fixture = json!({
         "openUrl": open["url"],
@@ -126,12 +127,53 @@ async fn serve(bind: &str, app_url: &str, out: &str) -> anyhow::Result<()> {
         "apiPath": format!("/api/shares?contentId={PAGE_ID}"),
         "contextToken": sandbox.context_token(&site, USER),
         "panelUrl": panel_url(&site, app_url),
+        "forgeApiPath": format!("/forge/api/shares?contentId={PAGE_ID}"),
+        "forgeFit": forge.0,
+        "forgeAppToken": forge.1,
         "installs": installs,
     });
     std::fs::write(out, serde_json::to_string_pretty(&fixture)?)?;
     eprintln!("bench_fixture: ready ({out})");
     std::future::pending::<()>().await;
     Ok(())
+}
+
+/// A site installed through Forge with a share of the page; an invocation token valid for five
+/// minutes (Forge's live 25 seconds: the benchmark reuses one) and an app token.
+async fn forge_site(sandbox: &Sandbox, app: &AppTarget) -> anyhow::Result<(String, String)> {
+    let site = sandbox.add_site("bench-forge");
+    let page = Page::sample(&site.base_url, PAGE_ID);
+    sandbox.update_site("bench-forge", |s| {
+        s.pages.insert(PAGE_ID.into(), page);
+        s.add_editor(PAGE_ID, USER);
+    });
+    let installed = sandbox.forge_install(app, &site).await?;
+    if !installed.status().is_success() {
+        bail!("Forge install failed: {}", installed.text().await?);
+    }
+    sandbox
+        .forge_api(
+            app,
+            &site,
+            USER,
+            reqwest::Method::POST,
+            "/api/shares",
+            Some(&json!({"contentId": PAGE_ID})),
+        )
+        .await?
+        .error_for_status()?;
+    let mut claims = sandbox.fit_claims(
+        &site,
+        Invoker::User {
+            account_id: USER,
+            content_id: Some(PAGE_ID),
+        },
+    );
+    claims["exp"] = json!(chrono::Utc::now().timestamp() + 300);
+    Ok((
+        sandbox.sign_fit(&claims, false),
+        sandbox.issue_app_token(&site),
+    ))
 }
 
 /// The share panel's iframe URL with a token valid for 50 minutes (Confluence's live 3): the

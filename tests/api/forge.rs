@@ -661,3 +661,42 @@ async fn an_app_token_is_replaced_only_by_one_that_expires_later() {
     assert!(a.unwrap() || b.unwrap());
     assert_eq!(stored().await, (b"latest".to_vec(), latest));
 }
+
+#[tokio::test]
+async fn a_warm_invocation_asks_neither_the_key_server_nor_the_database_for_its_tenant() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let list = format!("/api/shares?contentId={PAGE_ID}");
+    assert_eq!(
+        app.forge_api(&site, EDITOR, Method::GET, &list, None)
+            .await
+            .status(),
+        200
+    );
+    // Read again once the change listener vouches for the cache (within moments of start).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        app.forge_api(&site, EDITOR, Method::GET, &list, None)
+            .await
+            .status(),
+        200
+    );
+    let fetches = app.sandbox.jwks_fetches();
+    // The tenant comes from memory: a change the database does not announce is not seen.
+    let mut quiet = app.pool.acquire().await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut *quiet)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE installation SET installed = false")
+        .execute(&mut *quiet)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.forge_api(&site, EDITOR, Method::GET, &list, None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.sandbox.jwks_fetches(), fetches, "the key set is cached");
+}
