@@ -700,3 +700,72 @@ async fn a_warm_invocation_asks_neither_the_key_server_nor_the_database_for_its_
     );
     assert_eq!(app.sandbox.jwks_fetches(), fetches, "the key set is cached");
 }
+
+#[tokio::test]
+async fn tenants_status_tells_connect_forge_and_moved_tenants_apart() {
+    let app = spawn_app().await;
+    let connect_only = app.site_with_page("old").await;
+    let forge_only = app.forge_site_with_page("new").await;
+    forge_share(&app, &forge_only, json!({"contentId": PAGE_ID})).await;
+    let moved = app.site_with_page("moved").await;
+    assert_eq!(
+        app.sandbox
+            .forge_install(&app.target, &moved)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pageshare"))
+            .args(args)
+            .env("DATABASE_URL", &app.settings.database_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let json = run(&["tenants", "status", "--json"]);
+    assert!(json.status.success(), "{json:?}");
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        (
+            &report["tenants"],
+            &report["connectOnly"],
+            &report["forgeOnly"],
+            &report["both"]
+        ),
+        (&json!(3), &json!(1), &json!(1), &json!(1))
+    );
+    let row = |key: &str| {
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["clientKey"] == key)
+            .unwrap_or_else(|| panic!("{key} in {report}"))
+            .clone()
+    };
+    let new = row(&forge_only.cloud_id);
+    assert_eq!(new["connect"], false);
+    assert_eq!(new["shares"], 1);
+    assert!(new["forgeTokenExpiresAt"].is_string(), "{new}");
+    let old = row(connect_only.client_key.as_str());
+    assert_eq!(
+        (&old["connect"], &old["forgeInstallationId"]),
+        (&json!(true), &Value::Null)
+    );
+    assert_eq!(
+        row(moved.client_key.as_str())["forgeInstallationId"],
+        moved.forge_installation_id.as_str()
+    );
+    let table = String::from_utf8(run(&["tenants", "status"]).stdout).unwrap();
+    assert!(
+        table.contains("tenants: 3 (Connect only 1, Forge only 1, both 1)")
+            && table.contains(&forge_only.cloud_id),
+        "{table}"
+    );
+    // App tokens are JWTs ("eyJ…"): none is shown, sealed or not.
+    for output in [table.as_str(), &String::from_utf8_lossy(&json.stdout)] {
+        assert!(!output.contains("eyJ"), "{output}");
+    }
+}
