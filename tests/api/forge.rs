@@ -769,3 +769,37 @@ async fn tenants_status_tells_connect_forge_and_moved_tenants_apart() {
         assert!(!output.contains("eyJ"), "{output}");
     }
 }
+
+#[tokio::test]
+async fn a_moved_tenant_uses_its_forge_app_token_while_valid_then_its_connect_secret() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let url = share["url"].as_str().unwrap();
+    assert_eq!(
+        app.sandbox
+            .forge_install(&app.target, &site)
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    // Confluence refuses the app token but would take the Connect secret: the page fails, so
+    // the app token was the one used.
+    app.sandbox.revoke_app_tokens(&site);
+    assert_eq!(app.read_share(url, None).await.status(), 502);
+    // Once no app token is valid, the Connect secret signs the calls.
+    sqlx::query("UPDATE installation SET forge_token_expires_at = now() - interval '1 minute'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut page = app.read_share(url, None).await;
+    for _ in 0..20 {
+        if page.status() == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        page = app.read_share(url, None).await;
+    }
+    assert_eq!(page.status(), 200);
+}
