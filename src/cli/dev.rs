@@ -20,7 +20,12 @@ struct ForgeDev {
     site: String,
     share_url: String,
     links: OpenLinks,
+    /// Which `@forge/bridge` the pages run on.
+    bridge: &'static str,
 }
+
+/// The app's own bundle of `@forge/bridge`, once `forge/` is built (`forge/README.md`).
+const BUILT_BRIDGE: &str = "forge/static/panel/forge-bridge.js";
 
 async fn forge_site(sandbox: &Sandbox, target: &AppTarget) -> anyhow::Result<ForgeDev> {
     let site = sandbox.add_site("forge-dev");
@@ -52,7 +57,15 @@ async fn forge_site(sandbox: &Sandbox, target: &AppTarget) -> anyhow::Result<For
         .json()
         .await?;
     sandbox.open_links(target, &site, USER, PAGE_ID);
+    let bridge = match std::fs::read_to_string(BUILT_BRIDGE) {
+        Ok(bundle) => {
+            sandbox.use_forge_bridge_bundle(bundle);
+            "on Atlassian's @forge/bridge, as built in forge/"
+        }
+        Err(_) => "on the sandbox's stand-in for @forge/bridge",
+    };
     Ok(ForgeDev {
+        bridge,
         site: site.base_url.clone(),
         share_url: share["url"].as_str().unwrap_or_default().to_owned(),
         links: sandbox.forge_open_links(&site),
@@ -130,12 +143,13 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
          \n  Forge site:     {forge_site} (simulated, installed through Forge)\
          \n  Forge share:    {forge_share}\
          \n  Forge panel:    {forge_panel}\n  Forge admin:    {forge_admin}\
-         \n                  (the Custom UI pages, with a stand-in for @forge/bridge)\n\
+         \n                  (the Custom UI pages, {forge_bridge})\n\
          \nPress Ctrl-C to stop.",
         forge_site = forge.site,
         forge_share = forge.share_url,
         forge_panel = forge.links.share_panel,
         forge_admin = forge.links.admin,
+        forge_bridge = forge.bridge,
         panel = links.share_panel,
         admin = links.admin,
         base = settings.base_url,

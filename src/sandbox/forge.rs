@@ -1,16 +1,13 @@
 //! The sandbox playing Forge: a key set (JWKS) with its own RSA key, invocation tokens minted
 //! with the claims Forge documents, app tokens (opaque JWTs with an `exp`) that Confluence's API
 //! gateway under `/ex/confluence/{cloudId}/wiki` accepts for their own site only, the install
-//! event, the hourly token sync, `preUninstall`, and a stand-in for `@forge/bridge` with which
-//! the Forge Custom UI pages run in a plain browser tab (`pageshare dev`, the Chromium test).
+//! event, the hourly token sync and `preUninstall`. The Custom UI host is in [`super::forge_ui`].
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, Header};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::sites::Site;
@@ -23,17 +20,9 @@ pub const FORGE_APP_ID: &str = "ari:cloud:ecosystem::app/5d3b2b52-0c7d-4a35-9f84
 pub const FORGE_KID: &str = "sandbox/forge-invocation-1";
 /// How long the app tokens it issues live (Forge's: 2 to 4 hours).
 const APP_TOKEN_TTL_SECS: i64 = 3 * 60 * 60;
-const STAND_IN_BRIDGE: &str = include_str!("forge_bridge.js");
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/forge/jwks.json", web::get().to(jwks))
-        .route("/dev/{site}/forge/{page}/", web::get().to(ui_page))
-        .route(
-            "/dev/{site}/forge/{page}/context",
-            web::get().to(ui_context),
-        )
-        .route("/dev/{site}/forge/{page}/invoke", web::post().to(ui_invoke))
-        .route("/dev/{site}/forge/{page}/{file}", web::get().to(ui_file));
+    cfg.route("/forge/jwks.json", web::get().to(jwks));
 }
 
 async fn jwks(state: web::Data<Shared>) -> HttpResponse {
@@ -117,11 +106,11 @@ impl Sandbox {
                 let site_url = site.base_url.trim_end_matches("/wiki");
                 claims["principal"] = account_id.into();
                 claims["app"]["module"] =
-                    json!({"type": "confluence:contentBylineItem", "key": "pageshare-byline"});
+                    json!({"type": "confluence:contentBylineItem", "key": "pageshare-share"});
                 claims["context"] = json!({
-                    "localId": "pageshare-byline-1",
+                    "localId": "pageshare-share-1",
                     "cloudId": site.cloud_id,
-                    "moduleKey": "pageshare-byline",
+                    "moduleKey": "pageshare-share",
                     "siteUrl": site_url,
                     "extension": {"type": "confluence:contentBylineItem", "content": {"id": content_id}},
                 });
@@ -258,150 +247,4 @@ impl Sandbox {
             admin: format!("{base}/admin/"),
         }
     }
-}
-
-/// The site and its opener behind `/dev/{site}/forge/...`.
-fn opened(state: &Shared, site: &str) -> Option<(Site, super::ap::Opener)> {
-    let state = state.lock().expect("sandbox state");
-    state
-        .sites
-        .get(site)
-        .cloned()
-        .zip(state.openers.get(site).cloned())
-}
-
-fn resource(page: &str, file: &str) -> Option<(String, &'static str)> {
-    let wanted = format!("{page}/{file}");
-    let content_type = match file.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        _ => "text/javascript; charset=utf-8",
-    };
-    crate::web::ui::forge_resources()
-        .ok()?
-        .into_iter()
-        .find(|(name, _)| *name == wanted)
-        .map(|(_, contents)| (contents, content_type))
-}
-
-fn serve(contents: String, content_type: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(contents)
-}
-
-async fn ui_page(path: web::Path<(String, String)>, state: web::Data<Shared>) -> HttpResponse {
-    let (site, page) = path.into_inner();
-    if opened(&state, &site).is_none() {
-        return HttpResponse::NotFound().body("no such sandbox site, or it has no open links");
-    }
-    match resource(&page, "index.html") {
-        Some((html, content_type)) => serve(html, content_type),
-        None => HttpResponse::NotFound().body("page must be panel or admin"),
-    }
-}
-
-async fn ui_file(path: web::Path<(String, String, String)>) -> HttpResponse {
-    let (_, page, file) = path.into_inner();
-    if file == crate::web::ui::FORGE_BRIDGE_JS {
-        return serve(STAND_IN_BRIDGE.to_owned(), "text/javascript; charset=utf-8");
-    }
-    match resource(&page, &file) {
-        Some((contents, content_type)) => serve(contents, content_type),
-        None => HttpResponse::NotFound().finish(),
-    }
-}
-
-/// `view.getContext()`: the context Forge gives the page.
-async fn ui_context(path: web::Path<(String, String)>, state: web::Data<Shared>) -> HttpResponse {
-    let (site, page) = path.into_inner();
-    let Some((site, opener)) = opened(&state, &site) else {
-        return HttpResponse::NotFound().finish();
-    };
-    let space = site
-        .pages
-        .get(&opener.content_id)
-        .map(|page| page.space_key.clone());
-    let extension = if page == "panel" {
-        json!({"type": "confluence:contentBylineItem",
-               "content": {"id": opener.content_id, "type": "page"},
-               "space": {"key": space}})
-    } else {
-        json!({"type": "confluence:globalSettings"})
-    };
-    HttpResponse::Ok().json(json!({
-        "accountId": opener.account_id,
-        "cloudId": site.cloud_id,
-        "siteUrl": site.base_url.trim_end_matches("/wiki"),
-        "moduleKey": if page == "panel" { "pageshare-byline" } else { "pageshare-settings" },
-        "localId": format!("pageshare-{page}-1"),
-        "environmentType": site.forge_environment,
-        "extension": extension,
-    }))
-}
-
-#[derive(Deserialize)]
-struct Invoke {
-    path: String,
-    method: String,
-    #[serde(default)]
-    body: Option<Value>,
-}
-
-/// `invokeRemote`: Forge's proxy, server-side: an invocation token for the page's user and the
-/// app token go to the app's remote; its answer comes back as `{status, headers, body}`.
-async fn ui_invoke(
-    path: web::Path<(String, String)>,
-    invoke: web::Json<Invoke>,
-    state: web::Data<Shared>,
-) -> HttpResponse {
-    let (site, _) = path.into_inner();
-    let Some((site, opener)) = opened(&state, &site) else {
-        return HttpResponse::NotFound().finish();
-    };
-    let Ok(method) = invoke.method.to_uppercase().parse::<reqwest::Method>() else {
-        return HttpResponse::BadRequest().body("not an HTTP method");
-    };
-    if !invoke.path.starts_with('/') {
-        return HttpResponse::BadRequest().body("the path must start with /");
-    }
-    // The sandbox is its own handle here: mint, sign, forward.
-    let sandbox = Sandbox {
-        url: state.lock().expect("sandbox state").host_url.clone(),
-        state: state.get_ref().clone(),
-        http: reqwest::Client::new(),
-    };
-    let claims = sandbox.fit_claims(
-        &site,
-        Invoker::User {
-            account_id: &opener.account_id,
-            content_id: Some(&opener.content_id),
-        },
-    );
-    let mut request = sandbox
-        .http
-        .request(method, format!("{}{}", opener.app_base_url, invoke.path))
-        .bearer_auth(sandbox.sign_fit(&claims, false))
-        .header("x-forge-oauth-system", sandbox.issue_app_token(&site));
-    if let Some(body) = &invoke.body {
-        request = request.json(body);
-    }
-    let answer = match request.send().await {
-        Ok(answer) => answer,
-        Err(_) => return HttpResponse::BadGateway().json(json!({"error": "remote network error"})),
-    };
-    let status = answer.status().as_u16();
-    let headers: serde_json::Map<String, Value> = answer
-        .headers()
-        .iter()
-        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.into())))
-        .collect();
-    let text = answer.text().await.unwrap_or_default();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    HttpResponse::Ok().json(json!({"status": status, "headers": headers, "body": body}))
 }

@@ -7,6 +7,7 @@
 
 mod ap;
 mod forge;
+mod forge_ui;
 pub mod keys;
 mod rest;
 mod sites;
@@ -70,6 +71,7 @@ impl Sandbox {
                 .configure(rest::routes)
                 .configure(ap::routes)
                 .configure(forge::routes)
+                .configure(forge_ui::routes)
         })
         .listen(listener)?
         .workers(1)

@@ -29,6 +29,9 @@ pub(crate) struct State {
     pub jwks_down: bool,
     /// App tokens issued to the app: token → the site it opens and its expiry.
     pub app_tokens: HashMap<String, (String, i64)>,
+    /// The app's bundle of `@forge/bridge` the Custom UI pages load, when one was given; else
+    /// the sandbox's own stand-in for it.
+    pub forge_bridge_bundle: Option<String>,
 }
 
 /// The install key server's behaviour, for tests of an unwell or hostile key server.
@@ -69,6 +72,7 @@ impl State {
             jwks_fetches: 0,
             jwks_down: false,
             app_tokens: HashMap::new(),
+            forge_bridge_bundle: None,
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct PageAssets {
 /// The Forge bundle of `@forge/bridge` (`forge/scripts/build.mjs`) next to each page.
 pub const FORGE_BRIDGE_JS: &str = "forge-bridge.js";
 
+/// What the Forge pages put before `/api/...` in `invokeRemote` paths: the Web API under `/forge`.
+const FORGE_API_BASE: &str = "/forge";
+
 impl PageAssets {
     /// Served by this app, with Atlassian's `all.js`.
     pub fn connect(settings: &Settings, page_js: &str) -> Self {
@@ -71,7 +74,7 @@ pub fn forge_resources() -> Result<Vec<(String, String)>, askama::Error> {
     let panel = SharePanel {
         assets: PageAssets::forge(assets::PANEL_JS),
         platform: "forge",
-        api_base: "",
+        api_base: FORGE_API_BASE,
         content_id: "",
         space_key: None,
     }
@@ -79,7 +82,7 @@ pub fn forge_resources() -> Result<Vec<(String, String)>, askama::Error> {
     let admin = AdminPage {
         assets: PageAssets::forge(assets::ADMIN_JS),
         platform: "forge",
-        api_base: "",
+        api_base: FORGE_API_BASE,
     }
     .render()?;
     let mut files = Vec::new();
@@ -117,7 +120,7 @@ mod tests {
             ]
         );
         let panel = &files[0].1;
-        assert!(panel.contains(r#"data-platform="forge""#));
+        assert!(panel.contains(r#"data-platform="forge" data-api="/forge""#));
         let scripts: Vec<&str> = panel
             .match_indices("<script src=\"")
             .map(|(at, found)| {

@@ -36,7 +36,7 @@ pub async fn run_browser_script(script: &str, config: Value) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("one JSON line")
 }
 
-fn artifact(name: &str) -> String {
+pub fn artifact(name: &str) -> String {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/artifacts");
     std::fs::create_dir_all(dir).unwrap();
     format!("{dir}/{name}")

@@ -4,6 +4,7 @@ mod admin_ui;
 mod browser;
 mod connect_auth;
 mod forge;
+mod forge_app;
 mod helpers;
 mod hostile_confluence;
 mod instances;

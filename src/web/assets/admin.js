@@ -3,7 +3,7 @@
 'use strict';
 
 (() => {
-  const { root, api, busy, showError, date, origins, resize, lozenge } = Pageshare;
+  const { root, ready, api, busy, showError, date, origins, resize, lozenge } = Pageshare;
   const rows = root.querySelector('[data-role=rows]');
   const count = root.querySelector('[data-role=count]');
   const progress = root.querySelector('[data-role=progress]');
@@ -138,6 +138,11 @@
     }
   }
 
-  load();
-  loadDefaults();
+  ready.then(
+    () => {
+      load();
+      loadDefaults();
+    },
+    (error) => showError(pageError, error.message),
+  );
 })();

@@ -1,16 +1,19 @@
-// What the share panel and the admin page share: Web API calls with a fresh context token,
-// error messages in plain words, progress, copying, dates, and resizing the Confluence iframe.
+// What the share panel and the admin page share: Web API calls (with a fresh Connect context
+// token, or through Forge's invokeRemote), error messages in plain words, progress, copying,
+// dates, and resizing the Confluence iframe.
 'use strict';
 
 const Pageshare = (() => {
   const root = document.querySelector('[data-api]');
   const apiBase = root.dataset.api;
+  const forge = root.dataset.platform === 'forge';
+  const UNREACHABLE = 'Confluence is not answering this page. Reload it from Confluence.';
 
   // A context token for exactly one call: asked for right before it and never kept.
   function contextToken() {
     return new Promise((resolve, reject) => {
       if (!window.AP || !window.AP.context) {
-        reject(new Error('Confluence is not answering this page. Reload it from Confluence.'));
+        reject(new Error(UNREACHABLE));
         return;
       }
       window.AP.context.getToken((token) => {
@@ -22,6 +25,39 @@ const Pageshare = (() => {
       });
     });
   }
+
+  // Forge's bridge (forge-bridge.js), or an error in words when the page runs elsewhere.
+  function bridge() {
+    if (!window.PageshareForge) throw new Error(UNREACHABLE);
+    return window.PageshareForge;
+  }
+
+  // The page and space this page is about: rendered into the page on Connect; asked of Forge
+  // (view.getContext) on Forge, and written into the page as Connect would have rendered it.
+  async function pageContext() {
+    if (!forge) {
+      return { contentId: root.dataset.contentId || '' };
+    }
+    const context = await bridge().getContext();
+    const extension = (context && context.extension) || {};
+    const contentId = String((extension.content && extension.content.id) || '');
+    const spaceKey = extension.space && extension.space.key;
+    if ('contentId' in root.dataset) {
+      root.dataset.contentId = contentId;
+      const idField = root.querySelector('[data-field=content-id]');
+      if (idField) idField.textContent = contentId;
+      const spaceField = root.querySelector('[data-field=space]');
+      if (spaceField && spaceKey) {
+        const code = document.createElement('code');
+        code.textContent = spaceKey;
+        spaceField.replaceChildren(' in space ', code);
+      }
+    }
+    return { contentId };
+  }
+
+  // Resolves once the page knows its context; the pages wait for it before their first call.
+  const ready = pageContext();
 
   // Labels of the fields an API error may be about (`error.field`), as this UI calls them.
   const FIELD_LABELS = {
@@ -39,7 +75,7 @@ const Pageshare = (() => {
     return label ? `${label}: ${message}` : message;
   }
 
-  async function api(method, path, body) {
+  async function connectCall(method, path, body) {
     const token = await contextToken();
     const init = {
       method,
@@ -61,6 +97,29 @@ const Pageshare = (() => {
     const data = await response.json().catch(() => null);
     if (!response.ok) throw new Error(explain(response.status, data));
     return data;
+  }
+
+  // invokeRemote resolves with `{status, headers, body}` for any answer with a JSON body, and
+  // rejects (in Forge's words, not the user's) on a 401, a network failure or a timeout.
+  async function forgeCall(method, path, body) {
+    const input = { path: apiBase + path, method };
+    if (body !== undefined) input.body = body;
+    let response;
+    try {
+      response = await bridge().invokeRemote(input);
+    } catch {
+      throw new Error('Pageshare could not be reached, or could not confirm who you are. Reload the page and try again.');
+    }
+    const status = response && response.status;
+    if (!status) throw new Error(UNREACHABLE);
+    if (status === 204) return null;
+    const data = response.body === undefined ? null : response.body;
+    if (status < 200 || status > 299) throw new Error(explain(status, data));
+    return data;
+  }
+
+  function api(method, path, body) {
+    return forge ? forgeCall(method, path, body) : connectCall(method, path, body);
   }
 
   // Run `work` while `button` shows progress; its error goes to `errorBox`, in words.
@@ -148,6 +207,7 @@ const Pageshare = (() => {
 
   return {
     root,
+    ready,
     api,
     busy,
     showError,

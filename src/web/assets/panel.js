@@ -14,8 +14,10 @@
     origins,
     resize,
     lozenge,
+    ready,
   } = Pageshare;
-  const contentId = root.dataset.contentId;
+  // The page's id, once the platform has said which page this is (`ready`).
+  let contentId = '';
   const list = root.querySelector('[data-role=list]');
   const empty = root.querySelector('[data-role=empty]');
   const progress = root.querySelector('[data-role=progress]');
@@ -299,5 +301,14 @@
     }
   }
 
-  load();
+  const createButton = createForm.querySelector('[type=submit]');
+  createButton.disabled = true;
+  ready.then(
+    (context) => {
+      contentId = context.contentId;
+      createButton.disabled = false;
+      load();
+    },
+    (error) => showError(pageError, error.message),
+  );
 })();
