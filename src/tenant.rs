@@ -91,7 +91,8 @@ pub fn forge_token(
 /// The tenant's Confluence, with the credentials its host accepts now (`docs/SECURITY.md`):
 /// inside a Connect request (`verified_now`), the shared secret the host holds; outside any
 /// request, the Forge app token while one is valid, else the shared secret the host holds, which
-/// in `migrating` mode is the kind last verified.
+/// in `migrating` mode is the kind last verified. A tenant never installed through Connect has
+/// only its app token.
 pub fn host<'a>(
     settings: &'a Settings,
     data_key: &DataKey,
@@ -100,10 +101,13 @@ pub fn host<'a>(
     now: DateTime<Utc>,
 ) -> Result<Host<'a>, NoCredentials> {
     if verified_now.is_none()
-        && let Some(api_base_url) = tenant.forge_api_base_url.as_deref()
+        && let Some(api_base_url) = forge_api_base_url(settings, tenant)
         && let Some(token) = forge_token(data_key, tenant, now)
     {
         return Ok(forge_host(tenant, api_base_url, token));
+    }
+    if !tenant.connect {
+        return Err(NoCredentials);
     }
     let secret = signing_secret(
         settings.secret_mode,
@@ -119,11 +123,106 @@ pub fn host<'a>(
     })
 }
 
+/// Where the tenant's app token may go: its stored `apiBaseUrl`, only while it is Forge's API
+/// for a site (`PAGESHARE_FORGE_API_BASE` and a cloud id), so a changed row cannot send the
+/// token elsewhere.
+fn forge_api_base_url<'a>(settings: &Settings, tenant: &'a Installation) -> Option<&'a str> {
+    let stored = tenant.forge_api_base_url.as_deref()?;
+    let api_base = &settings.forge.as_ref()?.api_base;
+    stored
+        .strip_prefix(api_base.as_str())
+        .and_then(crate::forge::ids::CloudId::parse)
+        .map(|_| stored)
+}
+
 /// The site's Confluence through Forge's API gateway, with an app token.
 pub fn forge_host<'a>(tenant: &'a Installation, api_base_url: &str, token: String) -> Host<'a> {
     Host {
         client_key: &tenant.client_key,
         base_url: Cow::Owned(format!("{}/wiki", api_base_url.trim_end_matches('/'))),
         credentials: Credentials::Bearer(Cow::Owned(token)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::connect::secrets::SharedSecret;
+    use crate::forge::ids::InstallationId;
+
+    const API: &str =
+        "https://api.atlassian.com/ex/confluence/0d36e1c5-3c1f-4d5b-9f5e-4a8b2d6f7c11";
+
+    fn settings(mode: &str) -> Settings {
+        Settings::from_lookup(|name| match name {
+            "PAGESHARE_SECRET_MODE" => Some(mode.to_owned()),
+            "PAGESHARE_APP_SECRET" => Some("app-wide-secret-0123456789abcdef0123456789".to_owned()),
+            "PAGESHARE_FORGE_APP_ID" => Some("5d3b2b52-0c7d-4a35-9f84-6c6b9d5e3f10".to_owned()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    /// A tenant seen through Forge (with an app token good for `token_for`), and through Connect
+    /// too when `connect`.
+    fn tenant(key: &DataKey, connect: bool, token_for: Duration, api: &str) -> Installation {
+        let sample = Installation::sample("https://acme.atlassian.net/wiki");
+        Installation {
+            shared_secret: connect.then(|| SharedSecret::new("own-secret-0123456789abcdef0123")),
+            connect,
+            forge_installation_id: InstallationId::parse(
+                "ari:cloud:ecosystem::installation/1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+            ),
+            forge_api_base_url: Some(api.to_owned()),
+            forge_app_token: Some(key.seal(b"app-token", sample.client_key.as_str().as_bytes())),
+            forge_token_expires_at: Some(Utc::now() + token_for),
+            ..sample
+        }
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Used {
+        AppToken,
+        ConnectJwt,
+        Nothing,
+    }
+
+    #[test]
+    fn calls_outside_a_request_use_the_app_token_then_a_connect_secret_the_tenant_has() {
+        let key = DataKey::new(&[7; DataKey::LEN]);
+        let valid = Duration::hours(2);
+        let expired = Duration::minutes(-1);
+        let elsewhere =
+            "https://attacker.example/ex/confluence/0d36e1c5-3c1f-4d5b-9f5e-4a8b2d6f7c11";
+        let cases = [
+            ("per-install", true, valid, API, Used::AppToken),
+            ("per-install", true, expired, API, Used::ConnectJwt),
+            ("per-install", false, valid, API, Used::AppToken),
+            ("per-install", false, expired, API, Used::Nothing),
+            ("app-wide", false, expired, API, Used::Nothing),
+            ("migrating", false, expired, API, Used::Nothing),
+            ("app-wide", true, expired, API, Used::ConnectJwt),
+            // A stored address that is not Forge's API for a site never gets the token.
+            ("per-install", false, valid, elsewhere, Used::Nothing),
+            ("per-install", true, valid, elsewhere, Used::ConnectJwt),
+        ];
+        for (mode, connect, token_for, api, expected) in cases {
+            let settings = settings(mode);
+            let tenant = tenant(&key, connect, token_for, api);
+            let used = match host(&settings, &key, &tenant, None, Utc::now()) {
+                Ok(host) => match host.credentials {
+                    Credentials::Bearer(token) => {
+                        assert_eq!(token, "app-token");
+                        assert_eq!(host.base_url, format!("{API}/wiki"));
+                        Used::AppToken
+                    }
+                    Credentials::ConnectJwt(_) => Used::ConnectJwt,
+                },
+                Err(NoCredentials) => Used::Nothing,
+            };
+            assert_eq!(used, expected, "{mode} connect={connect} {token_for} {api}");
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! Forge's key set (JWKS), cached: a token's `kid` is looked up without a lock; a `kid` not in the
-//! set causes at most one refetch every 30 seconds; while the key server cannot be reached the
-//! cached keys keep working. The URL is configuration, never taken from a token.
+//! set causes at most one refetch every 30 seconds; a set older than an hour is refetched in the
+//! background, so a key Forge removed stops working; while the key server cannot be reached, or
+//! answers a set without a usable key, the cached keys keep working. The URL is configuration,
+//! never taken from a token.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -17,6 +20,8 @@ use crate::outgoing::read_capped;
 
 /// At most one fetch of the key set per this long for unknown `kid`s.
 const REFETCH_EVERY: Duration = Duration::from_secs(30);
+/// A set older than this is refetched in the background.
+pub const MAX_AGE: Duration = Duration::from_secs(60 * 60);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_KEY_SET_BYTES: usize = 256 * 1024;
 /// RSA keys shorter than this are not used.
@@ -37,7 +42,10 @@ impl ForgeKey {
     /// The key of a modulus and exponent (big-endian), if the modulus has 2048 bits or more.
     pub fn from_components(modulus: &[u8], exponent: &[u8]) -> Option<Self> {
         let modulus: Vec<u8> = modulus.iter().copied().skip_while(|b| *b == 0).collect();
-        if modulus.len() * 8 < MIN_RSA_BITS || exponent.is_empty() {
+        let bits = modulus
+            .first()
+            .map_or(0, |top| modulus.len() * 8 - top.leading_zeros() as usize);
+        if bits < MIN_RSA_BITS || exponent.is_empty() {
             return None;
         }
         Some(Self(ring::signature::RsaPublicKeyComponents {
@@ -66,16 +74,28 @@ struct LastFetch {
     succeeded: bool,
 }
 
+/// The keys, and when they are due to be fetched again in the background.
+struct Cached {
+    keys: Keys,
+    refresh_at: Option<Instant>,
+}
+
 pub struct ForgeKeys {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     url: String,
     http: reqwest::Client,
-    keys: ArcSwap<Keys>,
+    max_age: Duration,
+    cached: ArcSwap<Cached>,
     last_fetch: Mutex<Option<LastFetch>>,
+    refreshing: AtomicBool,
 }
 
 #[derive(Deserialize)]
 struct KeySet {
-    keys: Vec<Jwk>,
+    keys: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -89,12 +109,22 @@ struct Jwk {
     e: Option<String>,
 }
 
-/// The usable keys of a JWKS document: RSA signing keys of at least 2048 bits, by `kid`.
-pub fn parse_key_set(body: &[u8]) -> Result<Keys, serde_json::Error> {
+#[derive(Debug, thiserror::Error)]
+pub enum KeySetError {
+    #[error("not a JWKS document: {0}")]
+    NotJwks(#[from] serde_json::Error),
+    #[error("the key set has no usable RS256 key")]
+    NoUsableKey,
+}
+
+/// The usable keys of a JWKS document: RSA signing keys of at least 2048 bits, by `kid`. An
+/// entry that is not a key of that kind is skipped, and a set without any is refused.
+pub fn parse_key_set(body: &[u8]) -> Result<Keys, KeySetError> {
     let set: KeySet = serde_json::from_slice(body)?;
-    Ok(set
+    let keys: Keys = set
         .keys
         .into_iter()
+        .filter_map(|entry| serde_json::from_value::<Jwk>(entry).ok())
         .filter(|jwk| jwk.kty.as_deref() == Some("RSA"))
         .filter(|jwk| jwk.alg.as_deref().is_none_or(|alg| alg == "RS256"))
         .filter(|jwk| jwk.usage.as_deref().is_none_or(|usage| usage == "sig"))
@@ -108,11 +138,20 @@ pub fn parse_key_set(body: &[u8]) -> Result<Keys, serde_json::Error> {
             };
             Some((kid, Arc::new(key)))
         })
-        .collect())
+        .collect();
+    if keys.is_empty() {
+        return Err(KeySetError::NoUsableKey);
+    }
+    Ok(keys)
 }
 
 impl ForgeKeys {
     pub fn new(url: &str) -> Self {
+        Self::with_max_age(url, MAX_AGE)
+    }
+
+    /// A cache whose set is refetched in the background once older than `max_age`.
+    pub fn with_max_age(url: &str, max_age: Duration) -> Self {
         let http = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .connect_timeout(Duration::from_secs(2))
@@ -120,21 +159,33 @@ impl ForgeKeys {
             .build()
             .expect("static reqwest configuration is valid");
         Self {
-            url: url.to_owned(),
-            http,
-            keys: ArcSwap::from_pointee(HashMap::new()),
-            last_fetch: Mutex::new(None),
+            inner: Arc::new(Inner {
+                url: url.to_owned(),
+                http,
+                max_age,
+                cached: ArcSwap::from_pointee(Cached {
+                    keys: HashMap::new(),
+                    refresh_at: None,
+                }),
+                last_fetch: Mutex::new(None),
+                refreshing: AtomicBool::new(false),
+            }),
         }
     }
 
     /// The key of `kid`: from the cached set, else from a fresh fetch (paced).
     pub async fn key(&self, kid: &str) -> Result<Arc<ForgeKey>, KeyError> {
-        if let Some(key) = self.keys.load().get(kid) {
+        let inner = &self.inner;
+        let cached = inner.cached.load();
+        if let Some(key) = cached.keys.get(kid) {
+            if cached.refresh_at.is_some_and(|at| at <= Instant::now()) {
+                self.refresh_in_background();
+            }
             return Ok(key.clone());
         }
-        let mut last = self.last_fetch.lock().await;
+        let mut last = inner.last_fetch.lock().await;
         // Another request may have fetched the set while this one waited.
-        if let Some(key) = self.keys.load().get(kid) {
+        if let Some(key) = inner.cached.load().keys.get(kid) {
             return Ok(key.clone());
         }
         if let Some(previous) = last.as_ref()
@@ -146,20 +197,56 @@ impl ForgeKeys {
                 KeyError::Unavailable
             });
         }
+        let fetched = inner.fetch_and_store(&mut last).await;
+        match fetched {
+            Ok(()) => inner
+                .cached
+                .load()
+                .keys
+                .get(kid)
+                .cloned()
+                .ok_or(KeyError::UnknownKid),
+            // The cached keys stay: they keep working while the key server is down.
+            Err(()) => Err(KeyError::Unavailable),
+        }
+    }
+
+    /// One background refetch at a time; the request that noticed the set is old does not wait.
+    fn refresh_in_background(&self) {
+        if self.inner.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let mut last = inner.last_fetch.lock().await;
+            if inner.fetch_and_store(&mut last).await.is_err() {
+                // Keep the keys; try again after the usual pause.
+                let keys = inner.cached.load().keys.clone();
+                inner.cached.store(Arc::new(Cached {
+                    keys,
+                    refresh_at: Some(Instant::now() + REFETCH_EVERY),
+                }));
+            }
+            drop(last);
+            inner.refreshing.store(false, Ordering::Release);
+        });
+    }
+}
+
+impl Inner {
+    /// Fetch the set; on success it replaces the cached one.
+    async fn fetch_and_store(&self, last: &mut Option<LastFetch>) -> Result<(), ()> {
         let fetched = self.fetch().await;
         *last = Some(LastFetch {
             at: Instant::now(),
             succeeded: fetched.is_ok(),
         });
-        match fetched {
-            Ok(keys) => {
-                let found = keys.get(kid).cloned();
-                self.keys.store(Arc::new(keys));
-                found.ok_or(KeyError::UnknownKid)
-            }
-            // The cached keys stay: they keep working while the key server is down.
-            Err(()) => Err(KeyError::Unavailable),
-        }
+        let keys = fetched?;
+        self.cached.store(Arc::new(Cached {
+            keys,
+            refresh_at: Some(Instant::now() + self.max_age),
+        }));
+        Ok(())
     }
 
     async fn fetch(&self) -> Result<Keys, ()> {
@@ -175,7 +262,7 @@ impl ForgeKeys {
             .await
             .map_err(|error| tracing::warn!(%error, "Forge key set unreadable"))?;
         let keys = parse_key_set(&body)
-            .map_err(|error| tracing::warn!(%error, "Forge key set is not a JWKS"))?;
+            .map_err(|error| tracing::warn!(%error, "Forge key set not used"))?;
         tracing::info!(keys = keys.len(), "Forge key set fetched");
         Ok(keys)
     }
@@ -215,5 +302,37 @@ mod tests {
         for not_a_key_set in [&b"[]"[..], b"{}", b"\"keys\"", b"{\"keys\": 1}"] {
             assert!(parse_key_set(not_a_key_set).is_err());
         }
+        // A set without a usable key is refused (the cached one stays), and an entry of the
+        // wrong shape does not spoil the others.
+        assert!(matches!(
+            parse_key_set(br#"{"keys": []}"#),
+            Err(KeySetError::NoUsableKey)
+        ));
+        let odd = serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": 7, "n": "AQAB", "e": "AQAB"},
+            jwk("good", modulus, serde_json::json!({})),
+        ]});
+        assert_eq!(parse_key_set(odd.to_string().as_bytes()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_size_rule_counts_bits_not_bytes() {
+        let exponent = [1, 0, 1];
+        let mut modulus = vec![0xff; 256];
+        assert!(
+            ForgeKey::from_components(&modulus, &exponent).is_some(),
+            "2048 bits"
+        );
+        modulus[0] = 0x7f;
+        assert!(
+            ForgeKey::from_components(&modulus, &exponent).is_none(),
+            "2047 bits"
+        );
+        let mut padded = vec![0, 0];
+        padded.extend([0xffu8; 256]);
+        assert!(
+            ForgeKey::from_components(&padded, &exponent).is_some(),
+            "leading zeros"
+        );
     }
 }

@@ -18,6 +18,9 @@ use crate::jws::{Alg, Claim, ClaimProblem, Jws, JwsError};
 pub const ISSUER: &str = "forge/invocation-token";
 /// Longest token looked at; real ones are about 2 KB.
 pub const MAX_FIT_LEN: usize = 16 * 1024;
+/// Longest `exp - iat` accepted: Forge's tokens live 25 seconds, so a token minted for longer
+/// is not one of Forge's (and would be replayable for longer).
+pub const MAX_FIT_LIFETIME_SECS: f64 = 300.0;
 
 /// Which Forge environments may call: by type or by environment id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +103,9 @@ pub struct Invocation {
     pub principal: Option<AccountId>,
     /// `context.siteUrl`, where the site's users see it (UI modules only).
     pub site_url: Option<String>,
+    /// Invoked from a UI module, by a user: it names a `principal` or carries the module's
+    /// `context.extension`. Forge's own invocations (triggers, `preUninstall`) do neither.
+    pub from_ui: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -144,6 +150,8 @@ pub enum FitError {
     EnvironmentNotAllowed,
     #[error("invocations from an isolated cloud (`icLabel`) are not accepted")]
     IsolatedCloud,
+    #[error("the invocation token lives longer than Forge's do (`exp - iat`)")]
+    LivesTooLong,
 }
 
 impl From<JwsError> for FitError {
@@ -241,7 +249,14 @@ struct Claims<'a> {
     context: Option<Context<'a>>,
     #[serde(borrow)]
     principal: Option<Cow<'a, str>>,
-    ic_label: Option<IgnoredAny>,
+    /// Present at all, even `null`.
+    #[serde(default, deserialize_with = "present")]
+    ic_label: bool,
+}
+
+/// `true` for a claim that is there, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 #[derive(Deserialize)]
@@ -291,6 +306,7 @@ struct Context<'a> {
     cloud_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     site_url: Option<Cow<'a, str>>,
+    extension: Option<IgnoredAny>,
 }
 
 impl Claims<'_> {
@@ -308,7 +324,7 @@ impl Claims<'_> {
         }
         let exp = self.exp.number("exp")?;
         let nbf = self.nbf.number("nbf")?;
-        self.iat.number("iat")?;
+        let iat = self.iat.number("iat")?;
         if self.jti.text("jti")?.is_empty() {
             return Err(FitError::InvalidClaim("jti"));
         }
@@ -319,7 +335,10 @@ impl Claims<'_> {
         if now >= exp + leeway {
             return Err(FitError::Expired);
         }
-        if self.ic_label.is_some() {
+        if exp - iat > MAX_FIT_LIFETIME_SECS {
+            return Err(FitError::LivesTooLong);
+        }
+        if self.ic_label {
             return Err(FitError::IsolatedCloud);
         }
 
@@ -363,9 +382,13 @@ impl Claims<'_> {
                 }
             }
         }
-        let (site_url, context_cloud) = match self.context {
-            Some(context) => (context.site_url.map(Cow::into_owned), context.cloud_id),
-            None => (None, None),
+        let (site_url, context_cloud, extension) = match self.context {
+            Some(context) => (
+                context.site_url.map(Cow::into_owned),
+                context.cloud_id,
+                context.extension.is_some(),
+            ),
+            None => (None, None, false),
         };
         if !same_cloud(&context_cloud) {
             return Err(FitError::CloudIdMismatch);
@@ -384,6 +407,7 @@ impl Claims<'_> {
             installation_id,
             cloud_id,
             api_base_url: api_base_url.into_owned(),
+            from_ui: principal.is_some() || extension,
             principal,
             site_url,
         })

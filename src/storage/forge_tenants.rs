@@ -14,28 +14,33 @@ use crate::tenant::ClientKey;
 /// or a Connect tenant arriving through Forge), which is linked to the installation and counts as
 /// installed again; else the Connect tenant whose `installed` body named this installation; else a
 /// new tenant keyed by the cloud id. `site_url` (the invocation's, checked by the caller) fills a
-/// base URL the tenant does not have yet.
+/// base URL the tenant does not have yet. `None` when that key is taken by a tenant that is not
+/// this site.
 pub async fn tenant_for(
     pool: &PgPool,
     invocation: &Invocation,
     app_id: &str,
     site_url: Option<&str>,
-) -> Result<Installation, sqlx::Error> {
+) -> Result<Option<Installation>, sqlx::Error> {
     if let Some(found) = by_installation(pool, &invocation.installation_id).await? {
-        return Ok(found);
+        return Ok(Some(found));
     }
     let cloud_id = invocation.cloud_id.to_string();
     let base_url = site_url.map(|url| format!("{}/wiki", url.trim_end_matches('/')));
     // Link the site's tenant: its own cloud id, or the installation its Connect body named.
     let linked: Option<Installation> = sqlx::query_as(concat!(
         "UPDATE installation SET
+             forge_app_token = CASE WHEN forge_installation_id IS DISTINCT FROM $1
+                 THEN NULL ELSE forge_app_token END,
+             forge_token_expires_at = CASE WHEN forge_installation_id IS DISTINCT FROM $1
+                 THEN NULL ELSE forge_token_expires_at END,
              forge_installation_id = $1, forge_api_base_url = $2, cloud_id = $3,
              base_url = CASE WHEN base_url = '' THEN COALESCE($4, '') ELSE base_url END,
              installed = true, uninstalled_at = NULL, forge_seen_at = now(), updated_at = now()
          WHERE client_key = (
              SELECT client_key FROM installation
              WHERE cloud_id = $3 OR connect_installation_id = $1
-             ORDER BY (connect_installation_id = $1) DESC NULLS LAST, installed DESC, client_key
+             ORDER BY COALESCE(connect_installation_id = $1, false) DESC, installed DESC, client_key
              LIMIT 1)
          RETURNING ",
         installation_columns!(""),
@@ -49,7 +54,7 @@ pub async fn tenant_for(
     .await?;
     if let Some(linked) = linked {
         tracing::info!(client_key = %linked.client_key, installation = %invocation.installation_id, "tenant linked to its Forge installation");
-        return Ok(linked);
+        return Ok(Some(linked));
     }
     // A site first seen through Forge. Two instances may race here: the key decides.
     sqlx::query(
@@ -65,10 +70,17 @@ pub async fn tenant_for(
     .bind(&invocation.api_base_url)
     .execute(pool)
     .await?;
-    tracing::info!(%cloud_id, installation = %invocation.installation_id, "tenant created for a Forge installation");
-    by_installation(pool, &invocation.installation_id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)
+    let created = by_installation(pool, &invocation.installation_id).await?;
+    match &created {
+        Some(_) => {
+            tracing::info!(%cloud_id, installation = %invocation.installation_id, "tenant created for a Forge installation")
+        }
+        // Another tenant already has the cloud id as its key, without the cloud id as its site.
+        None => {
+            tracing::warn!(%cloud_id, installation = %invocation.installation_id, "a tenant keyed by this cloud id is another site's; not linked")
+        }
+    }
+    Ok(created)
 }
 
 pub async fn by_installation(

@@ -30,6 +30,9 @@ pub struct Installation {
     /// [`crate::tenant::host`]), and its expiry.
     pub forge_app_token: Option<Vec<u8>>,
     pub forge_token_expires_at: Option<DateTime<Utc>>,
+    /// Installed through Connect at some time (a Connect `installed` or a verified Connect
+    /// token): only such a tenant is reached with, or may call with, a Connect JWT.
+    pub connect: bool,
 }
 
 /// The columns of an [`Installation`], each after `$prefix` (a table alias and a dot, or "").
@@ -59,7 +62,9 @@ macro_rules! installation_columns {
             $prefix,
             "forge_app_token, ",
             $prefix,
-            "forge_token_expires_at"
+            "forge_token_expires_at, ",
+            $prefix,
+            "connect_seen_at IS NOT NULL AS connect"
         )
     };
 }
@@ -87,6 +92,7 @@ impl Installation {
             forge_api_base_url: None,
             forge_app_token: None,
             forge_token_expires_at: None,
+            connect: true,
         }
     }
 }

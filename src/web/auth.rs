@@ -87,6 +87,14 @@ impl Caller {
         }
     }
 
+    /// Where this caller's Web API lives: `/api` (Connect) or `/forge/api` (Forge).
+    pub fn api_path(&self) -> &'static str {
+        match self.via {
+            Via::Connect(_) => "/api",
+            Via::Forge { .. } => "/forge/api",
+        }
+    }
+
     /// The user the token names; a token without `sub` may not act for anyone.
     pub fn user(&self) -> Result<&AccountId, AppError> {
         self.account_id.as_ref().ok_or_else(|| {
@@ -138,9 +146,15 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Caller, AppError>
     // Parsed once: the unverified issuer names the secret to verify with.
     let unverified = UnverifiedToken::parse(&token).map_err(token_error)?;
     let issuer = unverified.issuer().map_err(token_error)?;
-    let installation = state.installation(issuer).await?.ok_or_else(|| {
-        AppError::unauthorized("The token's issuer is not an installed Confluence site.")
-    })?;
+    // A site that came only through Forge has no Connect secret of its own: even the app-wide
+    // secret does not make a Connect caller of it.
+    let installation = state
+        .installation(issuer)
+        .await?
+        .filter(|tenant| tenant.connect)
+        .ok_or_else(|| {
+            AppError::unauthorized("The token's issuer is not an installed Confluence site.")
+        })?;
 
     let settings = &state.settings;
     let computed;
@@ -240,7 +254,7 @@ impl FromRequest for ApiUser {
             Some(Platform::Forge) => {
                 let req = req.clone();
                 Box::pin(async move {
-                    super::forge::authenticate(&req, super::forge::Principal::Required)
+                    super::forge::authenticate(&req, super::forge::Principal::User)
                         .await
                         .map(ApiUser)
                         .map_err(ApiError::from)

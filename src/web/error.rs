@@ -93,6 +93,12 @@ pub enum AppError {
     NotShareManagerToRevoke,
     #[error("The site's baseUrl is not on this app's host allowlist (PAGESHARE_HOST_ALLOWLIST).")]
     HostNotAllowed,
+    #[error("Only Forge itself calls this route (a trigger), never a user's page.")]
+    NotFromForge,
+    #[error(
+        "Another tenant of this app already uses this site's cloud id as its key, so this Forge installation cannot be linked. Contact the app's operator."
+    )]
+    TenantConflict,
     #[error("The password can only be entered on the page itself.")]
     CrossSitePost,
     #[error(
@@ -186,11 +192,12 @@ impl AppError {
             | NotShareManager
             | NotShareManagerToRevoke
             | HostNotAllowed
+            | NotFromForge
             | CrossSitePost
             | FormExpired
             | FileLinkExpired => StatusCode::FORBIDDEN,
             NotFound(_) | NotInConfluence => StatusCode::NOT_FOUND,
-            ShareRevoked => StatusCode::CONFLICT,
+            ShareRevoked | TenantConflict => StatusCode::CONFLICT,
             Gone(_) => StatusCode::GONE,
             BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -219,6 +226,8 @@ impl AppError {
             NotSiteAdmin => "not_site_admin",
             NotShareManager | NotShareManagerToRevoke => "not_share_manager",
             HostNotAllowed => "host_not_allowed",
+            NotFromForge => "not_from_forge",
+            TenantConflict => "tenant_conflict",
             CrossSitePost => "cross_site_post",
             FormExpired => "form_expired",
             FileLinkExpired => "file_link_expired",

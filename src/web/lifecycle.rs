@@ -62,7 +62,14 @@ async fn installed(
     if !state.settings.host_allowlist.allows_url(&payload.base_url) {
         return Err(AppError::HostNotAllowed.into());
     }
-    authenticate_install(&req, &state, &payload, true).await?;
+    let mut payload = payload;
+    if authenticate_install(&req, &state, &payload, true).await? == Signed::Legacy {
+        // Atlassian vouches for the body only through a signed install: an HS256 or unsigned
+        // one must not name another site's cloud id or Forge installation, which would link
+        // that site's Forge tenant to this one (`docs/SECURITY.md`).
+        payload.cloud_id = None;
+        payload.installation_id = None;
+    }
     installations::upsert(&state.pool, &payload)
         .await
         .map_err(AppError::from)?;
@@ -119,13 +126,22 @@ async fn set_enabled(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// How a lifecycle callback was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signed {
+    /// RS256, by Atlassian's install key.
+    Atlassian,
+    /// HS256 or unsigned (`PAGESHARE_ALLOW_LEGACY_INSTALL`).
+    Legacy,
+}
+
 /// Authenticate an `installed`/`uninstalled` callback (`docs/SECURITY.md`).
 async fn authenticate_install(
     req: &HttpRequest,
     state: &AppState,
     payload: &InstallPayload,
     is_install: bool,
-) -> Result<(), AppError> {
+) -> Result<Signed, AppError> {
     let settings = &state.settings;
     let expected_qsh = qsh(
         RequestParts {
@@ -136,7 +152,9 @@ async fn authenticate_install(
         settings.base_path(),
     );
     let Some(token) = request_token(req, false) else {
-        return unsigned_install(state, payload, is_install).await;
+        return unsigned_install(state, payload, is_install)
+            .await
+            .map(|()| Signed::Legacy);
     };
     let jws = Jws::parse(&token).map_err(|e| install_error(e.into()))?;
     match jws.alg {
@@ -150,10 +168,14 @@ async fn authenticate_install(
                 now: Utc::now().timestamp(),
                 leeway_secs: settings.clock_skew_secs,
             };
-            verify_install_token(&token, &key, expect).map_err(install_error)
+            verify_install_token(&token, &key, expect)
+                .map(|()| Signed::Atlassian)
+                .map_err(install_error)
         }
         Alg::HS256 if settings.allow_legacy_install => {
-            legacy_install(state, payload, &token, &expected_qsh).await
+            legacy_install(state, payload, &token, &expected_qsh)
+                .await
+                .map(|()| Signed::Legacy)
         }
         Alg::HS256 => Err(AppError::unauthorized(
             "Lifecycle callbacks must be signed with RS256 (signed install); HS256 is accepted only with PAGESHARE_ALLOW_LEGACY_INSTALL.",

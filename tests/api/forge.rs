@@ -19,7 +19,14 @@ async fn forge_share(app: &TestApp, site: &Site, body: Value) -> Value {
         .forge_api(site, EDITOR, Method::POST, "/api/shares", Some(body))
         .await;
     assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
-    created.json().await.unwrap()
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let share: Value = created.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/forge/api/shares/{}", share["uuid"].as_str().unwrap()),
+        "the new share's address on the caller's platform"
+    );
+    share
 }
 
 #[tokio::test]
@@ -174,7 +181,7 @@ async fn a_refused_or_missing_app_token_is_a_clear_page_never_a_500() {
         .await
         .unwrap();
     let mut missing = app.read_share(url, None).await;
-    for _ in 0..20 {
+    for _ in 0..150 {
         if missing.status() == 503 {
             break;
         }
@@ -794,7 +801,7 @@ async fn a_moved_tenant_uses_its_forge_app_token_while_valid_then_its_connect_se
         .await
         .unwrap();
     let mut page = app.read_share(url, None).await;
-    for _ in 0..20 {
+    for _ in 0..150 {
         if page.status() == 200 {
             break;
         }
@@ -802,4 +809,52 @@ async fn a_moved_tenant_uses_its_forge_app_token_while_valid_then_its_connect_se
         page = app.read_share(url, None).await;
     }
     assert_eq!(page.status(), 200);
+}
+
+#[tokio::test]
+async fn an_old_key_set_is_refetched_in_the_background_and_kept_through_an_outage() {
+    use pageshare::forge::keys::ForgeKeys;
+    use pageshare::sandbox::FORGE_KID;
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    let max_age = Duration::from_millis(200);
+    let keys = ForgeKeys::with_max_age(&app.sandbox.forge_jwks_url(), max_age);
+    let fetches = || app.sandbox.jwks_fetches();
+    let start = fetches();
+    let wait_for_fetches = |n: usize| async move {
+        for _ in 0..100 {
+            if fetches() >= start + n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("expected {n} key set fetches, saw {}", fetches() - start);
+    };
+    assert!(keys.key(FORGE_KID).await.is_ok());
+    assert_eq!(fetches(), start + 1);
+    assert!(keys.key(FORGE_KID).await.is_ok());
+    assert_eq!(fetches(), start + 1, "a fresh set is not fetched again");
+
+    tokio::time::sleep(max_age).await;
+    assert!(
+        keys.key(FORGE_KID).await.is_ok(),
+        "an old set still answers"
+    );
+    wait_for_fetches(2).await;
+
+    app.sandbox.set_jwks_down(true);
+    tokio::time::sleep(max_age).await;
+    assert!(keys.key(FORGE_KID).await.is_ok());
+    wait_for_fetches(3).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        keys.key(FORGE_KID).await.is_ok(),
+        "a failed refresh keeps the cached keys"
+    );
+    assert_eq!(
+        fetches(),
+        start + 3,
+        "and waits before trying again rather than on every request"
+    );
 }

@@ -5,6 +5,7 @@ mod browser;
 mod connect_auth;
 mod forge;
 mod forge_app;
+mod forge_security;
 mod helpers;
 mod hostile_confluence;
 mod instances;

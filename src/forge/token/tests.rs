@@ -107,6 +107,45 @@ fn a_token_like_forges_verifies_into_its_invocation() {
         invocation.site_url.as_deref(),
         Some("https://acme.atlassian.net")
     );
+    assert!(invocation.from_ui);
+}
+
+#[test]
+fn a_trigger_is_not_a_ui_invocation_and_a_ui_one_is_told_by_either_sign() {
+    // A lifecycle trigger's token as observed: no principal, a context without extension.
+    let trigger = with_value(|c| {
+        c.as_object_mut().unwrap().remove("principal");
+        c["app"]["module"] = json!({"type": "core:trigger", "key": "pageshare-installed"});
+        c["context"] = json!({"cloudId": CLOUD, "moduleKey": "pageshare-installed", "userAccess": {"enabled": false}});
+    });
+    let cases = [
+        (trigger.clone(), false),
+        (
+            with_value(|c| {
+                c.as_object_mut().unwrap().remove("context");
+                c.as_object_mut().unwrap().remove("principal");
+            }),
+            false,
+        ),
+        (
+            {
+                let mut anonymous = claims();
+                anonymous.as_object_mut().unwrap().remove("principal");
+                anonymous
+            },
+            true,
+        ),
+        (
+            with_value(|c| {
+                c["context"] = json!({"cloudId": CLOUD});
+            }),
+            true,
+        ),
+    ];
+    for (claims, from_ui) in cases {
+        let invocation = verify(&rs256(&claims), &production()).unwrap();
+        assert_eq!(invocation.from_ui, from_ui, "{claims}");
+    }
 }
 
 #[test]
@@ -330,6 +369,21 @@ fn the_rules_one_case_each() {
             "icLabel",
             with(|c| c["icLabel"] = json!("orange")),
             Err(IsolatedCloud),
+        ),
+        (
+            "icLabel null",
+            with(|c| c["icLabel"] = Value::Null),
+            Err(IsolatedCloud),
+        ),
+        (
+            "lives 301 s",
+            with(|c| c["exp"] = json!(NOW - 5 + 301)),
+            Err(LivesTooLong),
+        ),
+        (
+            "lives 300 s",
+            with(|c| c["exp"] = json!(NOW - 5 + 300)),
+            Ok(()),
         ),
         (
             "a principal with a line break",

@@ -163,7 +163,12 @@ async fn create(
     )
     .await?;
     tracing::info!(share = %share.id, client_key = %share.client_key, "share created");
-    let location = format!("{}/api/shares/{}", state.settings.base_path(), share.id);
+    let location = format!(
+        "{}{}/shares/{}",
+        state.settings.base_path(),
+        connect.api_path(),
+        share.id
+    );
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, location))
         .json(managed_json(&state, share)))

@@ -16,11 +16,12 @@ use crate::web::auth::{Caller, Via};
 use crate::web::error::{AppError, AuthScheme, Missing};
 use crate::web::state::AppState;
 
-/// Whether the route needs the invocation to name a user (UI calls do; triggers do not).
+/// Who may invoke the route: a user, from the app's pages (the Web API), or Forge itself
+/// (triggers, `preUninstall`), which a user's page must never reach through `invokeRemote`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Principal {
-    Required,
-    Optional,
+    User,
+    Forge,
 }
 
 /// A stored app token is replaced once it has less than this left (Forge's are good for 2 to 4
@@ -28,6 +29,9 @@ pub enum Principal {
 const REFRESH_WITHIN: Duration = Duration::hours(1);
 /// An app token that is not a JWT is kept this long.
 const OPAQUE_TOKEN_LIFETIME: Duration = Duration::hours(1);
+/// No app token is kept longer than this, whatever its `exp` says (read unverified), so one
+/// odd token cannot hold the place of every later one.
+const MAX_TOKEN_LIFETIME: Duration = Duration::hours(6);
 /// Longest `x-forge-oauth-system` accepted.
 const MAX_APP_TOKEN_LEN: usize = 16 * 1024;
 
@@ -121,14 +125,20 @@ pub(super) async fn verify(
     let invocation = fit
         .verify(&key, expect, Utc::now().timestamp())
         .map_err(fit_error)?;
-    if principal == Principal::Required && invocation.principal.is_none() {
-        return Err(unauthorized("The invocation names no user (`principal`)."));
+    match principal {
+        Principal::User if invocation.principal.is_none() => {
+            return Err(unauthorized("The invocation names no user (`principal`)."));
+        }
+        Principal::Forge if invocation.from_ui => return Err(AppError::NotFromForge),
+        _ => {}
     }
     let app_token = app_token(req);
     let tenant = tenant(state, &invocation).await?;
-    let tenant = match &app_token {
-        Some(token) => keep_app_token(state, tenant, token).await?,
-        None => tenant,
+    // Only Forge's own invocations are trusted to bring the token kept for later: a header on
+    // a user's invocation could be the user's own (invokeRemote passes custom headers on).
+    let tenant = match (&app_token, principal) {
+        (Some(token), Principal::Forge) => keep_app_token(state, tenant, token).await?,
+        _ => tenant,
     };
     runtime.seen.note(&state.pool, &invocation.installation_id);
     let caller = Caller {
@@ -175,7 +185,8 @@ async fn tenant(state: &AppState, invocation: &Invocation) -> Result<Arc<Install
     let read_at = state.readers.generation();
     let row =
         forge_tenants::tenant_for(&state.pool, invocation, app_id, site_url(state, invocation))
-            .await?;
+            .await?
+            .ok_or(AppError::TenantConflict)?;
     state
         .readers
         .note_forge_tenant(installation_id.as_str(), &row.client_key);
@@ -201,7 +212,8 @@ async fn keep_app_token(
     }
     let expires_at = token_expiry(token)
         .and_then(|exp| DateTime::from_timestamp(exp, 0))
-        .unwrap_or(now + OPAQUE_TOKEN_LIFETIME);
+        .unwrap_or(now + OPAQUE_TOKEN_LIFETIME)
+        .min(now + MAX_TOKEN_LIFETIME);
     if expires_at <= now {
         tracing::warn!(client_key = %tenant.client_key, "Forge sent an app token that has expired; not kept");
         return Ok(tenant);

@@ -53,7 +53,7 @@ async fn events(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body_bytes(body)?;
-    let (caller, invocation) = verify(&req, Principal::Optional).await?;
+    let (caller, invocation) = verify(&req, Principal::Forge).await?;
     match event_type(&body)?.as_deref() {
         Some("avi:forge:installed:app" | "avi:forge:upgraded:app") => {
             forge_tenants::mark_installed(&state.pool, &invocation.installation_id)
@@ -77,7 +77,7 @@ async fn pre_uninstall(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, invocation) = verify(&req, Principal::Optional).await?;
+    let (caller, invocation) = verify(&req, Principal::Forge).await?;
     forge_tenants::mark_uninstalled(&state.pool, &invocation.installation_id)
         .await
         .map_err(AppError::from)?;
@@ -90,7 +90,7 @@ async fn pre_uninstall(
 
 /// The hourly scheduled trigger: verifying the token keeps the app token it carries.
 async fn token_sync(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let (caller, _) = verify(&req, Principal::Optional).await?;
+    let (caller, _) = verify(&req, Principal::Forge).await?;
     if !matches!(
         &caller.via,
         crate::web::auth::Via::Forge {
