@@ -272,13 +272,23 @@ fn forge_settings(
             "must be the Forge app id, ari:cloud:ecosystem::app/<uuid> (or the uuid)",
         )
     })?;
+    // Keys and tokens travel over these: https, or http to this machine only (the sandbox).
     let http_url = |name: &'static str, default: &str| {
         let value = get(name).unwrap_or_else(|| default.to_owned());
         url::Url::parse(&value)
             .ok()
-            .filter(|url| matches!(url.scheme(), "https" | "http") && url.has_host())
+            .filter(|url| match url.scheme() {
+                "https" => url.has_host(),
+                "http" => matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")),
+                _ => false,
+            })
             .map(|_| value)
-            .ok_or_else(|| invalid(name, "must be an absolute http(s) URL"))
+            .ok_or_else(|| {
+                invalid(
+                    name,
+                    "must be an https URL (http only to 127.0.0.1, ::1 or localhost)",
+                )
+            })
     };
     let jwks_url = http_url("PAGESHARE_FORGE_JWKS_URL", FORGE_JWKS_URL)?;
     let mut api_base = http_url("PAGESHARE_FORGE_API_BASE", FORGE_API_BASE)?;
@@ -401,6 +411,23 @@ mod tests {
     }
 
     #[test]
+    fn forge_urls_may_be_plain_http_only_to_this_machine() {
+        let uuid = "8db33809-1f32-48bb-8c52-5877dab48107";
+        for local in [
+            "http://127.0.0.1:9000/forge/jwks.json",
+            "http://localhost/jwks.json",
+            "http://[::1]:9000/jwks.json",
+        ] {
+            let s = settings(&[
+                ("PAGESHARE_FORGE_APP_ID", uuid),
+                ("PAGESHARE_FORGE_JWKS_URL", local),
+            ])
+            .unwrap();
+            assert_eq!(s.forge.unwrap().jwks_url, local);
+        }
+    }
+
+    #[test]
     fn forge_settings_with_their_defaults() {
         let uuid = "8db33809-1f32-48bb-8c52-5877dab48107";
         let s = settings(&[("PAGESHARE_FORGE_APP_ID", uuid)]).unwrap();
@@ -422,6 +449,14 @@ mod tests {
                 "ftp://api.atlassian.com/ex/confluence/",
             ),
             ("PAGESHARE_FORGE_ENVIRONMENTS", " , "),
+            (
+                "PAGESHARE_FORGE_JWKS_URL",
+                "http://forge.example.com/jwks.json",
+            ),
+            (
+                "PAGESHARE_FORGE_API_BASE",
+                "http://api.atlassian.com/ex/confluence/",
+            ),
         ];
         for (name, value) in cases {
             let err = settings(&[("PAGESHARE_FORGE_APP_ID", uuid), (name, value)]).unwrap_err();
