@@ -38,8 +38,15 @@ struct RawHeader<'a> {
     alg: Cow<'a, str>,
     #[serde(borrow, default)]
     kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
+    /// Present at all, even `null`.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` for a member that is there, whatever its value (`null` included): for members whose
+/// mere presence refuses a token.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 /// A token split into its parts, its header read; nothing verified yet.
@@ -67,7 +74,7 @@ impl<'a> Jws<'a> {
             .map_err(|_| JwsError::Malformed)?;
         let header: RawHeader<'_> =
             serde_json::from_slice(&buffer[..len]).map_err(|_| JwsError::Malformed)?;
-        if header.crit.is_some() {
+        if header.crit {
             return Err(JwsError::CriticalHeader);
         }
         let alg = match header.alg.as_ref() {
@@ -254,6 +261,10 @@ mod tests {
             ),
             (
                 token(r#"{"alg":"HS256","crit":"x"}"#, "{}"),
+                Err(JwsError::CriticalHeader),
+            ),
+            (
+                token(r#"{"alg":"HS256","crit":null}"#, "{}"),
                 Err(JwsError::CriticalHeader),
             ),
             (token(r#"{"typ":"JWT"}"#, "{}"), Err(JwsError::Malformed)),

@@ -144,7 +144,8 @@ fn client(public_only_names: bool) -> reqwest::Client {
         .connect_timeout(Duration::from_secs(3))
         .redirect(reqwest::redirect::Policy::none());
     if public_only_names {
-        builder = builder.dns_resolver(public_only());
+        // A proxy from the environment would resolve names itself, past the public-only check.
+        builder = builder.dns_resolver(public_only()).no_proxy();
     }
     builder
         .build()

@@ -73,9 +73,10 @@ impl MediaHosts {
                     host.strip_suffix(domain)
                         .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
                 });
+            // Media tokens travel in the URL: plain http only to this machine (the sandbox).
             let scheme_ok = match url.scheme() {
                 "https" => true,
-                "http" => exact,
+                "http" => exact && loopback(url),
                 _ => false,
             };
             let port_ok = match pattern.port {
@@ -87,13 +88,23 @@ impl MediaHosts {
     }
 }
 
+fn loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Whether `url` is on the tenant's own origin (scheme, host and port of its base URL).
 pub fn same_origin(url: &Url, tenant_base_url: &str) -> bool {
     Url::parse(tenant_base_url).is_ok_and(|base| base.origin() == url.origin())
 }
 
 /// Whether an address is one a public service may have: not loopback, private, link-local,
-/// shared, documentation, unspecified or multicast.
+/// shared, documentation, unspecified, multicast or reserved; nor an IPv6 address that embeds an
+/// IPv4 one (NAT64, 6to4, IPv4-compatible), which could reach the internal network.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip.to_canonical() {
         IpAddr::V4(v4) => {
@@ -107,17 +118,23 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
                 || (a == 198 && (18..20).contains(&b))
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8))
+                || (first & 0xffc0) == 0xfec0
+                || (first == 0x2001 && segments[1] == 0x0db8)
+                || first == 0x2002
+                || (first == 0x0064 && segments[1] == 0xff9b)
+                || segments[..6].iter().all(|s| *s == 0))
         }
     }
 }
@@ -157,7 +174,7 @@ mod tests {
             ("https://api.media.atlassian.com/file/1", true),
             ("https://API.media.atlassian.com/file/1", true),
             ("https://api.media.atlassian.com:443/file/1", true),
-            ("http://api.media.atlassian.com/file/1", true),
+            ("http://api.media.atlassian.com/file/1", false),
             ("https://api.media.atlassian.com:8443/file/1", false),
             ("https://eu.cdn.example.com/x", true),
             ("http://eu.cdn.example.com/x", false),
@@ -214,6 +231,11 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::",
+            "192.0.0.8",
+            "64:ff9b::a00:1",
+            "2002:a00:1::1",
+            "::10.0.0.1",
+            "fec0::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }

@@ -72,6 +72,22 @@ fn bad_text(value: &str) -> bool {
     value.len() > MAX_FIELD_LEN || value.chars().any(char::is_control)
 }
 
+/// The other fields of the body, kept for reference: plain values under clean names, each
+/// string clean (no control character, at most the field limit); anything else is dropped, so
+/// no unchecked text is stored.
+fn kept(rest: Map<String, Value>) -> Map<String, Value> {
+    rest.into_iter()
+        .filter(|(name, value)| {
+            !bad_text(name)
+                && match value {
+                    Value::String(text) => !bad_text(text),
+                    Value::Null | Value::Bool(_) | Value::Number(_) => true,
+                    Value::Array(_) | Value::Object(_) => false,
+                }
+        })
+        .collect()
+}
+
 impl InstallPayload {
     pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
         // serde quotes wrong-typed values; the shared secret may be one of them.
@@ -129,7 +145,7 @@ impl InstallPayload {
                     InstallationId::parse(&id).ok_or(PayloadError::InvalidField("installationId"))
                 })
                 .transpose()?,
-            rest: raw.rest,
+            rest: kept(raw.rest),
         })
     }
 }
@@ -179,6 +195,18 @@ mod tests {
         assert_eq!(p.base_url, "https://acme.atlassian.net/wiki");
         assert_eq!(p.rest.get("eventType"), Some(&Value::from("installed")));
         assert!(!p.rest.contains_key("sharedSecret"));
+    }
+
+    #[test]
+    fn only_plain_clean_values_of_the_rest_are_kept() {
+        let long = "x".repeat(MAX_FIELD_LEN + 1);
+        let body = serde_json::json!({"key":"pageshare","clientKey":"c1","sharedSecret":"s3cret",
+            "baseUrl":"https://acme.atlassian.net/wiki","eventType":"installed","retries":2,
+            "note":"line\nbreak","nested":{"a":"b"},"list":["a"],"long":long,"ok\u{7}":"x"});
+        let p = InstallPayload::parse(body.to_string().as_bytes()).unwrap();
+        let mut names: Vec<&str> = p.rest.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(names, ["eventType", "retries"]);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use serde::Deserialize;
 use crate::jws::{Alg, Jws, JwsError};
 
 /// Most keys kept; Atlassian rotates keys rarely, so this bounds memory against junk `kid`s.
+/// Longest wait for a free key fetch before answering 503.
+const QUEUE_WAIT: Duration = Duration::from_secs(2);
 const MAX_CACHED_KEYS: u64 = 64;
 const MAX_KEY_BYTES: usize = 16 * 1024;
 /// A `kid` the key server does not know is not asked for again for this long, so a stream of
@@ -194,10 +196,11 @@ impl InstallKeys {
         if let Some(known) = self.cached(kid)? {
             return Ok(known);
         }
-        let _permit = self
-            .fetches
-            .acquire()
+        // A queue of callbacks naming new kids waits at most this long, then is told to retry
+        // (503), so Atlassian's own callbacks are not stuck behind a flood.
+        let _permit = tokio::time::timeout(QUEUE_WAIT, self.fetches.acquire())
             .await
+            .map_err(|_| InstallAuthError::KeyServerUnavailable)?
             .map_err(|_| InstallAuthError::KeyServerUnavailable)?;
         // Another request may have fetched it while this one waited.
         if let Some(known) = self.cached(kid)? {

@@ -250,13 +250,8 @@ struct Claims<'a> {
     #[serde(borrow)]
     principal: Option<Cow<'a, str>>,
     /// Present at all, even `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::jws::present")]
     ic_label: bool,
-}
-
-/// `true` for a claim that is there, whatever its value (`null` included).
-fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 #[derive(Deserialize)]

@@ -13,7 +13,7 @@ use crate::connect::secrets::{SecretMode, verification_candidates};
 use crate::connect::signed_install::{
     InstallAuthError, InstallExpectation, install_token_kid, verify_install_token,
 };
-use crate::connect::token::{QshRule, unverified_issuer, verify};
+use crate::connect::token::{MAX_TOKEN_LEN, QshRule, unverified_issuer, verify};
 use crate::jws::{Alg, Jws};
 use crate::storage::installations;
 
@@ -156,6 +156,11 @@ async fn authenticate_install(
             .await
             .map(|()| Signed::Legacy);
     };
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(AppError::unauthorized(format!(
+            "Invalid install token: longer than {MAX_TOKEN_LEN} bytes."
+        )));
+    }
     let jws = Jws::parse(&token).map_err(|e| install_error(e.into()))?;
     match jws.alg {
         Alg::RS256 => {

@@ -632,3 +632,41 @@ async fn uninstall_must_be_signed_too() {
             .unwrap();
     assert!(installed);
 }
+
+#[tokio::test]
+async fn an_oversized_install_token_is_refused_before_it_is_read() {
+    let app = spawn_app().await;
+    let site = app.sandbox.add_site("acme");
+    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
+    let huge = format!("{}.e30.c2ln", "a".repeat(9 * 1024));
+    let refused = app
+        .sandbox
+        .post_callback(&app.target, "/installed", &body, Some(&huge))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("longer than 8192 bytes"), "{text}");
+    assert_eq!(app.installation_count(&site.client_key).await, 0);
+}
+
+#[tokio::test]
+async fn a_flood_of_new_kids_waits_briefly_for_a_key_fetch_then_is_told_to_retry() {
+    let app = spawn_app().await;
+    app.sandbox.set_key_server(KeyServer::Slow(5));
+    let started = std::time::Instant::now();
+    // Four fetches at a time, each cut at 3 s: twelve would take three rounds in a queue.
+    let installs = (0..12).map(|i| {
+        let app = &app;
+        async move { install_with(app, |_| {}, &format!("sandbox/flood-{i}"), false).await }
+    });
+    let answers = futures_util::future::join_all(installs).await;
+    for answer in answers {
+        assert_eq!(answer.status(), 503);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
