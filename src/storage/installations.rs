@@ -33,6 +33,9 @@ pub struct Installation {
     /// Installed through Connect at some time (a Connect `installed` or a verified Connect
     /// token): only such a tenant is reached with, or may call with, a Connect JWT.
     pub connect: bool,
+    /// When the shared secret (and so the kind a host holds) was last stored: which secret a
+    /// recorded verification belongs to.
+    pub secret_stored_at: DateTime<Utc>,
 }
 
 /// The columns of an [`Installation`], each after `$prefix` (a table alias and a dot, or "").
@@ -64,7 +67,9 @@ macro_rules! installation_columns {
             $prefix,
             "forge_token_expires_at, ",
             $prefix,
-            "connect_seen_at IS NOT NULL AS connect"
+            "connect_seen_at IS NOT NULL AS connect, ",
+            $prefix,
+            "secret_stored_at"
         )
     };
 }
@@ -93,6 +98,7 @@ impl Installation {
             forge_app_token: None,
             forge_token_expires_at: None,
             connect: true,
+            secret_stored_at: DateTime::UNIX_EPOCH,
         }
     }
 }
@@ -189,8 +195,8 @@ const RECORD_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// Which kind of secret verified each tenant's tokens, written down without a write on the
 /// request path: at most once a minute per tenant and kind, in the background.
 pub struct VerificationLog {
-    /// Client key → the kind written down within the last minute.
-    recent: moka::sync::Cache<String, SecretKind>,
+    /// Client key → the kind, and the secret it belongs to, written down within the last minute.
+    recent: moka::sync::Cache<String, (SecretKind, DateTime<Utc>)>,
 }
 
 impl Default for VerificationLog {
@@ -205,35 +211,42 @@ impl Default for VerificationLog {
 }
 
 impl VerificationLog {
-    /// A token of `client_key` verified with `kind` just now.
-    pub fn note(&self, pool: &PgPool, client_key: &ClientKey, kind: SecretKind) {
-        if self.recent.get(client_key.as_str()) == Some(kind) {
+    /// A token of `tenant` verified with `kind` just now.
+    pub fn note(&self, pool: &PgPool, tenant: &Installation, kind: SecretKind) {
+        let noted = (kind, tenant.secret_stored_at);
+        if self.recent.get(tenant.client_key.as_str()) == Some(noted) {
             return;
         }
-        self.recent.insert(client_key.as_str().to_owned(), kind);
+        self.recent
+            .insert(tenant.client_key.as_str().to_owned(), noted);
         let pool = pool.clone();
-        let client_key = client_key.clone();
+        let client_key = tenant.client_key.clone();
+        let secret = tenant.secret_stored_at;
         let at = Utc::now();
         tokio::spawn(async move {
-            if let Err(error) = record_verification(&pool, &client_key, kind, at).await {
+            if let Err(error) = record_verification(&pool, &client_key, kind, secret, at).await {
                 tracing::warn!(%error, %client_key, "recording a verification failed");
             }
         });
     }
 }
 
-/// Record that a token of this tenant verified with `kind` at `at`. Records may arrive out of
-/// order: the kind last verified follows the latest one, and never goes back past a re-install.
+/// Record that a token of this tenant verified with `kind` at `at`, checked against the secret
+/// stored at `secret_stored_at`. Records may arrive out of order: the kind last verified follows
+/// the latest one, and one about an earlier secret (a record that arrives after a re-install)
+/// never sets it: the secret is compared by its own timestamp, never the app's clock with the
+/// database's.
 pub async fn record_verification(
     pool: &PgPool,
     client_key: &ClientKey,
     kind: SecretKind,
+    secret_stored_at: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE installation SET
              last_secret_kind = CASE
-                 WHEN $3 >= secret_stored_at
+                 WHEN secret_stored_at = $4
                   AND $3 >= COALESCE(per_install_verified_at, '-infinity')
                   AND $3 >= COALESCE(app_wide_verified_at, '-infinity')
                  THEN $2 ELSE last_secret_kind END,
@@ -247,6 +260,7 @@ pub async fn record_verification(
     .bind(client_key)
     .bind(kind.as_str())
     .bind(at)
+    .bind(secret_stored_at)
     .execute(pool)
     .await?;
     Ok(())

@@ -203,7 +203,7 @@ async fn authenticate(req: &HttpRequest, kind: Kind) -> Result<Caller, AppError>
     }
     state
         .verifications
-        .note(&state.pool, &installation.client_key, verified.secret_kind);
+        .note(&state.pool, &installation, verified.secret_kind);
     Ok(Caller {
         installation,
         account_id,

@@ -322,12 +322,22 @@ async fn verifications_written_out_of_order_keep_the_latest_kind() {
         .unwrap()
     };
     let key = pageshare::tenant::ClientKey::parse(&site.client_key).unwrap();
+    let stored_at = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+            "SELECT secret_stored_at FROM installation WHERE client_key = $1",
+        )
+        .bind(&site.client_key)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let first_secret = stored_at().await;
     let now = chrono::Utc::now();
     let later = now + chrono::Duration::seconds(2);
-    record_verification(&app.pool, &key, SecretKind::AppWide, later)
+    record_verification(&app.pool, &key, SecretKind::AppWide, first_secret, later)
         .await
         .unwrap();
-    record_verification(&app.pool, &key, SecretKind::PerInstall, now)
+    record_verification(&app.pool, &key, SecretKind::PerInstall, first_secret, now)
         .await
         .unwrap();
     assert_eq!(
@@ -335,7 +345,8 @@ async fn verifications_written_out_of_order_keep_the_latest_kind() {
         Some("app-wide"),
         "the later one wins"
     );
-    // A re-install stores a new secret: a verification from before it does not count.
+    // A re-install stores a new secret: a verification of the old one does not count, even one
+    // whose instance's clock runs ahead of the database's.
     assert_eq!(
         app.sandbox
             .install(&app.target, &site)
@@ -345,13 +356,20 @@ async fn verifications_written_out_of_order_keep_the_latest_kind() {
         204
     );
     assert_eq!(kind().await, None);
+    let ahead = chrono::Utc::now() + chrono::Duration::seconds(30);
+    record_verification(&app.pool, &key, SecretKind::AppWide, first_secret, ahead)
+        .await
+        .unwrap();
+    assert_eq!(kind().await, None);
+    // A verification of the new secret counts.
     record_verification(
         &app.pool,
         &key,
-        SecretKind::AppWide,
-        now - chrono::Duration::seconds(1),
+        SecretKind::PerInstall,
+        stored_at().await,
+        ahead,
     )
     .await
     .unwrap();
-    assert_eq!(kind().await, None);
+    assert_eq!(kind().await.as_deref(), Some("per-install"));
 }
