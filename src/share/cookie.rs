@@ -115,18 +115,29 @@ pub fn attachment_signature_is_valid(
 /// How long a password form can be submitted after it was shown.
 pub const FORM_TOKEN_TTL_SECS: i64 = 2 * 60 * 60;
 
-/// The password form's token: `{expires}.{tag}`, bound to the share. A post without a live token
-/// of its share is refused, so a cross-site page (which cannot read the form) cannot post one,
-/// whatever its `Origin` says.
-pub fn form_token(key: &SigningKey, share: ShareId, expires: i64) -> String {
+/// The password form's token: `{expires}.{tag}`, bound to the share and to the address of the
+/// client it was shown to (as rate limits see it). A post without a live token of its share,
+/// given to that address, is refused: a cross-site page cannot read the form, and a token its
+/// own server fetched does not work from a visitor's browser, whatever its `Origin` says.
+pub fn form_token(key: &SigningKey, share: ShareId, client: &str, expires: i64) -> String {
     let tag = key.tag(
         Purpose::PasswordForm,
-        &[share.uuid().as_bytes(), &expires.to_be_bytes()],
+        &[
+            share.uuid().as_bytes(),
+            client.as_bytes(),
+            &expires.to_be_bytes(),
+        ],
     );
     format!("{expires}.{}", hex::encode(tag))
 }
 
-pub fn form_token_is_valid(key: &SigningKey, share: ShareId, token: &str, now: i64) -> bool {
+pub fn form_token_is_valid(
+    key: &SigningKey,
+    share: ShareId,
+    client: &str,
+    token: &str,
+    now: i64,
+) -> bool {
     let Some((expires, tag_hex)) = token.split_once('.') else {
         return false;
     };
@@ -138,7 +149,11 @@ pub fn form_token_is_valid(key: &SigningKey, share: ShareId, token: &str, now: i
         && hex::decode_to_slice(tag_hex, &mut tag).is_ok()
         && key.verify(
             Purpose::PasswordForm,
-            &[share.uuid().as_bytes(), &expires.to_be_bytes()],
+            &[
+                share.uuid().as_bytes(),
+                client.as_bytes(),
+                &expires.to_be_bytes(),
+            ],
             &tag,
         )
 }
@@ -226,8 +241,13 @@ mod tests {
     fn form_tokens_are_bound_to_share_key_and_time() {
         let key = SigningKey::new(&[1; 32]);
         let share = ShareId::new();
-        let token = form_token(&key, share, NOW + 60);
-        assert!(form_token_is_valid(&key, share, &token, NOW));
+        let client = "203.0.113.9";
+        let token = form_token(&key, share, client, NOW + 60);
+        assert!(form_token_is_valid(&key, share, client, &token, NOW));
+        assert!(
+            !form_token_is_valid(&key, share, "198.51.100.7", &token, NOW),
+            "another client"
+        );
         let cases = [
             ("expired", key.clone(), share, token.clone(), NOW + 60),
             (
@@ -262,7 +282,10 @@ mod tests {
             ("empty", key.clone(), share, String::new(), NOW),
         ];
         for (name, key, share, token, now) in cases {
-            assert!(!form_token_is_valid(&key, share, &token, now), "{name}");
+            assert!(
+                !form_token_is_valid(&key, share, client, &token, now),
+                "{name}"
+            );
         }
     }
 

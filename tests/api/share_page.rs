@@ -255,8 +255,10 @@ async fn password_posts_need_the_form_token_and_the_same_site() {
             .await
             .unwrap(),
     );
-    let expired = form_token(&key, shared.id, now() - 1);
-    let of_another_share = form_token(&key, other.id, now() + 600);
+    // The test client is 127.0.0.1, which the tokens are bound to.
+    let expired = form_token(&key, shared.id, "127.0.0.1", now() - 1);
+    let of_another_share = form_token(&key, other.id, "127.0.0.1", now() + 600);
+    let of_another_client = form_token(&key, shared.id, "203.0.113.9", now() + 600);
     let same_origin = ("Sec-Fetch-Site", "same-origin");
     let null_origin = ("Origin", "null");
     type Headers<'a> = Vec<(&'a str, &'a str)>;
@@ -290,6 +292,12 @@ async fn password_posts_need_the_form_token_and_the_same_site() {
             "Origin null, another share's token",
             vec![null_origin],
             &of_another_share,
+            403,
+        ),
+        (
+            "Origin null, a token shown to another address (its own server fetched it)",
+            vec![null_origin],
+            &of_another_client,
             403,
         ),
         ("same-origin, no token", vec![same_origin], "", 403),

@@ -14,6 +14,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
+use super::client_ip::client_ip;
 use super::error::{AppError, Gone, Missing, PageError};
 use super::state::AppState;
 use crate::share::ShareId;
@@ -127,8 +128,9 @@ async fn page(
     {
         return render::page(&state, &served, None).await;
     }
+    let client = client_ip(&req, &state.settings.trusted_proxies);
     let Some(token) = access::unlock_token(req.query_string()) else {
-        return render::password_form(&state, &served, StatusCode::OK, None);
+        return render::password_form(&state, &served, &client, StatusCode::OK, None);
     };
     match verify_unlock(
         &token,
@@ -154,6 +156,7 @@ async fn page(
             render::password_form(
                 &state,
                 &served,
+                &client,
                 StatusCode::UNAUTHORIZED,
                 Some(error.reader_message()),
             )

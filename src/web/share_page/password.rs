@@ -51,10 +51,10 @@ pub async fn post(
         form_token,
     } = form.into_inner();
     let now = Utc::now().timestamp();
-    if !form_token_is_valid(&state.signing_key, share.id, &form_token, now) {
+    let client = client_ip(&req, &state.settings.trusted_proxies);
+    if !form_token_is_valid(&state.signing_key, share.id, &client, &form_token, now) {
         return Err(AppError::FormExpired.into());
     }
-    let client = client_ip(&req, &state.settings.trusted_proxies);
     if let Some(retry_after) = password_failures::count_attempt(&state.pool, share.id, &client)
         .await
         .map_err(AppError::from)?
@@ -62,6 +62,7 @@ pub async fn post(
         let mut response = render::password_form(
             &state,
             &served,
+            &client,
             StatusCode::TOO_MANY_REQUESTS,
             Some("Too many wrong passwords. Wait a few minutes, then try again."),
         )?;
@@ -89,6 +90,7 @@ pub async fn post(
         return render::password_form(
             &state,
             &served,
+            &client,
             StatusCode::UNAUTHORIZED,
             Some("That password is not right."),
         );

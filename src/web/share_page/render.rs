@@ -60,6 +60,7 @@ pub fn with_share_headers(
 pub fn password_form(
     state: &AppState,
     served: &Served,
+    client: &str,
     status: StatusCode,
     problem: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
@@ -68,6 +69,7 @@ pub fn password_form(
     let token = form_token(
         &state.signing_key,
         share.id,
+        client,
         Utc::now().timestamp() + FORM_TOKEN_TTL_SECS,
     );
     let form = PasswordForm {
