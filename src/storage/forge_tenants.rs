@@ -151,15 +151,17 @@ pub async fn store_app_token(
     installation: &InstallationId,
     sealed: &[u8],
     expires_at: DateTime<Utc>,
+    replace_unreadable: bool,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE installation SET forge_app_token = $2, forge_token_expires_at = $3
          WHERE forge_installation_id = $1
-           AND (forge_token_expires_at IS NULL OR forge_token_expires_at < $3)",
+           AND ($4 OR forge_token_expires_at IS NULL OR forge_token_expires_at < $3)",
     )
     .bind(installation)
     .bind(sealed)
     .bind(expires_at)
+    .bind(replace_unreadable)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -653,7 +653,7 @@ async fn an_app_token_is_replaced_only_by_one_that_expires_later() {
     let (_, first_expiry) = stored().await;
     let earlier = first_expiry - chrono::Duration::minutes(30);
     assert!(
-        !store_app_token(&app.pool, &installation, b"earlier", earlier)
+        !store_app_token(&app.pool, &installation, b"earlier", earlier, false)
             .await
             .unwrap()
     );
@@ -662,8 +662,8 @@ async fn an_app_token_is_replaced_only_by_one_that_expires_later() {
     let later = first_expiry + chrono::Duration::minutes(30);
     let latest = first_expiry + chrono::Duration::minutes(60);
     let (a, b) = tokio::join!(
-        store_app_token(&app.pool, &installation, b"latest", latest),
-        store_app_token(&app.pool, &installation, b"later", later),
+        store_app_token(&app.pool, &installation, b"latest", latest, false),
+        store_app_token(&app.pool, &installation, b"later", later, false),
     );
     assert!(a.unwrap() || b.unwrap());
     assert_eq!(stored().await, (b"latest".to_vec(), latest));

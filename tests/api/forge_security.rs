@@ -206,3 +206,34 @@ async fn a_forge_only_tenant_is_no_connect_tenant_even_with_the_app_wide_secret(
     assert_eq!(list.status(), 401);
     // Nor are calls made for it with Connect credentials (`tenant::tests`).
 }
+
+#[tokio::test]
+async fn a_stored_token_that_no_longer_opens_is_replaced_by_the_next_sync() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    // Sealed with another data key, or damaged: it does not open, whatever its expiry says.
+    sqlx::query(
+        "UPDATE installation SET forge_app_token = '\\x00010203'::bytea,
+             forge_token_expires_at = now() + interval '5 hours'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let damaged = token_expiry(&app).await.unwrap();
+    let fresh = app.sandbox.issue_app_token(&site);
+    let synced = app
+        .sandbox
+        .forge_post(
+            &app.target,
+            &site,
+            "/forge/token-sync",
+            &json!({}),
+            Some(&fresh),
+        )
+        .await
+        .unwrap();
+    assert_eq!(synced.status(), 204);
+    assert_ne!(token_expiry(&app).await.unwrap(), damaged, "replaced");
+    let url = share_of(&app, &site).await;
+    assert_eq!(app.read_share(&url, None).await.status(), 200);
+}

@@ -201,9 +201,14 @@ async fn keep_app_token(
     token: &str,
 ) -> Result<Arc<Installation>, AppError> {
     let now = Utc::now();
-    let fresh_enough = tenant
-        .forge_token_expires_at
-        .is_some_and(|at| at > now + REFRESH_WITHIN);
+    // A stored token that no longer opens (the data key changed) counts as none, and is
+    // replaced whatever its expiry says.
+    let unreadable = tenant.forge_app_token.is_some()
+        && crate::tenant::forge_token(&state.data_key, &tenant, now).is_none();
+    let fresh_enough = !unreadable
+        && tenant
+            .forge_token_expires_at
+            .is_some_and(|at| at > now + REFRESH_WITHIN);
     let Some(installation_id) = tenant.forge_installation_id.as_ref() else {
         return Ok(tenant);
     };
@@ -221,7 +226,15 @@ async fn keep_app_token(
     let sealed = state
         .data_key
         .seal(token.as_bytes(), tenant.client_key.as_str().as_bytes());
-    if forge_tenants::store_app_token(&state.pool, installation_id, &sealed, expires_at).await? {
+    if forge_tenants::store_app_token(
+        &state.pool,
+        installation_id,
+        &sealed,
+        expires_at,
+        unreadable,
+    )
+    .await?
+    {
         tracing::info!(client_key = %tenant.client_key, %expires_at, "Forge app token kept");
         state.readers.invalidate_tenant(tenant.client_key.as_str());
         if let Some(updated) = state.installation(tenant.client_key.as_str()).await? {
