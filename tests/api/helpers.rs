@@ -388,14 +388,19 @@ pub fn form_token_in(html: &str) -> String {
 }
 
 /// POST the password form of the share at `share_url` as its page does: the form's own token,
-/// `Sec-Fetch-Site: same-origin`, from `client`.
+/// `Sec-Fetch-Site: same-origin`, from `client`; `extra_headers` (a proxy's `X-Forwarded-For`)
+/// go with both requests, as a proxy adds them to both.
 pub async fn post_password_with(
     client: &reqwest::Client,
     share_url: &str,
     password: &str,
     extra_headers: &[(&str, &str)],
 ) -> reqwest::Response {
-    let form = client.get(share_url).send().await.unwrap();
+    let mut get = client.get(share_url);
+    for (name, value) in extra_headers {
+        get = get.header(*name, *value);
+    }
+    let form = get.send().await.unwrap();
     let token = form_token_in(&form.text().await.unwrap());
     let mut request = client
         .post(format!("{share_url}/password"))
