@@ -141,27 +141,9 @@ async fn serve(bind: &str, app_url: &str, out: &str) -> anyhow::Result<()> {
 /// A site installed through Forge with a share of the page; an invocation token valid for five
 /// minutes (Forge's live 25 seconds: the benchmark reuses one) and an app token.
 async fn forge_site(sandbox: &Sandbox, app: &AppTarget) -> anyhow::Result<(String, String)> {
-    let site = sandbox.add_site("bench-forge");
-    let page = Page::sample(&site.base_url, PAGE_ID);
-    sandbox.update_site("bench-forge", |s| {
-        s.pages.insert(PAGE_ID.into(), page);
-        s.add_editor(PAGE_ID, USER);
-    });
-    let installed = sandbox.forge_install(app, &site).await?;
-    if !installed.status().is_success() {
-        bail!("Forge install failed: {}", installed.text().await?);
-    }
-    sandbox
-        .forge_api(
-            app,
-            &site,
-            USER,
-            reqwest::Method::POST,
-            "/api/shares",
-            Some(&json!({"contentId": PAGE_ID})),
-        )
-        .await?
-        .error_for_status()?;
+    let (site, _) = sandbox
+        .forge_site_with_share(app, "bench-forge", PAGE_ID, USER)
+        .await?;
     let mut claims = sandbox.fit_claims(
         &site,
         Invoker::User {

@@ -28,34 +28,13 @@ struct ForgeDev {
 const BUILT_BRIDGE: &str = "forge/static/panel/forge-bridge.js";
 
 async fn forge_site(sandbox: &Sandbox, target: &AppTarget) -> anyhow::Result<ForgeDev> {
-    let site = sandbox.add_site("forge-dev");
-    let page = Page::sample(&site.base_url, PAGE_ID);
+    let (site, share) = sandbox
+        .forge_site_with_share(target, "forge-dev", PAGE_ID, USER)
+        .await
+        .context("installing the Forge sample site failed")?;
     sandbox.update_site("forge-dev", |s| {
-        s.pages.insert(PAGE_ID.into(), page);
-        s.add_editor(PAGE_ID, USER);
         s.admins.insert(USER.into());
     });
-    let installed = sandbox.forge_install(target, &site).await?;
-    if !installed.status().is_success() {
-        bail!(
-            "Forge install failed: {}",
-            installed.text().await.unwrap_or_default()
-        );
-    }
-    let share: serde_json::Value = sandbox
-        .forge_api(
-            target,
-            &site,
-            USER,
-            reqwest::Method::POST,
-            "/api/shares",
-            Some(&json!({"contentId": PAGE_ID})),
-        )
-        .await?
-        .error_for_status()
-        .context("creating the Forge sample share failed")?
-        .json()
-        .await?;
     sandbox.open_links(target, &site, USER, PAGE_ID);
     let bridge = match std::fs::read_to_string(BUILT_BRIDGE) {
         Ok(bundle) => {

@@ -191,6 +191,41 @@ impl Sandbox {
         Ok(request.send().await?)
     }
 
+    /// A new site with a sample page `page_id` that `editor` may edit, installed through Forge,
+    /// and a share of the page made by `editor` through the Forge Web API: the site and the share.
+    pub async fn forge_site_with_share(
+        &self,
+        app: &AppTarget,
+        name: &str,
+        page_id: &str,
+        editor: &str,
+    ) -> anyhow::Result<(Site, Value)> {
+        let site = self.add_site(name);
+        let page = super::Page::sample(&site.base_url, page_id);
+        self.update_site(name, |s| {
+            s.pages.insert(page_id.into(), page);
+            s.add_editor(page_id, editor);
+        });
+        let installed = self.forge_install(app, &site).await?;
+        if !installed.status().is_success() {
+            anyhow::bail!("Forge install failed: {}", installed.text().await?);
+        }
+        let share = self
+            .forge_api(
+                app,
+                &site,
+                editor,
+                reqwest::Method::POST,
+                "/api/shares",
+                Some(&json!({"contentId": page_id})),
+            )
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok((self.site(name), share))
+    }
+
     /// The `avi:forge:installed:app` event for `site`, with a fresh app token.
     pub async fn forge_install(
         &self,

@@ -115,33 +115,15 @@ pub async fn set_base_url_if_empty(
 }
 
 /// An install or upgrade event: the tenant is installed (again). Repeating it changes nothing.
-pub async fn mark_installed(
-    pool: &PgPool,
-    installation: &InstallationId,
-) -> Result<(), sqlx::Error> {
+pub async fn mark_installed(pool: &PgPool, client_key: &ClientKey) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE installation SET installed = true, uninstalled_at = NULL, updated_at = now()
-         WHERE forge_installation_id = $1 AND NOT installed",
+         WHERE client_key = $1 AND NOT installed",
     )
-    .bind(installation)
+    .bind(client_key)
     .execute(pool)
     .await?;
     Ok(())
-}
-
-/// `preUninstall`: the tenant is uninstalled and keeps every row.
-pub async fn mark_uninstalled(
-    pool: &PgPool,
-    installation: &InstallationId,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE installation SET installed = false, uninstalled_at = now(), updated_at = now()
-         WHERE forge_installation_id = $1",
-    )
-    .bind(installation)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Keep `sealed` (an app token sealed for the tenant) unless the stored one expires as late or

@@ -38,7 +38,7 @@ pub struct ReaderCache {
     /// By client key.
     installations: moka::sync::Cache<String, Arc<Installation>>,
     /// Forge installation id → client key; checked against the installation on every use.
-    forge_tenants: moka::sync::Cache<String, String>,
+    forge_tenants: moka::sync::Cache<String, Arc<str>>,
     /// Bumped by every invalidation: a row read before one is not cached after it.
     generation: AtomicU64,
     /// Milliseconds since `epoch` until which entries may be used; 0: not trusted.
@@ -149,13 +149,13 @@ impl ReaderCache {
 
     /// The client key of the tenant of a Forge installation, as last seen (the caller checks the
     /// installation it leads to still names that Forge installation).
-    pub fn forge_tenant_key(&self, installation_id: &str) -> Option<String> {
+    pub fn forge_tenant_key(&self, installation_id: &str) -> Option<Arc<str>> {
         self.forge_tenants.get(installation_id)
     }
 
     pub fn note_forge_tenant(&self, installation_id: &str, client_key: &ClientKey) {
         self.forge_tenants
-            .insert(installation_id.to_owned(), client_key.as_str().to_owned());
+            .insert(installation_id.to_owned(), Arc::from(client_key.as_str()));
     }
 
     /// Evict one tenant's installation.

@@ -77,7 +77,7 @@ fn app_token(req: &HttpRequest) -> Option<String> {
 /// Verify the request's invocation token and find its tenant. The caller checks, per route,
 /// whether the tenant must be installed.
 pub async fn authenticate(req: &HttpRequest, principal: Principal) -> Result<Caller, AppError> {
-    let (caller, _) = verify(req, principal).await?;
+    let caller = verify(req, principal).await?;
     let tenant = &caller.installation;
     if !tenant.installed {
         return Err(unauthorized(
@@ -92,11 +92,8 @@ pub async fn authenticate(req: &HttpRequest, principal: Principal) -> Result<Cal
     Ok(caller)
 }
 
-/// The verified invocation of the request and its tenant, installed or not.
-pub(super) async fn verify(
-    req: &HttpRequest,
-    principal: Principal,
-) -> Result<(Caller, Invocation), AppError> {
+/// The caller of the request's verified invocation, its tenant installed or not.
+pub(super) async fn verify(req: &HttpRequest, principal: Principal) -> Result<Caller, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .expect("AppState is registered");
@@ -141,15 +138,14 @@ pub(super) async fn verify(
         _ => tenant,
     };
     runtime.seen.note(&state.pool, &invocation.installation_id);
-    let caller = Caller {
+    Ok(Caller {
         installation: tenant,
-        account_id: invocation.principal.clone(),
+        account_id: invocation.principal,
         via: Via::Forge {
-            api_base_url: invocation.api_base_url.clone(),
+            api_base_url: invocation.api_base_url,
             app_token,
         },
-    };
-    Ok((caller, invocation))
+    })
 }
 
 /// The site URL of the invocation, when the host allowlist lets its site install.

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::auth::{Principal, verify};
-use crate::storage::forge_tenants;
+use crate::storage::{forge_tenants, installations};
 use crate::web::error::{ApiError, AppError};
 use crate::web::state::AppState;
 
@@ -53,16 +53,15 @@ async fn events(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body_bytes(body)?;
-    let (caller, invocation) = verify(&req, Principal::Forge).await?;
+    let caller = verify(&req, Principal::Forge).await?;
+    let tenant = &caller.installation;
     match event_type(&body)?.as_deref() {
         Some("avi:forge:installed:app" | "avi:forge:upgraded:app") => {
-            forge_tenants::mark_installed(&state.pool, &invocation.installation_id)
+            forge_tenants::mark_installed(&state.pool, &tenant.client_key)
                 .await
                 .map_err(AppError::from)?;
-            state
-                .readers
-                .invalidate_tenant(caller.installation.client_key.as_str());
-            tracing::info!(client_key = %caller.installation.client_key, installation = %invocation.installation_id, "Forge installation event");
+            state.readers.invalidate_tenant(tenant.client_key.as_str());
+            tracing::info!(client_key = %tenant.client_key, "Forge installation event");
         }
         other => {
             tracing::info!(event = ?other, "Forge event ignored");
@@ -77,20 +76,19 @@ async fn pre_uninstall(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, invocation) = verify(&req, Principal::Forge).await?;
-    forge_tenants::mark_uninstalled(&state.pool, &invocation.installation_id)
+    let caller = verify(&req, Principal::Forge).await?;
+    let client_key = &caller.installation.client_key;
+    installations::mark_uninstalled(&state.pool, client_key)
         .await
         .map_err(AppError::from)?;
-    state
-        .readers
-        .invalidate_tenant(caller.installation.client_key.as_str());
-    tracing::info!(client_key = %caller.installation.client_key, installation = %invocation.installation_id, "Forge pre-uninstall");
+    state.readers.invalidate_tenant(client_key.as_str());
+    tracing::info!(%client_key, "Forge pre-uninstall");
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// The hourly scheduled trigger: verifying the token keeps the app token it carries.
 async fn token_sync(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let (caller, _) = verify(&req, Principal::Forge).await?;
+    let caller = verify(&req, Principal::Forge).await?;
     if !matches!(
         &caller.via,
         crate::web::auth::Via::Forge {
