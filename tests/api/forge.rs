@@ -41,8 +41,7 @@ async fn an_install_event_creates_the_tenant_and_a_retry_changes_nothing() {
         key, site.cloud_id,
         "a site first seen through Forge is keyed by its cloud id"
     );
-    let retried = app.sandbox.forge_install(&app.target, &site).await.unwrap();
-    assert_eq!(retried.status(), 204);
+    app.forge_install(&site).await;
     assert_eq!(tenant_rows(&app).await, 1);
     let (installed, installation): (bool, Option<String>) =
         sqlx::query_as("SELECT installed, forge_installation_id FROM installation")
@@ -76,25 +75,14 @@ async fn the_web_api_under_forge_creates_reads_changes_rotates_and_revokes() {
         "the user is the invocation's principal"
     );
     let list: Value = app
-        .forge_api(
-            &site,
-            EDITOR,
-            Method::GET,
-            &format!("/api/shares?contentId={PAGE_ID}"),
-            None,
-        )
+        .forge_list_shares(&site, EDITOR)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(list[0]["uuid"], uuid);
     let path = format!("/api/shares/{uuid}");
-    let read: Value = app
-        .forge_api(&site, EDITOR, Method::GET, &path, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read = app.forge_get_json(&site, EDITOR, &path).await;
     assert_eq!(read["unlockSecret"], share["unlockSecret"]);
     let patched = app
         .forge_api(
@@ -120,12 +108,7 @@ async fn the_web_api_under_forge_creates_reads_changes_rotates_and_revokes() {
         .forge_api(&site, EDITOR, Method::DELETE, &path, None)
         .await;
     assert_eq!(revoked.status(), 204);
-    let after: Value = app
-        .forge_api(&site, EDITOR, Method::GET, &path, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let after = app.forge_get_json(&site, EDITOR, &path).await;
     assert_eq!(after["status"], "revoked");
 }
 
@@ -180,14 +163,7 @@ async fn a_refused_or_missing_app_token_is_a_clear_page_never_a_500() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let mut missing = app.read_share(url, None).await;
-    for _ in 0..150 {
-        if missing.status() == 503 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        missing = app.read_share(url, None).await;
-    }
+    let missing = app.read_share_until(url, None, 503).await;
     assert_eq!(missing.status(), 503);
     assert!(
         missing
@@ -211,15 +187,7 @@ async fn pre_uninstall_ends_the_share_pages_and_a_reinstall_brings_them_back() {
         .unwrap();
     assert_eq!(gone.status(), 204);
     assert_eq!(app.read_share(url, None).await.status(), 410);
-    let refused = app
-        .forge_api(
-            &site,
-            EDITOR,
-            Method::GET,
-            &format!("/api/shares?contentId={PAGE_ID}"),
-            None,
-        )
-        .await;
+    let refused = app.forge_list_shares(&site, EDITOR).await;
     assert_eq!(
         refused.status(),
         401,
@@ -229,24 +197,11 @@ async fn pre_uninstall_ends_the_share_pages_and_a_reinstall_brings_them_back() {
     app.sandbox
         .update_site("acme", |s| s.forge_installation_id = new_installation_id());
     let site = app.sandbox.site("acme");
-    assert_eq!(
-        app.sandbox
-            .forge_install(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.forge_install(&site).await;
     assert_eq!(app.read_share(url, None).await.status(), 200);
     assert_eq!(tenant_rows(&app).await, 1);
     let listed: Value = app
-        .forge_api(
-            &site,
-            EDITOR,
-            Method::GET,
-            &format!("/api/shares?contentId={PAGE_ID}"),
-            None,
-        )
+        .forge_list_shares(&site, EDITOR)
         .await
         .json()
         .await
@@ -265,27 +220,14 @@ async fn a_connect_tenant_seen_through_forge_keeps_its_shares_links_and_secrets(
         let site = app.site_with_page_of(site).await;
         let connect_share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
         // The same site arrives through Forge (Connect on Forge).
-        assert_eq!(
-            app.sandbox
-                .forge_install(&app.target, &site)
-                .await
-                .unwrap()
-                .status(),
-            204
-        );
+        app.forge_install(&site).await;
         assert_eq!(
             tenant_rows(&app).await,
             1,
             "linked, by installation id or by cloud id"
         );
         let forge_list: Value = app
-            .forge_api(
-                &site,
-                EDITOR,
-                Method::GET,
-                &format!("/api/shares?contentId={PAGE_ID}"),
-                None,
-            )
+            .forge_list_shares(&site, EDITOR)
             .await
             .json()
             .await
@@ -673,21 +615,10 @@ async fn an_app_token_is_replaced_only_by_one_that_expires_later() {
 async fn a_warm_invocation_asks_neither_the_key_server_nor_the_database_for_its_tenant() {
     let app = spawn_app().await;
     let site = app.forge_site_with_page("acme").await;
-    let list = format!("/api/shares?contentId={PAGE_ID}");
-    assert_eq!(
-        app.forge_api(&site, EDITOR, Method::GET, &list, None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.forge_list_shares(&site, EDITOR).await.status(), 200);
     // Read again once the change listener vouches for the cache (within moments of start).
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(
-        app.forge_api(&site, EDITOR, Method::GET, &list, None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.forge_list_shares(&site, EDITOR).await.status(), 200);
     let fetches = app.sandbox.jwks_fetches();
     // The tenant comes from memory: a change the database does not announce is not seen.
     let mut quiet = app.pool.acquire().await.unwrap();
@@ -699,12 +630,7 @@ async fn a_warm_invocation_asks_neither_the_key_server_nor_the_database_for_its_
         .execute(&mut *quiet)
         .await
         .unwrap();
-    assert_eq!(
-        app.forge_api(&site, EDITOR, Method::GET, &list, None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.forge_list_shares(&site, EDITOR).await.status(), 200);
     assert_eq!(app.sandbox.jwks_fetches(), fetches, "the key set is cached");
 }
 
@@ -715,14 +641,7 @@ async fn tenants_status_tells_connect_forge_and_moved_tenants_apart() {
     let forge_only = app.forge_site_with_page("new").await;
     forge_share(&app, &forge_only, json!({"contentId": PAGE_ID})).await;
     let moved = app.site_with_page("moved").await;
-    assert_eq!(
-        app.sandbox
-            .forge_install(&app.target, &moved)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.forge_install(&moved).await;
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_pageshare"))
             .args(args)
@@ -783,14 +702,7 @@ async fn a_moved_tenant_uses_its_forge_app_token_while_valid_then_its_connect_se
     let site = app.site_with_page("acme").await;
     let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
     let url = share["url"].as_str().unwrap();
-    assert_eq!(
-        app.sandbox
-            .forge_install(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.forge_install(&site).await;
     // Confluence refuses the app token but would take the Connect secret: the page fails, so
     // the app token was the one used.
     app.sandbox.revoke_app_tokens(&site);
@@ -800,14 +712,7 @@ async fn a_moved_tenant_uses_its_forge_app_token_while_valid_then_its_connect_se
         .execute(&app.pool)
         .await
         .unwrap();
-    let mut page = app.read_share(url, None).await;
-    for _ in 0..150 {
-        if page.status() == 200 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        page = app.read_share(url, None).await;
-    }
+    let page = app.read_share_until(url, None, 200).await;
     assert_eq!(page.status(), 200);
 }
 

@@ -7,10 +7,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use pageshare::connect::secrets::{SecretMode, SharedSecret};
+use pageshare::sandbox::Site;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{EDITOR, PAGE_ID, TestApp, error_code, spawn_app, spawn_app_with};
+use crate::helpers::{
+    EDITOR, PAGE_ID, TestApp, error_code, page_shares_path, spawn_app, spawn_app_with,
+};
 
 async fn token_expiry(app: &TestApp) -> Option<DateTime<Utc>> {
     sqlx::query_scalar("SELECT forge_token_expires_at FROM installation")
@@ -19,7 +22,7 @@ async fn token_expiry(app: &TestApp) -> Option<DateTime<Utc>> {
         .unwrap()
 }
 
-async fn share_of(app: &TestApp, site: &pageshare::sandbox::Site) -> String {
+async fn share_of(app: &TestApp, site: &Site) -> String {
     let created: Value = app
         .forge_api(
             site,
@@ -54,6 +57,22 @@ async fn a_users_page_cannot_reach_forges_own_routes() {
         200,
         "still installed"
     );
+}
+
+/// Forge's hourly `/forge/token-sync` for `site`, bringing `app_token`; asserts it is taken (204).
+async fn token_sync(app: &TestApp, site: &Site, app_token: &str) {
+    let synced = app
+        .sandbox
+        .forge_post(
+            &app.target,
+            site,
+            "/forge/token-sync",
+            &json!({}),
+            Some(app_token),
+        )
+        .await
+        .unwrap();
+    assert_eq!(synced.status(), 204);
 }
 
 /// An app token shaped like Forge's (a JWT) with this `exp`.
@@ -103,18 +122,7 @@ async fn only_forges_own_invocations_bring_the_app_token_kept_for_later() {
 
     // The hourly sync is Forge's own: its token is kept, for at most six hours whatever it says.
     let far = app_token_expiring(Utc::now().timestamp() + 400 * 24 * 3600);
-    let synced = app
-        .sandbox
-        .forge_post(
-            &app.target,
-            &site,
-            "/forge/token-sync",
-            &json!({}),
-            Some(&far),
-        )
-        .await
-        .unwrap();
-    assert_eq!(synced.status(), 204);
+    token_sync(&app, &site, &far).await;
     let kept = token_expiry(&app).await.unwrap();
     assert!(
         kept > due && kept <= Utc::now() + Duration::hours(6),
@@ -137,8 +145,7 @@ async fn a_reinstall_drops_the_old_installations_token() {
         s.forge_installation_id = pageshare::sandbox::new_installation_id()
     });
     let site = app.sandbox.site("acme");
-    let installed = app.sandbox.forge_install(&app.target, &site).await.unwrap();
-    assert_eq!(installed.status(), 204);
+    app.forge_install(&site).await;
     let now = token_expiry(&app).await.unwrap();
     assert!(
         now < far - Duration::minutes(30),
@@ -162,12 +169,7 @@ async fn an_unsigned_install_cannot_name_another_sites_forge_installation() {
         .await
         .unwrap();
     assert_eq!(accepted.status(), 204, "a legacy first install");
-    let installed = app
-        .sandbox
-        .forge_install(&app.target, &victim)
-        .await
-        .unwrap();
-    assert_eq!(installed.status(), 204);
+    app.forge_install(&victim).await;
     let owner: String =
         sqlx::query_scalar("SELECT client_key FROM installation WHERE forge_installation_id = $1")
             .bind(&victim.forge_installation_id)
@@ -193,16 +195,8 @@ async fn a_forge_only_tenant_is_no_connect_tenant_even_with_the_app_wide_secret(
     let mut posing = site.clone();
     posing.client_key = site.cloud_id.clone();
     posing.secret = SharedSecret::new(APP_SECRET);
-    let list = app
-        .http
-        .get(format!("{}/api/shares?contentId={PAGE_ID}", app.address))
-        .header(
-            "Authorization",
-            format!("JWT {}", app.sandbox.context_token(&posing, EDITOR)),
-        )
-        .send()
-        .await
-        .unwrap();
+    let token = app.sandbox.context_token(&posing, EDITOR);
+    let list = app.get_with_jwt(&page_shares_path(), &token).await;
     assert_eq!(list.status(), 401);
     // Nor are calls made for it with Connect credentials (`tenant::tests`).
 }
@@ -221,18 +215,7 @@ async fn a_stored_token_that_no_longer_opens_is_replaced_by_the_next_sync() {
     .unwrap();
     let damaged = token_expiry(&app).await.unwrap();
     let fresh = app.sandbox.issue_app_token(&site);
-    let synced = app
-        .sandbox
-        .forge_post(
-            &app.target,
-            &site,
-            "/forge/token-sync",
-            &json!({}),
-            Some(&fresh),
-        )
-        .await
-        .unwrap();
-    assert_eq!(synced.status(), 204);
+    token_sync(&app, &site, &fresh).await;
     assert_ne!(token_expiry(&app).await.unwrap(), damaged, "replaced");
     let url = share_of(&app, &site).await;
     assert_eq!(app.read_share(&url, None).await.status(), 200);

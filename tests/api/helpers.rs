@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use pageshare::config::Settings;
 use pageshare::sandbox::{AppTarget, Sandbox, Site};
 use pageshare::startup::Application;
+use reqwest::Method;
 use sqlx::PgPool;
 use sqlx::migrate::MigrateDatabase;
 
@@ -145,14 +146,66 @@ impl TestApp {
     /// A site on the sandbox with the app installed (signed install).
     pub async fn installed_site(&self, name: &str) -> Site {
         let site = self.sandbox.add_site(name);
-        let response = self.sandbox.install(&self.target, &site).await.unwrap();
+        self.install(&site).await;
+        site
+    }
+
+    /// A signed install of `site`, as its host sends it; asserts the app accepts it (204).
+    pub async fn install(&self, site: &Site) {
+        let response = self.sandbox.install(&self.target, site).await.unwrap();
         assert_eq!(
             response.status(),
             204,
-            "install of {name}: {}",
+            "install of {}: {}",
+            site.name,
             response.text().await.unwrap()
         );
-        site
+    }
+
+    /// A signed uninstall of `site`; asserts the app accepts it (204).
+    pub async fn uninstall(&self, site: &Site) {
+        let response = self.sandbox.uninstall(&self.target, site).await.unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    /// `/enabled` (or `/disabled`) for `site`; asserts the app accepts it (204).
+    pub async fn set_enabled(&self, site: &Site, enabled: bool) {
+        let response = self
+            .sandbox
+            .set_enabled(&self.target, site, enabled)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    /// Forge's install event for `site`; asserts the app accepts it (204).
+    pub async fn forge_install(&self, site: &Site) {
+        let response = self
+            .sandbox
+            .forge_install(&self.target, site)
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            204,
+            "Forge install of {}: {}",
+            site.name,
+            response.text().await.unwrap()
+        );
+    }
+
+    /// The `/{event}` lifecycle callback for `site` with its usual body, under `token` if any.
+    pub async fn post_lifecycle(
+        &self,
+        site: &Site,
+        event: &str,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let body = self.sandbox.lifecycle_body(site, &self.target, event);
+        self.sandbox
+            .post_callback(&self.target, &format!("/{event}"), &body, token)
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
@@ -183,6 +236,14 @@ impl TestApp {
     pub async fn stored_secret(&self, client_key: &str) -> Option<String> {
         sqlx::query_scalar("SELECT shared_secret FROM installation WHERE client_key = $1")
             .bind(client_key)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// How many shares are stored, of every tenant.
+    pub async fn share_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM shared_page")
             .fetch_one(&self.pool)
             .await
             .unwrap()
@@ -233,20 +294,8 @@ impl TestApp {
 
     /// [`TestApp::site_with_page`] for a site already on the sandbox.
     pub async fn site_with_page_of(&self, site: Site) -> Site {
-        let name = site.name.clone();
-        let response = self.sandbox.install(&self.target, &site).await.unwrap();
-        assert_eq!(response.status(), 204, "install of {name}");
-        let name = name.as_str();
-        let page = pageshare::sandbox::Page::sample(&site.base_url, PAGE_ID);
-        self.sandbox.update_site(name, |s| {
-            s.pages.insert(PAGE_ID.into(), page);
-            s.add_editor(PAGE_ID, EDITOR);
-            s.readers
-                .entry(PAGE_ID.into())
-                .or_default()
-                .insert(READER.into());
-        });
-        self.sandbox.site(name)
+        self.install(&site).await;
+        add_sample_page(&self.sandbox, &site.name)
     }
 
     /// A Web API call as `user` of `site`, with a context token like `AP.context.getToken()`.
@@ -254,7 +303,7 @@ impl TestApp {
         &self,
         site: &Site,
         user: &str,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> reqwest::Response {
@@ -269,17 +318,20 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// `POST /api/shares` with `body` as `user`, whatever the answer.
+    pub async fn post_share(
+        &self,
+        site: &Site,
+        user: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.api(site, user, Method::POST, "/api/shares", Some(body))
+            .await
+    }
+
     /// Create a share of [`PAGE_ID`] as [`EDITOR`]; the share's JSON.
     pub async fn create_share(&self, site: &Site, body: serde_json::Value) -> serde_json::Value {
-        let response = self
-            .api(
-                site,
-                EDITOR,
-                reqwest::Method::POST,
-                "/api/shares",
-                Some(body),
-            )
-            .await;
+        let response = self.post_share(site, EDITOR, body).await;
         assert_eq!(response.status(), 201, "create share");
         response.json().await.unwrap()
     }
@@ -289,7 +341,7 @@ impl TestApp {
         &self,
         site: &Site,
         user: &str,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> reqwest::Response {
@@ -301,42 +353,39 @@ impl TestApp {
 
     /// A site on the sandbox with the app installed through Forge, and the sample page.
     pub async fn forge_site_with_page(&self, name: &str) -> Site {
-        let site = self.sandbox.add_site(name);
-        let page = pageshare::sandbox::Page::sample(&site.base_url, PAGE_ID);
-        self.sandbox.update_site(name, |s| {
-            s.pages.insert(PAGE_ID.into(), page);
-            s.add_editor(PAGE_ID, EDITOR);
-            s.readers
-                .entry(PAGE_ID.into())
-                .or_default()
-                .insert(READER.into());
-        });
-        let site = self.sandbox.site(name);
-        let installed = self
-            .sandbox
-            .forge_install(&self.target, &site)
-            .await
-            .unwrap();
-        assert_eq!(
-            installed.status(),
-            204,
-            "{}",
-            installed.text().await.unwrap()
-        );
+        self.sandbox.add_site(name);
+        let site = add_sample_page(&self.sandbox, name);
+        self.forge_install(&site).await;
         site
     }
 
     /// `GET /api/shares?contentId=PAGE_ID` as `user`.
     pub async fn list_shares(&self, site: &Site, user: &str) -> reqwest::Response {
-        let path = format!("/api/shares?contentId={PAGE_ID}");
-        self.api(site, user, reqwest::Method::GET, &path, None)
+        self.api(site, user, Method::GET, &page_shares_path(), None)
             .await
+    }
+
+    /// `GET /forge/api/shares?contentId=PAGE_ID` as `user`, through the Custom UI.
+    pub async fn forge_list_shares(&self, site: &Site, user: &str) -> reqwest::Response {
+        self.forge_api(site, user, Method::GET, &page_shares_path(), None)
+            .await
+    }
+
+    /// The JSON answer to `GET {path}` as `user` of `site`.
+    pub async fn api_get_json(&self, site: &Site, user: &str, path: &str) -> serde_json::Value {
+        let response = self.api(site, user, Method::GET, path, None).await;
+        response.json().await.unwrap()
+    }
+
+    /// The JSON answer to `GET /forge{path}` as `user`, through the Custom UI.
+    pub async fn forge_get_json(&self, site: &Site, user: &str, path: &str) -> serde_json::Value {
+        let response = self.forge_api(site, user, Method::GET, path, None).await;
+        response.json().await.unwrap()
     }
 
     /// `GET /api/shares/{uuid}` as `user`.
     pub async fn get_share(&self, site: &Site, user: &str, uuid: &str) -> reqwest::Response {
-        let path = format!("/api/shares/{uuid}");
-        self.api(site, user, reqwest::Method::GET, &path, None)
+        self.api(site, user, Method::GET, &share_path(uuid), None)
             .await
     }
 
@@ -348,22 +397,19 @@ impl TestApp {
         uuid: &str,
         body: serde_json::Value,
     ) -> reqwest::Response {
-        let path = format!("/api/shares/{uuid}");
-        self.api(site, user, reqwest::Method::PATCH, &path, Some(body))
+        self.api(site, user, Method::PATCH, &share_path(uuid), Some(body))
             .await
     }
 
     /// `POST /api/shares/{uuid}/unlock-secret` as `user`.
     pub async fn rotate_secret(&self, site: &Site, user: &str, uuid: &str) -> reqwest::Response {
-        let path = format!("/api/shares/{uuid}/unlock-secret");
-        self.api(site, user, reqwest::Method::POST, &path, None)
-            .await
+        let path = format!("{}/unlock-secret", share_path(uuid));
+        self.api(site, user, Method::POST, &path, None).await
     }
 
     /// `DELETE /api/shares/{uuid}` as `user`.
     pub async fn revoke_share(&self, site: &Site, user: &str, uuid: &str) -> reqwest::Response {
-        let path = format!("/api/shares/{uuid}");
-        self.api(site, user, reqwest::Method::DELETE, &path, None)
+        self.api(site, user, Method::DELETE, &share_path(uuid), None)
             .await
     }
 
@@ -375,6 +421,50 @@ impl TestApp {
         }
         request.send().await.unwrap()
     }
+
+    /// [`TestApp::read_share`] again until it answers `status` (caches follow the database within
+    /// seconds), for at most 7.5 s; the last answer.
+    pub async fn read_share_until(
+        &self,
+        url: &str,
+        cookie: Option<&str>,
+        status: u16,
+    ) -> reqwest::Response {
+        let mut response = self.read_share(url, cookie).await;
+        for _ in 0..150 {
+            if response.status() == status {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            response = self.read_share(url, cookie).await;
+        }
+        response
+    }
+}
+
+/// The Web API path of the share `uuid`.
+fn share_path(uuid: &str) -> String {
+    format!("/api/shares/{uuid}")
+}
+
+/// The Web API path listing the shares of [`PAGE_ID`].
+pub fn page_shares_path() -> String {
+    format!("/api/shares?contentId={PAGE_ID}")
+}
+
+/// Put the sample page on the sandbox site `name`: [`EDITOR`] edits it, [`READER`] reads it; the
+/// site as it is now.
+pub fn add_sample_page(sandbox: &Sandbox, name: &str) -> Site {
+    let page = pageshare::sandbox::Page::sample(&sandbox.site(name).base_url, PAGE_ID);
+    sandbox.update_site(name, |s| {
+        s.pages.insert(PAGE_ID.into(), page);
+        s.add_editor(PAGE_ID, EDITOR);
+        s.readers
+            .entry(PAGE_ID.into())
+            .or_default()
+            .insert(READER.into());
+    });
+    sandbox.site(name)
 }
 
 /// The `form_token` of a password form page.

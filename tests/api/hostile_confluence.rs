@@ -4,7 +4,6 @@
 
 use pageshare::confluence::redirects::MediaHosts;
 use pageshare::sandbox::{Hostility, Page};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -25,6 +24,12 @@ async fn image_url(app: &TestApp, share: &Value) -> String {
     let start = html[..start].rfind('"').unwrap() + 1;
     let end = start + html[start..].find('"').unwrap();
     format!("{}{}", app.address, html[start..end].replace("&amp;", "&"))
+}
+
+/// GET the sample image of the share page, as a browser showing the page does.
+async fn get_image(app: &TestApp, share: &Value) -> reqwest::Response {
+    let url = image_url(app, share).await;
+    app.http.get(url).send().await.unwrap()
 }
 
 async fn open_share(app: &TestApp) -> Value {
@@ -48,21 +53,11 @@ async fn a_redirected_permission_check_is_not_believed() {
         },
     );
     let response = app
-        .api(
-            &site,
-            OUTSIDER,
-            Method::POST,
-            "/api/shares",
-            Some(json!({"contentId": PAGE_ID})),
-        )
+        .post_share(&site, OUTSIDER, json!({"contentId": PAGE_ID}))
         .await;
     assert_eq!(response.status(), 502);
     assert_eq!(error_code(response).await, "confluence_unavailable");
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM shared_page")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(stored, 0);
+    assert_eq!(app.share_count().await, 0);
 }
 
 #[tokio::test]
@@ -137,12 +132,7 @@ async fn downloads_follow_at_most_two_redirects_to_allowed_hosts_only() {
     ];
     for (name, hostility, status) in cases {
         hostile(&app, hostility);
-        let image = app
-            .http
-            .get(image_url(&app, &share).await)
-            .send()
-            .await
-            .unwrap();
+        let image = get_image(&app, &share).await;
         assert_eq!(image.status().as_u16(), status, "{name}");
         if status == 200 {
             assert!(
@@ -159,12 +149,7 @@ async fn a_media_host_outside_the_setting_is_not_followed() {
         spawn_app_with(|s| s.media_hosts = MediaHosts::parse("api.media.atlassian.com").unwrap())
             .await;
     let share = open_share(&app).await;
-    let image = app
-        .http
-        .get(image_url(&app, &share).await)
-        .send()
-        .await
-        .unwrap();
+    let image = get_image(&app, &share).await;
     assert_eq!(image.status(), 502);
 }
 
@@ -188,12 +173,7 @@ async fn a_listed_media_name_that_resolves_to_a_private_address_is_not_followed(
             ..Hostility::default()
         },
     );
-    let image = app
-        .http
-        .get(image_url(&app, &share).await)
-        .send()
-        .await
-        .unwrap();
+    let image = get_image(&app, &share).await;
     assert_eq!(
         image.status(),
         502,

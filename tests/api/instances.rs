@@ -5,21 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{EDITOR, PAGE_ID, TestApp, session_cookie, spawn_app};
+use crate::helpers::{EDITOR, PAGE_ID, session_cookie, spawn_app};
 use crate::proxy::FreezableProxy;
-
-/// GET `url` until it answers `status`, for at most two seconds; the last status seen.
-async fn status_soon(app: &TestApp, url: &str, cookie: Option<&str>, status: u16) -> u16 {
-    let mut seen = 0;
-    for _ in 0..40 {
-        seen = app.read_share(url, cookie).await.status().as_u16();
-        if seen == status {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    seen
-}
 
 fn on(instance: &str, share: &Value) -> String {
     format!("{instance}/content/{}", share["uuid"].as_str().unwrap())
@@ -38,7 +25,7 @@ async fn a_revocation_on_one_instance_ends_the_share_on_the_others() {
     }
     let uuid = share["uuid"].as_str().unwrap();
     assert_eq!(app.revoke_share(&site, EDITOR, uuid).await.status(), 204);
-    assert_eq!(status_soon(&app, &url, None, 404).await, 404);
+    assert_eq!(app.read_share_until(&url, None, 404).await.status(), 404);
 }
 
 #[tokio::test]
@@ -93,7 +80,7 @@ async fn a_change_made_directly_in_the_database_is_honoured_too() {
         .execute(&app.pool)
         .await
         .unwrap();
-    assert_eq!(status_soon(&app, &url, None, 410).await, 410);
+    assert_eq!(app.read_share_until(&url, None, 410).await.status(), 410);
     sqlx::query("UPDATE installation SET enabled = false")
         .execute(&app.pool)
         .await
@@ -103,7 +90,7 @@ async fn a_change_made_directly_in_the_database_is_honoured_too() {
         .await
         .unwrap();
     assert_eq!(
-        status_soon(&app, &url, None, 410).await,
+        app.read_share_until(&url, None, 410).await.status(),
         410,
         "tenant disabled"
     );
@@ -117,7 +104,7 @@ async fn a_silently_dead_listener_stops_the_cache_within_five_seconds() {
     let site = app.site_with_page("acme").await;
     let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
     let url = on(&other, &share);
-    assert_eq!(status_soon(&app, &url, None, 200).await, 200);
+    assert_eq!(app.read_share_until(&url, None, 200).await.status(), 200);
 
     // The network between the other instance and Postgres goes quiet: nothing is closed.
     proxy.freeze();

@@ -67,8 +67,7 @@ async fn reinstall_signed_with_old_secret_replaces_it() {
     let app = spawn_app_with(|s| s.allow_legacy_install = true).await;
     let site = app.installed_site("acme").await;
     let secret_a = site.secret.clone();
-    let response = app.sandbox.uninstall(&app.target, &site).await.unwrap();
-    assert_eq!(response.status(), 204);
+    app.uninstall(&site).await;
 
     let secret_b = SharedSecret::new("secret-b-0123456789abcdef0123456789abcdef");
     let response = app
@@ -90,18 +89,9 @@ async fn reinstall_signed_with_old_secret_replaces_it() {
     let with_a = app
         .sandbox
         .hs256_token(&site, &secret_a, "POST", "/enabled", None);
-    let body = app.sandbox.lifecycle_body(&site, &app.target, "enabled");
-    let refused = app
-        .sandbox
-        .post_callback(&app.target, "/enabled", &body, Some(&with_a))
-        .await
-        .unwrap();
+    let refused = app.post_lifecycle(&site, "enabled", Some(&with_a)).await;
     assert_eq!(refused.status(), 401);
-    let accepted = app
-        .sandbox
-        .post_callback(&app.target, "/enabled", &body, Some(&with_b))
-        .await
-        .unwrap();
+    let accepted = app.post_lifecycle(&site, "enabled", Some(&with_b)).await;
     assert_eq!(accepted.status(), 204);
 }
 
@@ -111,27 +101,13 @@ async fn signed_reinstall_with_new_secret_replaces_it() {
     let app = spawn_app().await;
     let site = app.installed_site("acme").await;
     let secret_a = site.secret.clone();
-    assert_eq!(
-        app.sandbox
-            .uninstall(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.uninstall(&site).await;
 
     let secret_b = SharedSecret::new("secret-b-rs256-0123456789abcdef0123456789");
     app.sandbox
         .update_site("acme", |s| s.secret = secret_b.clone());
     let site = app.sandbox.site("acme");
-    assert_eq!(
-        app.sandbox
-            .install(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.install(&site).await;
     assert_eq!(app.installation_count(&site.client_key).await, 1);
     assert_eq!(
         app.stored_secret(&site.client_key).await.as_deref(),
@@ -171,14 +147,7 @@ async fn twenty_concurrent_installs_leave_one_row() {
 async fn uninstall_keeps_the_row_and_reinstall_brings_it_back() {
     let app = spawn_app().await;
     let site = app.installed_site("acme").await;
-    assert_eq!(
-        app.sandbox
-            .uninstall(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.uninstall(&site).await;
     let installed: bool =
         sqlx::query_scalar("SELECT installed FROM installation WHERE client_key = $1")
             .bind(&site.client_key)
@@ -187,14 +156,7 @@ async fn uninstall_keeps_the_row_and_reinstall_brings_it_back() {
             .unwrap();
     assert!(!installed);
     assert_eq!(app.installation_count(&site.client_key).await, 1);
-    assert_eq!(
-        app.sandbox
-            .install(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.install(&site).await;
     let (installed, enabled): (bool, bool) =
         sqlx::query_as("SELECT installed, enabled FROM installation WHERE client_key = $1")
             .bind(&site.client_key)
@@ -209,24 +171,10 @@ async fn disabled_then_enabled_flips_the_flag_and_blocks_iframes_meanwhile() {
     let app = spawn_app().await;
     let site = app.installed_site("acme").await;
     let panel = "/connect/share-panel?contentId=123&spaceKey=DOC";
-    assert_eq!(
-        app.sandbox
-            .set_enabled(&app.target, &site, false)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.set_enabled(&site, false).await;
     let url = app.sandbox.iframe_url(&app.target, &site, panel, "u1");
     assert_eq!(app.http.get(&url).send().await.unwrap().status(), 401);
-    assert_eq!(
-        app.sandbox
-            .set_enabled(&app.target, &site, true)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.set_enabled(&site, true).await;
     let url = app.sandbox.iframe_url(&app.target, &site, panel, "u1");
     assert_eq!(app.http.get(&url).send().await.unwrap().status(), 200);
 }
@@ -356,12 +304,7 @@ async fn an_install_token_with_a_crit_header_is_refused() {
     header.kid = Some(KID.into());
     header.crit = Some(vec!["exp".into()]);
     let token = app.sandbox.sign_rs256_with(&header, &claims, false);
-    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
-    let response = app
-        .sandbox
-        .post_callback(&app.target, "/installed", &body, Some(&token))
-        .await
-        .unwrap();
+    let response = app.post_lifecycle(&site, "installed", Some(&token)).await;
     assert_eq!(response.status(), 401);
     assert_eq!(app.installation_count(&site.client_key).await, 0);
 }
@@ -373,12 +316,7 @@ async fn aud_with_trailing_slash_is_accepted() {
     let mut claims = app.sandbox.install_claims(&site, &app.target, "/installed");
     claims["aud"] = json!(format!("{}/", app.address));
     let token = app.sandbox.sign_rs256(&claims, KID, false);
-    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
-    let response = app
-        .sandbox
-        .post_callback(&app.target, "/installed", &body, Some(&token))
-        .await
-        .unwrap();
+    let response = app.post_lifecycle(&site, "installed", Some(&token)).await;
     assert_eq!(response.status(), 204);
     assert_eq!(app.installation_count(&site.client_key).await, 1);
 }
@@ -421,14 +359,7 @@ async fn an_unwell_key_server_is_a_503_and_is_asked_again_later() {
     }
     app.sandbox.set_key_server(KeyServer::Normal);
     let site = app.sandbox.add_site("recovered");
-    assert_eq!(
-        app.sandbox
-            .install(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.install(&site).await;
 }
 
 #[tokio::test]
@@ -448,12 +379,7 @@ async fn hs256_install_without_legacy_flag_is_refused() {
     let token = app
         .sandbox
         .hs256_token(&site, &site.secret, "POST", "/installed", None);
-    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
-    let response = app
-        .sandbox
-        .post_callback(&app.target, "/installed", &body, Some(&token))
-        .await
-        .unwrap();
+    let response = app.post_lifecycle(&site, "installed", Some(&token)).await;
     assert_eq!(response.status(), 401);
     assert_eq!(app.installation_count(&site.client_key).await, 0);
 }
@@ -462,28 +388,16 @@ async fn hs256_install_without_legacy_flag_is_refused() {
 async fn unsigned_install_only_first_time_and_only_with_legacy_flag() {
     let strict = spawn_app().await;
     let site = strict.sandbox.add_site("dev");
-    let body = strict
-        .sandbox
-        .lifecycle_body(&site, &strict.target, "installed");
-    let response = strict
-        .sandbox
-        .post_callback(&strict.target, "/installed", &body, None)
-        .await
-        .unwrap();
+    let response = strict.post_lifecycle(&site, "installed", None).await;
     assert_eq!(response.status(), 401);
 
     let legacy = spawn_app_with(|s| s.allow_legacy_install = true).await;
     let site = legacy.sandbox.add_site("dev");
-    let body = legacy
+    let first = legacy.post_lifecycle(&site, "installed", None).await;
+    assert_eq!(first.status(), 204);
+    let mut hijack = legacy
         .sandbox
         .lifecycle_body(&site, &legacy.target, "installed");
-    let first = legacy
-        .sandbox
-        .post_callback(&legacy.target, "/installed", &body, None)
-        .await
-        .unwrap();
-    assert_eq!(first.status(), 204);
-    let mut hijack = body.clone();
     hijack["sharedSecret"] = json!("attacker-chosen-secret");
     let second = legacy
         .sandbox
@@ -603,14 +517,7 @@ async fn malformed_and_oversized_bodies_are_4xx() {
 async fn uninstall_must_be_signed_too() {
     let app = spawn_app().await;
     let site = app.installed_site("acme").await;
-    let body = app
-        .sandbox
-        .lifecycle_body(&site, &app.target, "uninstalled");
-    let unsigned = app
-        .sandbox
-        .post_callback(&app.target, "/uninstalled", &body, None)
-        .await
-        .unwrap();
+    let unsigned = app.post_lifecycle(&site, "uninstalled", None).await;
     assert_eq!(unsigned.status(), 401);
     // A token made for /installed does not uninstall (qsh names the path).
     let token = app.sandbox.sign_rs256(
@@ -618,11 +525,7 @@ async fn uninstall_must_be_signed_too() {
         KID,
         false,
     );
-    let replayed = app
-        .sandbox
-        .post_callback(&app.target, "/uninstalled", &body, Some(&token))
-        .await
-        .unwrap();
+    let replayed = app.post_lifecycle(&site, "uninstalled", Some(&token)).await;
     assert_eq!(replayed.status(), 401);
     let installed: bool =
         sqlx::query_scalar("SELECT installed FROM installation WHERE client_key = $1")
@@ -637,13 +540,8 @@ async fn uninstall_must_be_signed_too() {
 async fn an_oversized_install_token_is_refused_before_it_is_read() {
     let app = spawn_app().await;
     let site = app.sandbox.add_site("acme");
-    let body = app.sandbox.lifecycle_body(&site, &app.target, "installed");
     let huge = format!("{}.e30.c2ln", "a".repeat(9 * 1024));
-    let refused = app
-        .sandbox
-        .post_callback(&app.target, "/installed", &body, Some(&huge))
-        .await
-        .unwrap();
+    let refused = app.post_lifecycle(&site, "installed", Some(&huge)).await;
     assert_eq!(refused.status(), 401);
     let text = refused.text().await.unwrap();
     assert!(text.contains("longer than 8192 bytes"), "{text}");

@@ -5,12 +5,12 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use pageshare::sandbox::{AppTarget, FORGE_APP_ID, Invoker, Page, Sandbox};
+use pageshare::sandbox::{AppTarget, FORGE_APP_ID, Invoker, Sandbox};
 use pageshare::share::unlock::mint_unlock_token;
 use pageshare::share::{ShareId, UnlockSecret};
 use serde_json::{Value, json};
 
-use crate::helpers::{APP_KEY, EDITOR, PAGE_ID, form_token_in};
+use crate::helpers::{APP_KEY, EDITOR, PAGE_ID, add_sample_page, form_token_in};
 
 struct Running {
     child: Child,
@@ -93,6 +93,11 @@ async fn wait_for(http: &reqwest::Client, address: &str) {
     panic!("the binary did not start");
 }
 
+/// Send `request`; the JSON of its answer.
+async fn json_answer(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_or_token_reaches_the_log_at_debug_level() {
     let sandbox = Sandbox::start(APP_KEY).unwrap();
@@ -109,12 +114,8 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
     let mut secrets: Vec<String> = Vec::new();
 
     // Connect: signed install (the shared secret in its body), an iframe page, the Web API.
-    let site = sandbox.add_site("acme");
-    let page = Page::sample(&site.base_url, PAGE_ID);
-    sandbox.update_site("acme", |s| {
-        s.pages.insert(PAGE_ID.into(), page);
-        s.add_editor(PAGE_ID, EDITOR);
-    });
+    sandbox.add_site("acme");
+    let site = add_sample_page(&sandbox, "acme");
     assert_eq!(sandbox.install(&target, &site).await.unwrap().status(), 204);
     secrets.push(site.secret.expose().to_owned());
     let iframe = sandbox.iframe_url(
@@ -129,16 +130,12 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
     secrets.push(context.clone());
     let password = "correct horse battery staple";
     secrets.push(password.to_owned());
-    let share: Value = http
-        .post(format!("{address}/api/shares"))
-        .header("Authorization", format!("JWT {context}"))
-        .json(&json!({"contentId": PAGE_ID, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let share = json_answer(
+        http.post(format!("{address}/api/shares"))
+            .header("Authorization", format!("JWT {context}"))
+            .json(&json!({"contentId": PAGE_ID, "password": password})),
+    )
+    .await;
     let url = share["url"].as_str().unwrap().to_owned();
     let secret_hex = share["unlockSecret"].as_str().unwrap().to_owned();
     secrets.push(secret_hex.clone());
@@ -187,12 +184,8 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
     );
 
     // Forge: the install event, the Web API, a share page with the stored app token.
-    let forge_site = sandbox.add_site("forge");
-    let page = Page::sample(&forge_site.base_url, PAGE_ID);
-    sandbox.update_site("forge", |s| {
-        s.pages.insert(PAGE_ID.into(), page);
-        s.add_editor(PAGE_ID, EDITOR);
-    });
+    sandbox.add_site("forge");
+    let forge_site = add_sample_page(&sandbox, "forge");
     let trigger = sandbox.sign_fit(&sandbox.fit_claims(&forge_site, Invoker::Trigger), false);
     let app_token = sandbox.issue_app_token(&forge_site);
     secrets.extend([trigger.clone(), app_token.clone()]);
@@ -212,17 +205,13 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
     let fit = sandbox.sign_fit(&sandbox.fit_claims(&forge_site, user), false);
     let user_token = "forge-user-token-that-must-not-be-logged";
     secrets.extend([fit.clone(), user_token.to_owned()]);
-    let forge_share: Value = http
-        .post(format!("{address}/forge/api/shares"))
-        .bearer_auth(&fit)
-        .header("x-forge-oauth-user", user_token)
-        .json(&json!({"contentId": PAGE_ID}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let forge_share = json_answer(
+        http.post(format!("{address}/forge/api/shares"))
+            .bearer_auth(&fit)
+            .header("x-forge-oauth-user", user_token)
+            .json(&json!({"contentId": PAGE_ID})),
+    )
+    .await;
     let page = http
         .get(forge_share["url"].as_str().unwrap())
         .send()

@@ -7,7 +7,6 @@ use pageshare::storage::installations::forget_per_install_secrets;
 use sqlx::migrate::MigrateDatabase;
 
 use pageshare::sandbox::random_secret;
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{EDITOR, PAGE_ID, TestApp, spawn_app_with};
@@ -227,27 +226,14 @@ async fn a_reinstall_in_migrating_mode_signs_calls_with_the_new_per_install_secr
     // The tenant moves to the app-wide secret: its tokens verify with it, and are recorded.
     app.sandbox
         .update_site("acme", |s| s.secret = SharedSecret::new(APP_SECRET));
-    let list = format!("/api/shares?contentId={PAGE_ID}");
     let site = app.sandbox.site("acme");
-    assert_eq!(
-        app.api(&site, EDITOR, Method::GET, &list, None)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.list_shares(&site, EDITOR).await.status(), 200);
     wait_for_kind(&app, &site.client_key, Some("app-wide")).await;
     // Then the host re-installs with a fresh per-install secret (signed install).
     app.sandbox
         .update_site("acme", |s| s.secret = random_secret());
     let site = app.sandbox.site("acme");
-    assert_eq!(
-        app.sandbox
-            .install(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.install(&site).await;
     // The share page's call to Confluence, made outside any request of the tenant, is signed
     // with the secret the host now holds.
     let page = app.read_share(share["url"].as_str().unwrap(), None).await;
@@ -347,14 +333,7 @@ async fn verifications_written_out_of_order_keep_the_latest_kind() {
     );
     // A re-install stores a new secret: a verification of the old one does not count, even one
     // whose instance's clock runs ahead of the database's.
-    assert_eq!(
-        app.sandbox
-            .install(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.install(&site).await;
     assert_eq!(kind().await, None);
     let ahead = chrono::Utc::now() + chrono::Duration::seconds(30);
     record_verification(&app.pool, &key, SecretKind::AppWide, first_secret, ahead)

@@ -514,41 +514,13 @@ async fn uninstalled_or_disabled_tenant_shares_are_gone_and_come_back() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
     let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
-    assert_eq!(
-        app.sandbox
-            .uninstall(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.uninstall(&site).await;
     assert_eq!(app.read_share(&shared.url, None).await.status(), 410);
-    assert_eq!(
-        app.sandbox
-            .install(&app.target, &site)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.install(&site).await;
     assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
-    assert_eq!(
-        app.sandbox
-            .set_enabled(&app.target, &site, false)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.set_enabled(&site, false).await;
     assert_eq!(app.read_share(&shared.url, None).await.status(), 410);
-    assert_eq!(
-        app.sandbox
-            .set_enabled(&app.target, &site, true)
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    app.set_enabled(&site, true).await;
     assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
 }
 

@@ -138,44 +138,20 @@ async fn creating_needs_confluence_to_say_the_user_can_read_the_page() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
     let refused = app
-        .api(
-            &site,
-            OUTSIDER,
-            Method::POST,
-            "/api/shares",
-            Some(json!({"contentId": PAGE_ID})),
-        )
+        .post_share(&site, OUTSIDER, json!({"contentId": PAGE_ID}))
         .await;
     assert_eq!(refused.status(), 403);
     assert_eq!(error_code(refused).await, "no_permission");
-    let listed = app
-        .api(
-            &site,
-            OUTSIDER,
-            Method::GET,
-            &format!("/api/shares?contentId={PAGE_ID}"),
-            None,
-        )
-        .await;
+    let listed = app.list_shares(&site, OUTSIDER).await;
     assert_eq!(listed.status(), 403);
 
     app.sandbox.update_site("acme", |s| s.down = true);
     let down = app
-        .api(
-            &site,
-            EDITOR,
-            Method::POST,
-            "/api/shares",
-            Some(json!({"contentId": PAGE_ID})),
-        )
+        .post_share(&site, EDITOR, json!({"contentId": PAGE_ID}))
         .await;
     assert_eq!(down.status(), 502, "fail closed");
     assert_eq!(error_code(down).await, "confluence_unavailable");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM shared_page")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(app.share_count().await, 0);
 }
 
 #[tokio::test]
@@ -200,25 +176,9 @@ async fn a_share_is_invisible_to_another_tenant() {
             .await;
         assert_eq!(rotate.status(), 404);
     }
-    let list: Value = app
-        .api(
-            &rival,
-            EDITOR,
-            Method::GET,
-            &format!("/api/shares?contentId={PAGE_ID}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.list_shares(&rival, EDITOR).await.json().await.unwrap();
     assert_eq!(list, json!([]), "same content id, other site: nothing");
-    let still: Value = app
-        .api(&acme, EDITOR, Method::GET, &path, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let still = app.api_get_json(&acme, EDITOR, &path).await;
     assert_eq!(still["status"], "active");
 }
 
@@ -292,9 +252,7 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() {
         ),
     ];
     for (name, body, status, code) in cases {
-        let response = app
-            .api(&site, EDITOR, Method::POST, "/api/shares", Some(body))
-            .await;
+        let response = app.post_share(&site, EDITOR, body).await;
         assert_eq!(response.status().as_u16(), status, "{name}");
         assert_eq!(error_code(response).await, code, "{name}");
     }
@@ -309,11 +267,7 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() {
         "{\"contentId\":",
     )
     .await;
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM shared_page")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(app.share_count().await, 0);
     for (path, status) in [
         ("/api/shares/not-a-uuid", 404),
         ("/api/shares/00000000-0000-4000-8000-000000000000", 404),
@@ -348,15 +302,7 @@ async fn only_context_tokens_open_the_api() {
 async fn a_share_is_managed_by_its_creator_or_the_page_editors() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let create = |user: &'static str| {
-        app.api(
-            &site,
-            user,
-            Method::POST,
-            "/api/shares",
-            Some(json!({"contentId": PAGE_ID})),
-        )
-    };
+    let create = |user: &'static str| app.post_share(&site, user, json!({"contentId": PAGE_ID}));
     let readers: Value = create(READER).await.json().await.unwrap();
     let editors: Value = create(EDITOR).await.json().await.unwrap();
     assert!(
@@ -366,12 +312,7 @@ async fn a_share_is_managed_by_its_creator_or_the_page_editors() {
     let path = |share: &Value| format!("/api/shares/{}", share["uuid"].as_str().unwrap());
 
     // A reader who did not create the share sees it, without its secret, and cannot change it.
-    let seen: Value = app
-        .api(&site, READER, Method::GET, &path(&editors), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let seen = app.api_get_json(&site, READER, &path(&editors)).await;
     assert_eq!(seen["uuid"], editors["uuid"]);
     assert!(seen.get("unlockSecret").is_none());
     let attempts = [
@@ -392,18 +333,7 @@ async fn a_share_is_managed_by_its_creator_or_the_page_editors() {
         assert_eq!(refused.status(), 403, "{method} {target}");
         assert_eq!(error_code(refused).await, "not_share_manager");
     }
-    let listed: Value = app
-        .api(
-            &site,
-            READER,
-            Method::GET,
-            &format!("/api/shares?contentId={PAGE_ID}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.list_shares(&site, READER).await.json().await.unwrap();
     for share in listed.as_array().unwrap() {
         let own = share["uuid"] == readers["uuid"];
         assert_eq!(share.get("unlockSecret").is_some(), own, "{share}");
@@ -420,12 +350,7 @@ async fn a_share_is_managed_by_its_creator_or_the_page_editors() {
         )
         .await;
     assert_eq!(patched.status(), 200);
-    let full: Value = app
-        .api(&site, EDITOR, Method::GET, &path(&readers), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let full = app.api_get_json(&site, EDITOR, &path(&readers)).await;
     assert_eq!(full["unlockSecret"], readers["unlockSecret"]);
 }
 
