@@ -615,9 +615,22 @@ async fn a_new_site_default_reaches_the_other_instances_soon() {
     let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
     let url = format!("{other}/content/{}", share["uuid"].as_str().unwrap());
     // Read twice on the other instance: it now holds the share in memory.
+    app.let_announcements_arrive().await;
     for _ in 0..2 {
         assert_eq!(frame_ancestors(&app, &url).await, "*");
     }
+    // The other instance holds the tenant's default: a change behind its back goes unseen.
+    app.change_unannounced(&format!(
+        "UPDATE installation SET default_frame_ancestors = '{{https://quiet.example.com}}' \
+         WHERE client_key = '{}'",
+        site.client_key
+    ))
+    .await;
+    assert_eq!(
+        frame_ancestors(&app, &url).await,
+        "*",
+        "served from its cache"
+    );
 
     let saved = put_default(
         &app,

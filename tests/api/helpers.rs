@@ -118,6 +118,37 @@ impl TestApp {
         self.second_instance_on(url.as_str()).await
     }
 
+    /// Run `sql` with the database's triggers off (`session_replication_role = replica`), so no
+    /// instance hears of the change: what they serve afterwards comes from their caches.
+    pub async fn change_unannounced(&self, sql: &str) {
+        let mut transaction = self.pool.begin().await.unwrap();
+        sqlx::query("SET LOCAL session_replication_role = replica")
+            .execute(&mut *transaction)
+            .await
+            .unwrap();
+        let changed = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut *transaction)
+            .await
+            .unwrap();
+        assert!(changed.rows_affected() > 0, "{sql} changed nothing");
+        transaction.commit().await.unwrap();
+    }
+
+    /// Wait until what the database announced so far (a share's creation, say) has reached every
+    /// instance, so a cache filled afterwards is not emptied by a late announcement.
+    pub async fn let_announcements_arrive(&self) {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+
+    /// Send the notification the triggers send when a share (or, with `*`, anything) changed.
+    pub async fn announce_share_change(&self, payload: &str) {
+        sqlx::query("SELECT pg_notify('pageshare_share_changed', $1)")
+            .bind(payload)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+    }
+
     /// Where the test databases' server listens.
     pub fn database_server(&self) -> std::net::SocketAddr {
         let url = url::Url::parse(&self.database_url).expect("a database URL");

@@ -20,9 +20,32 @@ async fn a_revocation_on_one_instance_ends_the_share_on_the_others() {
     let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
     let url = on(&other, &share);
     // Read twice on the other instance: it now holds the share in memory.
+    app.let_announcements_arrive().await;
     for _ in 0..2 {
         assert_eq!(app.read_share(&url, None).await.status(), 200);
     }
+    let uuid = share["uuid"].as_str().unwrap();
+    // Revoked behind the instances' backs: the other one still serves it from memory…
+    app.change_unannounced(&format!(
+        "UPDATE shared_page SET revoked_at = now() WHERE uuid = '{uuid}'"
+    ))
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.read_share(&url, None).await.status(), 200, "cached");
+    }
+    // …until the notification the revocation's trigger sends arrives.
+    app.announce_share_change(uuid).await;
+    assert_eq!(app.read_share_until(&url, None, 404).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_revocation_through_the_api_reaches_the_other_instances() {
+    let app = spawn_app().await;
+    let other = app.second_instance().await;
+    let site = app.site_with_page("acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let url = on(&other, &share);
+    assert_eq!(app.read_share(&url, None).await.status(), 200);
     let uuid = share["uuid"].as_str().unwrap();
     assert_eq!(app.revoke_share(&site, EDITOR, uuid).await.status(), 204);
     assert_eq!(app.read_share_until(&url, None, 404).await.status(), 404);
@@ -42,6 +65,18 @@ async fn a_password_change_on_one_instance_ends_sessions_on_the_others() {
     let cookie = session_cookie(&login).unwrap();
     assert_eq!(app.read_share(&url, Some(&cookie)).await.status(), 200);
     let uuid = share["uuid"].as_str().unwrap();
+    app.let_announcements_arrive().await;
+    assert_eq!(app.read_share(&url, Some(&cookie)).await.status(), 200);
+    // The other instance holds the share: a password dropped behind its back goes unseen.
+    app.change_unannounced(&format!(
+        "UPDATE shared_page SET password_hash = NULL WHERE uuid = '{uuid}'"
+    ))
+    .await;
+    let stale = app.read_share(&url, None).await.text().await.unwrap();
+    assert!(
+        stale.contains("name=\"password\""),
+        "served from its cache: {stale}"
+    );
     let changed = app
         .patch_share(&site, EDITOR, uuid, json!({"password": "a new password!"}))
         .await;

@@ -77,7 +77,13 @@ async fn an_open_share_shows_the_sanitised_page_and_its_image() {
     let html = response.text().await.unwrap();
     assert!(html.contains("<title>Onboarding</title>"));
     assert!(html.contains("<table"), "the table survives sanitising");
-    assert!(!html.contains(&site.base_url.replace("/wiki", "/download")));
+    // The sample page's image points at Confluence's download URL; readers get the app's.
+    assert!(!html.contains("/download/attachments/"), "{html}");
+    let from_site = format!("src=\"{}", app.sandbox.url);
+    assert!(
+        !html.contains(&from_site),
+        "nothing loads from the site: {html}"
+    );
     let head = app.http.head(&shared.url).send().await.unwrap();
     assert_eq!(head.status(), 200, "HEAD answers like GET");
     let picture = app.get(&image_src(&html, &shared)).await;
@@ -96,28 +102,115 @@ async fn hostile_page_content_is_sanitised() {
         s.pages.insert(PAGE_ID.into(), Page::hostile());
     });
     let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
-    let html = app
-        .read_share(&shared.url, None)
-        .await
-        .text()
-        .await
-        .unwrap()
-        .to_lowercase();
-    for bad in ["<script", "onclick", "onerror", "javascript:", "<iframe"] {
+    let response = app.read_share(&shared.url, None).await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap().to_lowercase();
+    for bad in [
+        "<script",
+        "onclick",
+        "onerror",
+        "javascript:",
+        "<iframe",
+        "stolen",
+    ] {
         assert!(!html.contains(bad), "{bad} in {html}");
+    }
+    for kept in [
+        "harmless text before the trouble.",
+        "click me",
+        "a javascript link",
+        "alt=\"broken\"",
+        "harmless text after the trouble.",
+    ] {
+        assert!(html.contains(kept), "{kept} is lost: {html}");
     }
 }
 
 #[tokio::test]
-async fn page_content_is_cached_briefly() {
+async fn twenty_readers_arriving_at_once_cost_confluence_one_fetch() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
     let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
     let before = app.sandbox.content_fetches();
-    for _ in 0..3 {
-        assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
+    let reads = (0..20).map(|_| app.read_share(&shared.url, None));
+    for response in futures_util::future::join_all(reads).await {
+        assert_eq!(response.status(), 200);
     }
-    assert!(app.sandbox.content_fetches() - before <= 1);
+    assert_eq!(app.sandbox.content_fetches() - before, 1);
+    assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
+    assert_eq!(
+        app.sandbox.content_fetches() - before,
+        1,
+        "then served warm"
+    );
+}
+
+#[tokio::test]
+async fn readers_see_a_new_version_of_the_page_within_thirty_seconds() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    let first = app
+        .read_share(&shared.url, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("Onboarding"));
+    app.sandbox.update_site("acme", |s| {
+        let page = s.pages.get_mut(PAGE_ID).unwrap();
+        page.version += 1;
+        page.title = "Onboarding, revised".into();
+        page.export_view = "<p>The second version.</p>".into();
+    });
+    let started = std::time::Instant::now();
+    loop {
+        let html = app
+            .read_share(&shared.url, None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        if html.contains("The second version.") {
+            assert!(html.contains("Onboarding, revised"));
+            break;
+        }
+        assert!(html.contains("Onboarding"), "the old version meanwhile");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(31),
+            "still the old version after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn each_tenant_reads_its_own_page_of_the_same_id() {
+    let app = spawn_app().await;
+    let acme = app.site_with_page("acme").await;
+    let beta = app.site_with_page("beta").await;
+    app.sandbox.update_site("beta", |s| {
+        let page = s.pages.get_mut(PAGE_ID).unwrap();
+        page.title = "Beta's own page".into();
+        page.export_view = "<p>Only beta has this.</p>".into();
+    });
+    let of_acme = share(&app, &acme, json!({"contentId": PAGE_ID})).await;
+    let of_beta = share(&app, &beta, json!({"contentId": PAGE_ID})).await;
+    let acme_html = app
+        .read_share(&of_acme.url, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let beta_html = app
+        .read_share(&of_beta.url, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(acme_html.contains("<title>Onboarding</title>"));
+    assert!(!acme_html.contains("Only beta has this."));
+    assert!(beta_html.contains("Only beta has this."));
 }
 
 #[tokio::test]
