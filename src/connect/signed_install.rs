@@ -36,7 +36,7 @@ pub enum InstallAuthError {
     CriticalHeader,
     #[error("the install token has no `kid` header")]
     MissingKid,
-    #[error("the install token's `kid` has characters outside [A-Za-z0-9_-/]")]
+    #[error("the install token's `kid` is not `/`-separated segments of [A-Za-z0-9_-]")]
     InvalidKid,
     #[error("the install key server does not know this token's `kid`")]
     UnknownKid,
@@ -56,13 +56,16 @@ pub enum InstallAuthError {
     QshMismatch,
 }
 
-/// `kid` values are restricted before they become part of a URL.
+/// `kid` values are restricted before they become part of a URL: path segments of
+/// `[A-Za-z0-9_-]`, none empty, so no `kid` names another path than its own.
 pub fn is_valid_kid(kid: &str) -> bool {
-    !kid.is_empty()
-        && kid.len() <= 256
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/'))
+    kid.len() <= 256
+        && kid.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        })
 }
 
 impl From<JwsError> for InstallAuthError {
@@ -276,6 +279,10 @@ mod tests {
             "a%2e",
             "a.b",
             "a#b",
+            "a//b",
+            "/a",
+            "a/",
+            "/",
             &"k".repeat(300),
         ] {
             assert!(!is_valid_kid(bad), "{bad}");

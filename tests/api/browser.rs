@@ -126,6 +126,7 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     )
     .await;
     assert_eq!(seen["problems"], json!([]), "{seen}");
+    assert_eq!(seen["expectedErrors"], json!([1, 0]), "one 422: {seen}");
     let uuid = seen["uuid"].as_str().unwrap();
     let link = format!("{}/content/{uuid}", app.address);
     assert_eq!(seen["link"], link.as_str());
@@ -208,6 +209,7 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     )
     .await;
     assert_eq!(seen["problems"], json!([]), "{seen}");
+    assert_eq!(seen["expectedErrors"], json!([0, 1]), "one 403: {seen}");
     assert_eq!(
         seen["passwordShown"], "On",
         "a reloaded panel lists the share"

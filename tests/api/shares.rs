@@ -302,9 +302,16 @@ async fn only_context_tokens_open_the_api() {
 async fn a_share_is_managed_by_its_creator_or_the_page_editors() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let create = |user: &'static str| app.post_share(&site, user, json!({"contentId": PAGE_ID}));
-    let readers: Value = create(READER).await.json().await.unwrap();
-    let editors: Value = create(EDITOR).await.json().await.unwrap();
+    let (app_ref, site_ref) = (&app, &site);
+    let create = |user: &'static str| async move {
+        let response = app_ref
+            .post_share(site_ref, user, json!({"contentId": PAGE_ID}))
+            .await;
+        assert_eq!(response.status(), 201, "{user} creates a share");
+        response.json::<Value>().await.unwrap()
+    };
+    let readers = create(READER).await;
+    let editors = create(EDITOR).await;
     assert!(
         readers["unlockSecret"].is_string(),
         "the creator sees the secret"
@@ -334,6 +341,7 @@ async fn a_share_is_managed_by_its_creator_or_the_page_editors() {
         assert_eq!(error_code(refused).await, "not_share_manager");
     }
     let listed: Value = app.list_shares(&site, READER).await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     for share in listed.as_array().unwrap() {
         let own = share["uuid"] == readers["uuid"];
         assert_eq!(share.get("unlockSecret").is_some(), own, "{share}");
