@@ -253,4 +253,10 @@ async fn twenty_concurrent_first_reads_fetch_the_page_exactly_once() {
         assert_eq!(read.await.unwrap(), 200);
     }
     assert_eq!(app.sandbox.content_fetches() - before, 1);
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.sandbox.content_fetches() - before,
+        1,
+        "later readers are served warm"
+    );
 }

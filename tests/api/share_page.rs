@@ -127,25 +127,6 @@ async fn hostile_page_content_is_sanitised() {
 }
 
 #[tokio::test]
-async fn twenty_readers_arriving_at_once_cost_confluence_one_fetch() {
-    let app = spawn_app().await;
-    let site = app.site_with_page("acme").await;
-    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
-    let before = app.sandbox.content_fetches();
-    let reads = (0..20).map(|_| app.read_share(&shared.url, None));
-    for response in futures_util::future::join_all(reads).await {
-        assert_eq!(response.status(), 200);
-    }
-    assert_eq!(app.sandbox.content_fetches() - before, 1);
-    assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
-    assert_eq!(
-        app.sandbox.content_fetches() - before,
-        1,
-        "then served warm"
-    );
-}
-
-#[tokio::test]
 async fn readers_see_a_new_version_of_the_page_within_thirty_seconds() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
