@@ -6,6 +6,7 @@ mod connect_auth;
 mod forge;
 mod forge_app;
 mod forge_security;
+mod health;
 mod helpers;
 mod hostile_confluence;
 mod instances;

@@ -1,5 +1,6 @@
 //! A TCP proxy that can stop forwarding without closing anything, as a NAT that dropped its
-//! mapping or a failed-over network does: connections stay open, bytes stop flowing.
+//! mapping or a failed-over network does (connections stay open, bytes stop flowing), or cut every
+//! connection and refuse new ones, as a database that went away does.
 
 use std::net::SocketAddr;
 
@@ -7,9 +8,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Open,
+    Frozen,
+    Cut,
+}
+
 pub struct FreezableProxy {
     pub address: SocketAddr,
-    frozen: watch::Sender<bool>,
+    flow: watch::Sender<Flow>,
 }
 
 impl FreezableProxy {
@@ -17,10 +25,13 @@ impl FreezableProxy {
     pub async fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let (frozen, _) = watch::channel(false);
-        let state = frozen.clone();
+        let (flow, _) = watch::channel(Flow::Open);
+        let state = flow.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if *state.borrow() == Flow::Cut {
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(upstream).await else {
                     continue;
                 };
@@ -30,36 +41,42 @@ impl FreezableProxy {
                 tokio::spawn(pump(server_read, client_write, state.subscribe()));
             }
         });
-        Self { address, frozen }
+        Self { address, flow }
     }
 
     /// Stop forwarding: bytes already read are held, nothing is closed.
     pub fn freeze(&self) {
-        self.frozen.send_replace(true);
+        self.flow.send_replace(Flow::Frozen);
     }
 
     /// Forward again, held bytes first.
     pub fn thaw(&self) {
-        self.frozen.send_replace(false);
+        self.flow.send_replace(Flow::Open);
+    }
+
+    /// Close every connection and refuse new ones: the upstream is gone.
+    pub fn cut(&self) {
+        self.flow.send_replace(Flow::Cut);
     }
 }
 
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
-    mut frozen: watch::Receiver<bool>,
+    mut flow: watch::Receiver<Flow>,
 ) {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
-        if frozen.wait_for(|frozen| !frozen).await.is_err() {
-            return;
-        }
-        let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
+        let read = tokio::select! {
+            read = from.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(read) => read,
+            },
+            _ = flow.wait_for(|flow| *flow == Flow::Cut) => return,
         };
-        if frozen.wait_for(|frozen| !frozen).await.is_err() {
-            return;
+        match flow.wait_for(|flow| *flow != Flow::Frozen).await {
+            Ok(flow) if *flow == Flow::Open => {}
+            _ => return,
         }
         if to.write_all(&buffer[..read]).await.is_err() {
             return;
