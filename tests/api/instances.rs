@@ -177,3 +177,28 @@ async fn a_silently_dead_listener_stops_the_cache_within_five_seconds() {
         assert_eq!(app.read_share(&url, None).await.status(), 404);
     }
 }
+
+#[tokio::test]
+async fn a_session_begun_on_one_instance_opens_the_share_on_the_others() {
+    let app = spawn_app().await;
+    let other = app.second_instance().await;
+    let site = app.site_with_page("acme").await;
+    let password = "correct horse battery";
+    let share = app
+        .create_share(&site, json!({"contentId": PAGE_ID, "password": password}))
+        .await;
+    let login = app.post_password(&on(&app.address, &share), password).await;
+    assert_eq!(login.status(), 303);
+    let cookie = session_cookie(&login).unwrap();
+    let there = app.read_share(&on(&other, &share), Some(&cookie)).await;
+    assert_eq!(there.status(), 200);
+    assert!(
+        there
+            .text()
+            .await
+            .unwrap()
+            .contains("<title>Onboarding</title>")
+    );
+    let without = app.read_share(&on(&other, &share), None).await;
+    assert!(without.text().await.unwrap().contains("name=\"password\""));
+}

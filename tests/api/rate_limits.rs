@@ -76,3 +76,23 @@ async fn a_trusted_ipv4_proxy_is_recognised_on_a_dual_stack_socket() {
         "the client behind the proxy is counted, not the proxy"
     );
 }
+
+#[tokio::test]
+async fn wrong_guesses_alternating_between_two_instances_share_one_count() {
+    let app = spawn_app_on("127.0.0.1:0", |_| {}).await;
+    let other = app.second_instance().await;
+    let here = protected_share_url(&app).await;
+    let there = here.replacen(&app.address, &other, 1);
+    assert_ne!(here, there);
+    let client = client_from([127, 0, 0, 1]);
+    for attempt in 1..=5 {
+        let url = if attempt % 2 == 0 { &there } else { &here };
+        assert_eq!(
+            wrong_guess(&client, url, None).await,
+            401,
+            "attempt {attempt}"
+        );
+    }
+    assert_eq!(wrong_guess(&client, &here, None).await, 429);
+    assert_eq!(wrong_guess(&client, &there, None).await, 429);
+}
