@@ -55,6 +55,14 @@ async fn embedded_share_unlocks_with_and_without_third_party_cookies() {
     let id = ShareId::parse(share["uuid"].as_str().unwrap()).unwrap();
     let secret = UnlockSecret::from_hex(share["unlockSecret"].as_str().unwrap()).unwrap();
     let share_url = share["url"].as_str().unwrap();
+    // Another share that only https://docs.example.com may embed: not the customer's site.
+    let elsewhere = app
+        .create_share(
+            &site,
+            json!({"contentId": PAGE_ID, "frameAncestors": ["https://docs.example.com"]}),
+        )
+        .await;
+    let unlisted_url = elsewhere["url"].as_str().unwrap();
 
     for (block, name) in [(false, "allowed"), (true, "blocked")] {
         let now = chrono::Utc::now().timestamp();
@@ -68,6 +76,7 @@ async fn embedded_share_unlocks_with_and_without_third_party_cookies() {
                 "unlockUrl": unlock_url,
                 "shareUrl": share_url,
                 "blockThirdPartyCookies": block,
+                "unlistedUrl": unlisted_url,
                 "screenshot": artifact(&format!("embed-third-party-cookies-{name}.png")),
             }),
         )
@@ -80,6 +89,9 @@ async fn embedded_share_unlocks_with_and_without_third_party_cookies() {
         assert_eq!(seen["thirdPartyCookieKept"], !block, "{name}: {seen}");
         // The share cookie is Partitioned, so it keeps the reader in either way.
         assert_eq!(seen["reopenedWithoutToken"], true, "{name}: {seen}");
+        // A site the share does not list cannot frame it.
+        assert_eq!(seen["unlistedRefused"], true, "{name}: {seen}");
+        assert_eq!(seen["unlistedShown"], false, "{name}: {seen}");
     }
 }
 

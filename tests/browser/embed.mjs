@@ -1,6 +1,7 @@
 // A customer's site embeds a password-protected share in an iframe and unlocks it with
 // `?unlock=`, in headless Chromium. Run by tests/api/browser.rs, which passes one JSON argument:
-//   { unlockUrl, shareUrl, blockThirdPartyCookies, screenshot }
+//   { unlockUrl, shareUrl, blockThirdPartyCookies, screenshot, unlistedUrl? }
+// (unlistedUrl: a share whose embedding sites do not include the customer's, framed beside it)
 // and reads one JSON line from stdout with what the browser showed.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -32,7 +33,8 @@ const site = await listen('127.0.0.2', (req, res) => {
   res.end(`<!doctype html><title>Customer guide</title>
 <h1>Our user guide</h1>
 <iframe id="share" src="${config.unlockUrl}" width="900" height="700"></iframe>
-<iframe id="probe" src="${probeUrl}" width="200" height="60"></iframe>`);
+<iframe id="probe" src="${probeUrl}" width="200" height="60"></iframe>
+${config.unlistedUrl ? `<iframe id="unlisted" src="${config.unlistedUrl}" width="300" height="100"></iframe>` : ''}`);
 });
 const siteUrl = `http://127.0.0.2:${site.address().port}/guide`;
 
@@ -66,6 +68,10 @@ const context = await chromium.launchPersistentContext(profile, {
 const result = {};
 try {
   const page = context.pages()[0] || (await context.newPage());
+  const consoleErrors = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
   await page.goto(siteUrl);
 
   const share = page.frameLocator('#share');
@@ -79,6 +85,16 @@ try {
     result.imageLoaded = await image.evaluate((img) => img.complete && img.naturalWidth > 0);
   } else {
     result.imageLoaded = false;
+  }
+  if (config.unlistedUrl) {
+    // Chromium refuses the frame and says so on the embedding page's console.
+    const refusal = (text) => text.includes('frame-ancestors https://docs.example.com');
+    for (let i = 0; i < 50 && !consoleErrors.some(refusal); i += 1) {
+      await page.waitForTimeout(100);
+    }
+    result.unlistedRefused = consoleErrors.some(refusal);
+    result.consoleErrors = consoleErrors;
+    result.unlistedShown = (await page.frameLocator('#unlisted').locator('h1.page-title').count()) > 0;
   }
   if (config.screenshot) {
     await page.screenshot({ path: config.screenshot, fullPage: true });
