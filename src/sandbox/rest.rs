@@ -67,7 +67,11 @@ async fn evil() -> HttpResponse {
 }
 
 /// What a hostile site answers instead of a JSON call, if anything.
-fn hostile_json(site: &Site) -> Option<HttpResponse> {
+/// What a hostile site answers a JSON call instead of its answer, after stalling if it does.
+async fn hostile_json(site: &Site) -> Option<HttpResponse> {
+    if site.hostile.stall {
+        tokio::time::sleep(super::sites::STALL).await;
+    }
     site.hostile.redirect_json_to.as_ref().map(|to| {
         HttpResponse::TemporaryRedirect()
             .insert_header(("Location", to.as_str()))
@@ -216,6 +220,8 @@ fn authorize_bearer(req: &HttpRequest, state: &Shared, cloud_id: &str) -> Result
 #[serde(rename_all = "camelCase")]
 struct UserQuery {
     account_id: String,
+    #[serde(default)]
+    expand: String,
 }
 
 async fn user(
@@ -228,19 +234,23 @@ async fn user(
         Ok(site) => site,
         Err(refusal) => return refusal.response(),
     };
-    if let Some(hostile) = hostile_json(&site) {
+    if let Some(hostile) = hostile_json(&site).await {
         return hostile;
     }
-    let mut operations = vec![json!({"operation": "use", "targetType": "application"})];
-    if site.admins.contains(&query.account_id) {
-        operations.push(json!({"operation": "administer", "targetType": "application"}));
-    }
-    HttpResponse::Ok().json(json!({
+    let mut user = json!({
         "type": "known",
         "accountId": query.account_id,
         "displayName": query.account_id,
-        "operations": operations,
-    }))
+    });
+    // Like Confluence, the user's operations come only when asked for.
+    if query.expand.split(',').any(|part| part == "operations") {
+        let mut operations = vec![json!({"operation": "use", "targetType": "application"})];
+        if site.admins.contains(&query.account_id) {
+            operations.push(json!({"operation": "administer", "targetType": "application"}));
+        }
+        user["operations"] = json!(operations);
+    }
+    HttpResponse::Ok().json(user)
 }
 
 #[derive(Deserialize)]
@@ -267,7 +277,7 @@ async fn permission_check(
         Ok(site) => site,
         Err(refusal) => return refusal.response(),
     };
-    if let Some(hostile) = hostile_json(&site) {
+    if let Some(hostile) = hostile_json(&site).await {
         return hostile;
     }
     let user = &body.subject.identifier;
@@ -299,7 +309,7 @@ async fn content(
         Err(refusal) => return refusal.response(),
     };
     state.lock().expect("sandbox state").content_fetches += 1;
-    if let Some(hostile) = hostile_json(&site) {
+    if let Some(hostile) = hostile_json(&site).await {
         return hostile;
     }
     if site.hostile.endless_content {

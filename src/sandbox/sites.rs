@@ -125,7 +125,12 @@ pub struct Hostility {
     pub pad_content_to: Option<usize>,
     /// Content answers are an endless stream.
     pub endless_content: bool,
+    /// Every JSON REST call waits [`STALL`] before it answers, longer than any client waits.
+    pub stall: bool,
 }
+
+/// How long a stalled call waits.
+pub const STALL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A page as `GET /rest/api/content/{id}?expand=body.export_view,version,space` returns it.
 #[derive(Debug, Clone)]

@@ -260,3 +260,58 @@ async fn twenty_concurrent_first_reads_fetch_the_page_exactly_once() {
         "later readers are served warm"
     );
 }
+
+#[tokio::test]
+async fn a_confluence_that_does_not_answer_is_a_502_page_after_ten_seconds() {
+    let app = spawn_app().await;
+    let share = open_share(&app).await;
+    hostile(
+        &app,
+        Hostility {
+            stall: true,
+            ..Hostility::default()
+        },
+    );
+    let asked = std::time::Instant::now();
+    let page = app.read_share(share["url"].as_str().unwrap(), None).await;
+    let waited = asked.elapsed();
+    assert_eq!(page.status(), 502);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Confluence did not answer")
+    );
+    assert!(
+        (9..20).contains(&waited.as_secs()),
+        "gave up after {waited:?}, not at its 10 s timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_confluence_that_refuses_connections_is_a_502_page_and_a_502_for_the_api() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    // Nothing listens on the discard port: every connection is refused.
+    sqlx::query("UPDATE installation SET base_url = 'http://127.0.0.1:9/acme/wiki'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let page = app
+        .read_share_until(share["url"].as_str().unwrap(), None, 502)
+        .await;
+    assert_eq!(page.status(), 502);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Confluence did not answer")
+    );
+    let refused = app
+        .post_share(&site, crate::helpers::EDITOR, json!({"contentId": PAGE_ID}))
+        .await;
+    assert_eq!(refused.status(), 502);
+    assert_eq!(error_code(refused).await, "confluence_unavailable");
+    assert_eq!(app.share_count().await, 1);
+}
