@@ -276,7 +276,7 @@ impl Sandbox {
     /// Links that open the app's Forge share panel and admin page in a plain browser tab, as the
     /// user of [`Sandbox::open_links`] for `site`.
     pub fn forge_open_links(&self, site: &Site) -> super::OpenLinks {
-        let base = format!("{}/dev/{}/forge", self.url, site.name);
+        let base = format!("{}/dev/{}/forge", site.host_url(), site.name);
         super::OpenLinks {
             share_panel: format!("{base}/panel/"),
             admin: format!("{base}/admin/"),

@@ -53,41 +53,34 @@ impl Sandbox {
         Self::start_on("127.0.0.1:0", app_key)
     }
 
+    /// Start on `bind`. Atlassian's own services (install keys, `all.js`, Forge's keys and
+    /// gateway) answer there; each site gets an origin of its own on the same address
+    /// ([`Sandbox::add_site`]), and the media host one on the next loopback address (`127.0.0.2`
+    /// when `bind` is `127.0.0.1`), as Atlassian's media host is not the site.
     pub fn start_on(bind: &str, app_key: &str) -> anyhow::Result<Self> {
         let listener =
             TcpListener::bind(bind).with_context(|| format!("sandbox cannot listen on {bind}"))?;
-        let media_listener = TcpListener::bind("127.0.0.1:0")
-            .context("the sandbox's media host cannot listen on 127.0.0.1")?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let address = listener.local_addr()?;
+        let media_ip = match address.ip() {
+            std::net::IpAddr::V4(ip) if ip == std::net::Ipv4Addr::LOCALHOST => {
+                std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2))
+            }
+            other => other,
+        };
+        let media_listener = TcpListener::bind((media_ip, 0))
+            .with_context(|| format!("the sandbox's media host cannot listen on {media_ip}"))?;
+        let url = format!("http://{address}");
         let mut state = sites::State::new(app_key, &keys::sandbox().public_pem);
         state.media_url = format!("http://{}", media_listener.local_addr()?);
         state.host_url = url.clone();
         let state: Shared = Arc::new(Mutex::new(state));
-        let data = web::Data::new(state.clone());
-        let site_data = data.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(site_data.clone())
-                .configure(rest::routes)
+        serve(listener, state.clone(), |cfg| {
+            cfg.configure(rest::routes)
                 .configure(ap::routes)
                 .configure(forge::routes)
-                .configure(forge_ui::routes)
-        })
-        .listen(listener)?
-        .workers(1)
-        .disable_signals()
-        .run();
-        tokio::spawn(server);
-        let media = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .configure(rest::media_routes)
-        })
-        .listen(media_listener)?
-        .workers(1)
-        .disable_signals()
-        .run();
-        tokio::spawn(media);
+                .configure(forge_ui::routes);
+        })?;
+        serve(media_listener, state.clone(), rest::media_routes)?;
         Ok(Self {
             url,
             state,
@@ -98,6 +91,11 @@ impl Sandbox {
     /// `http://127.0.0.1:{port}` of the simulated media host.
     pub fn media_url(&self) -> url::Url {
         url::Url::parse(&self.lock().media_url).expect("the media host's URL")
+    }
+
+    /// How many requests reached the attacker's endpoint (`/evil/...`) on any origin.
+    pub fn evil_hits(&self) -> usize {
+        self.lock().evil_hits
     }
 
     /// `PAGESHARE_MEDIA_HOSTS` for an app that fetches from this host's media host.
@@ -120,9 +118,37 @@ impl Sandbox {
         self.state.lock().expect("sandbox state lock")
     }
 
-    /// A new Confluence site on this host, at `{url}/{name}/wiki`, holding a fresh shared secret.
+    /// A new Confluence site at `http://{ip}:{port}/{name}/wiki` on an origin of its own (its own
+    /// port, on this host's address), holding a fresh shared secret. Its origin serves the
+    /// site's REST API and the pages that open the app, as `{name}.atlassian.net` does.
     pub fn add_site(&self, name: &str) -> Site {
-        let site = Site::new(name, &self.url);
+        let address = url::Url::parse(&self.url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .expect("the sandbox's host");
+        let listener = TcpListener::bind(format!("{address}:0")).expect("a site's own port");
+        let origin = format!("http://{}", listener.local_addr().expect("a bound port"));
+        let own = [format!("/{name}/"), format!("/dev/{name}/")];
+        serve(listener, self.state.clone(), move |cfg| {
+            // Another site's paths are not found here, as on another site's host.
+            let own = own.clone();
+            let mine = actix_web::guard::fn_guard(move |ctx| {
+                let path = ctx.head().uri.path();
+                own.iter().any(|prefix| path.starts_with(prefix.as_str()))
+                    || ["/hop/", "/evil/", "/ap/"]
+                        .iter()
+                        .any(|shared| path.starts_with(shared))
+            });
+            cfg.service(
+                web::scope("")
+                    .guard(mine)
+                    .configure(rest::site_routes)
+                    .configure(ap::routes)
+                    .configure(forge_ui::routes),
+            );
+        })
+        .expect("a site's server starts");
+        let site = Site::new(name, &origin);
         self.lock().sites.insert(name.to_owned(), site.clone());
         site
     }
@@ -357,12 +383,29 @@ impl Sandbox {
             content_id: content_id.to_owned(),
         };
         self.lock().openers.insert(site.name.clone(), opener);
-        let open = format!("{}/dev/{}/open", self.url, site.name);
+        let open = format!("{}/dev/{}/open", site.host_url(), site.name);
         OpenLinks {
             share_panel: format!("{open}?page=share-panel"),
             admin: format!("{open}?page=admin"),
         }
     }
+}
+
+/// Serve `routes` over `state` on `listener`, in the background.
+fn serve(
+    listener: TcpListener,
+    state: Shared,
+    routes: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+) -> std::io::Result<()> {
+    let data = web::Data::new(state);
+    let server =
+        HttpServer::new(move || App::new().app_data(data.clone()).configure(routes.clone()))
+            .listen(listener)?
+            .workers(1)
+            .disable_signals()
+            .run();
+    tokio::spawn(server);
+    Ok(())
 }
 
 /// See [`Sandbox::open_links`].

@@ -11,11 +11,17 @@ use super::Shared;
 use super::sites::{KeyServer, MediaGrant, Site};
 use crate::connect::canonical::{RequestParts, qsh};
 
+/// Atlassian's services: the install key server, Forge's gateway to Confluence's API (the same
+/// calls, Bearer app tokens), and an attacker's endpoint for the hostile tests.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/keys/{kid:.*}", web::get().to(install_key))
-        .configure(|cfg| confluence_rest(cfg, "/{site}/wiki/rest/api"))
-        // Confluence's API through Forge's gateway: the same calls, Bearer app tokens.
         .configure(|cfg| confluence_rest(cfg, "/ex/confluence/{site}/wiki/rest/api"))
+        .route("/evil/{tail:.*}", web::to(evil));
+}
+
+/// What a site's own origin serves: its REST API, and the redirect hops of hostile downloads.
+pub fn site_routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(|cfg| confluence_rest(cfg, "/{site}/wiki/rest/api"))
         .route("/hop/{n}", web::get().to(hop))
         .route("/evil/{tail:.*}", web::to(evil));
 }
@@ -61,12 +67,12 @@ async fn hop(n: web::Path<usize>, query: web::Query<HopQuery>) -> HttpResponse {
 }
 
 /// Where hostile redirects lead: it says yes to every permission check and serves bytes that
-/// must never reach a reader.
-async fn evil() -> HttpResponse {
+/// must never reach a reader; it counts who came.
+async fn evil(state: web::Data<Shared>) -> HttpResponse {
+    state.lock().expect("sandbox state").evil_hits += 1;
     HttpResponse::Ok().json(json!({ "hasPermission": true, "evil": true }))
 }
 
-/// What a hostile site answers instead of a JSON call, if anything.
 /// What a hostile site answers a JSON call instead of its answer, after stalling if it does.
 async fn hostile_json(site: &Site) -> Option<HttpResponse> {
     if site.hostile.stall {

@@ -24,6 +24,8 @@ pub(crate) struct State {
     pub media_url: String,
     /// The sandbox's own URL.
     pub host_url: String,
+    /// Requests the attacker's endpoint (`/evil/...`) received.
+    pub evil_hits: usize,
     /// Forge's key set: how often it was fetched, and whether it answers.
     pub jwks_fetches: usize,
     pub jwks_down: bool,
@@ -69,6 +71,7 @@ impl State {
             key_fetches: 0,
             media_url: String::new(),
             host_url: String::new(),
+            evil_hits: 0,
             jwks_fetches: 0,
             jwks_down: false,
             app_tokens: HashMap::new(),

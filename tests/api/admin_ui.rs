@@ -221,6 +221,11 @@ async fn iframe_pages_allow_only_what_they_load_and_only_the_tenant_frames_them(
     let site = app.sandbox.site(&site.name);
     app.install(&site).await;
     let sandbox_origin = app.sandbox.url.clone();
+    let site_origin = site.host_url();
+    assert_ne!(
+        site_origin, sandbox_origin,
+        "the site has an origin of its own"
+    );
 
     for (path, user) in [(PANEL, EDITOR), ("/connect/admin", ADMIN)] {
         let response = iframe_get(&app, &site, path, user).await;
@@ -231,7 +236,7 @@ async fn iframe_pages_allow_only_what_they_load_and_only_the_tenant_frames_them(
             format!(
                 "default-src 'none'; script-src 'self' {sandbox_origin}; connect-src 'self' {sandbox_origin}; \
                  style-src 'self'; img-src 'self'; form-action 'none'; base-uri 'none'; \
-                 frame-ancestors {sandbox_origin} https://wiki.acme.example"
+                 frame-ancestors {site_origin} https://wiki.acme.example"
             ),
             "{path}"
         );

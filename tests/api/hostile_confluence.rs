@@ -58,6 +58,7 @@ async fn a_redirected_permission_check_is_not_believed() {
     assert_eq!(response.status(), 502);
     assert_eq!(error_code(response).await, "confluence_unavailable");
     assert_eq!(app.share_count().await, 0);
+    assert_eq!(app.sandbox.evil_hits(), 0, "the redirect was not followed");
 }
 
 #[tokio::test]
@@ -79,14 +80,18 @@ async fn a_redirected_content_call_is_a_502_page() {
             .unwrap()
             .contains("Confluence did not answer")
     );
+    assert_eq!(app.sandbox.evil_hits(), 0, "the redirect was not followed");
 }
 
 #[tokio::test]
 async fn downloads_follow_at_most_two_redirects_to_allowed_hosts_only() {
     let app = spawn_app().await;
     let share = open_share(&app).await;
-    let media = app.sandbox.media_url();
-    let media_port = media.port().unwrap();
+    // Places that would serve an image, and count who asks: an address nobody listed, and
+    // another port of the media host's address.
+    let unlisted = Decoy::start("127.0.0.3").await;
+    let media_ip = app.sandbox.media_url().host_str().unwrap().to_owned();
+    let other_port = Decoy::start(&media_ip).await;
     let cases: Vec<(&str, Hostility, u16)> = vec![
         ("the media host", Hostility::default(), 200),
         (
@@ -108,7 +113,7 @@ async fn downloads_follow_at_most_two_redirects_to_allowed_hosts_only() {
         (
             "an IP literal nobody listed",
             Hostility {
-                redirect_download_to: Some(format!("http://127.0.0.2:{media_port}/evil/file")),
+                redirect_download_to: Some(format!("{}/file.png", unlisted.url)),
                 ..Hostility::default()
             },
             502,
@@ -116,7 +121,7 @@ async fn downloads_follow_at_most_two_redirects_to_allowed_hosts_only() {
         (
             "another port of the media host",
             Hostility {
-                redirect_download_to: Some(format!("{}/evil/file", app.address)),
+                redirect_download_to: Some(format!("{}/file.png", other_port.url)),
                 ..Hostility::default()
             },
             502,
@@ -140,6 +145,38 @@ async fn downloads_follow_at_most_two_redirects_to_allowed_hosts_only() {
                 "{name}"
             );
         }
+        assert_eq!(unlisted.visits(), 0, "{name}: the app went there");
+        assert_eq!(other_port.visits(), 0, "{name}: the app went there");
+    }
+}
+
+/// A server that answers every request with a small PNG and counts the connections it got.
+struct Decoy {
+    url: String,
+    visits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Decoy {
+    async fn start(ip: &str) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let visits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = visits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let answer = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 8\r\n\r\n\x89PNG\r\n\x1a\n";
+                let _ = stream.write_all(answer).await;
+            }
+        });
+        Self { url, visits }
+    }
+
+    fn visits(&self) -> usize {
+        self.visits.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
