@@ -30,7 +30,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/ap/context-token",
             web::method(Method::OPTIONS).to(preflight),
         )
-        .route("/dev/{site}/open", web::get().to(open));
+        .route("/dev/{site}/open", web::get().to(open))
+        .route("/dev/{site}/frame", web::get().to(frame));
+}
+
+#[derive(Deserialize)]
+struct FrameQuery {
+    src: String,
+}
+
+/// `/dev/{site}/frame?src=URL`: a page of the site that frames `src` (an iframe URL of the app)
+/// as Confluence frames the app's pages, so the browser applies the app's `frame-ancestors`.
+async fn frame(query: web::Query<FrameQuery>) -> HttpResponse {
+    if !query.src.starts_with("http://") && !query.src.starts_with("https://") {
+        return HttpResponse::BadRequest().body("src must be an http(s) URL");
+    }
+    let src = query
+        .src
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(format!(
+            "<!doctype html><title>Confluence (sandbox)</title>\
+             <style>html,body{{margin:0;height:100%}}iframe{{border:0;width:100%;height:100%}}</style>\
+             <iframe name=\"app\" src=\"{src}\" allow=\"clipboard-read; clipboard-write\"></iframe>"
+        ))
 }
 
 async fn all_js() -> HttpResponse {

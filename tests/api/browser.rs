@@ -125,13 +125,17 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
         s.admins.insert(EDITOR.into());
     });
     let panel_url = || app.sandbox.iframe_url(&app.target, &site, PANEL, EDITOR);
+    // A page of the site that frames the app's pages, as Confluence's pages do.
+    let host_page = || format!("{}/dev/{}/frame", site.host_url(), site.name);
 
     let seen = run_browser_script(
         "panel.mjs",
         json!({
             "phase": "edit",
+            "hostPage": host_page(),
             "panelUrl": panel_url(),
             "origin": app.address,
+            "siteOrigin": site.host_url(),
             "password": "correct horse battery",
             "screenshot": artifact("share-panel.png"),
         }),
@@ -139,6 +143,13 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     .await;
     assert_eq!(seen["problems"], json!([]), "{seen}");
     assert_eq!(seen["expectedErrors"], json!([1, 0]), "one 422: {seen}");
+    assert!(
+        seen["framedUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/connect/share-panel", app.address)),
+        "the panel ran inside the site's page: {seen}"
+    );
     let uuid = seen["uuid"].as_str().unwrap();
     let link = format!("{}/content/{uuid}", app.address);
     assert_eq!(seen["link"], link.as_str());
@@ -211,6 +222,7 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
         "panel.mjs",
         json!({
             "phase": "revoke",
+            "hostPage": host_page(),
             "panelUrl": panel_url(),
             "adminUrl": app.sandbox.iframe_url(&app.target, &site, "/connect/admin", EDITOR),
             "outsiderAdminUrl": app.sandbox.iframe_url(&app.target, &site, "/connect/admin", OUTSIDER),

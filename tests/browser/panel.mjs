@@ -1,10 +1,12 @@
 // The share panel and the admin page in headless Chromium, opened the way Confluence opens them
 // (a computed-qsh `?jwt=` URL), with all.js answered by the simulated host's stand-in. Run by
 // tests/api/browser.rs with one JSON argument:
-//   { phase: "edit", panelUrl, origin, password, screenshot }
+// Each app page is opened inside a page of the site (hostPage, on the site's origin) that frames
+// it, as Confluence does, so the app's frame-ancestors and the iframe context are exercised.
+//   { phase: "edit", hostPage, panelUrl, origin, siteOrigin, password, screenshot }
 //     creates a share, edits its embedding sites (a wrong one first) and expiry, sets its
 //     password, shows, copies and changes its unlock secret;
-//   { phase: "revoke", panelUrl, adminUrl, outsiderAdminUrl, screenshot }
+//   { phase: "revoke", hostPage, panelUrl, adminUrl, outsiderAdminUrl, screenshot }
 //     opens the panel again and revokes the share, then the admin page as an admin (who also
 //     sets the site's default embedding sites, with the keyboard) and not;
 // and prints one JSON line with what the browser showed.
@@ -53,14 +55,26 @@ async function waitForNote(share, text) {
   await share.locator('[data-role=share-note]', { hasText: text }).waitFor();
 }
 
+// Open the app page `url` framed by the site's page; the app's frame.
+async function openFramed(page, url) {
+  await page.goto(`${config.hostPage}?src=${encodeURIComponent(url)}`);
+  const handle = await page.waitForSelector('iframe[name=app]');
+  const frame = await handle.contentFrame();
+  await frame.waitForLoadState();
+  return frame;
+}
+
 async function edit(page) {
   const result = {};
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: config.origin });
-  await page.goto(config.panelUrl);
-  await page.locator('[data-role=empty]').waitFor();
+  for (const origin of [config.origin, config.siteOrigin]) {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  }
+  const app = await openFramed(page, config.panelUrl);
+  result.framedUrl = app.url();
+  await app.locator('[data-role=empty]').waitFor();
 
-  await page.getByRole('button', { name: 'Create link' }).click();
-  const share = card(page);
+  await app.getByRole('button', { name: 'Create link' }).click();
+  const share = card(app);
   await waitForNote(share, 'Link created');
   result.uuid = await share.getAttribute('data-uuid');
   result.link = await share.getByLabel('Link').inputValue();
@@ -92,14 +106,14 @@ async function edit(page) {
   const secret = share.getByLabel('Unlock secret');
   result.secretBeforeAsking = await secret.inputValue();
   await share.getByRole('button', { name: 'Show' }).click();
-  await page.waitForFunction(
+  await app.waitForFunction(
     () => /^[0-9a-f]{64}$/.test(document.querySelector('[data-input=secret]').value),
   );
   result.oldSecret = await secret.inputValue();
 
   await share.locator('[data-action=copy-secret]').click();
   await share.locator('[data-action=copy-secret]', { hasText: 'Copied' }).waitFor();
-  result.clipboard = await page.evaluate(() => navigator.clipboard.readText());
+  result.clipboard = await app.evaluate(() => navigator.clipboard.readText());
 
   await share.getByRole('button', { name: 'Change', exact: true }).click();
   result.confirmation = await share.locator('[data-role=confirm-secret]').innerText();
@@ -118,37 +132,37 @@ async function edit(page) {
 
 async function revoke(page) {
   const result = {};
-  await page.goto(config.panelUrl);
-  const share = card(page);
+  const panel = await openFramed(page, config.panelUrl);
+  const share = card(panel);
   await share.waitFor();
   result.passwordShown = await share.locator('[data-field=password]').innerText();
   result.secretBeforeAsking = await share.getByLabel('Unlock secret').inputValue();
   await share.locator('[data-role=manage] > summary').click();
   await share.getByRole('button', { name: 'Revoke link' }).click();
   await share.getByRole('button', { name: 'Revoke', exact: true }).click();
-  await waitForNote(page.locator('article.share').first(), 'Link revoked');
-  result.status = await card(page).locator('[data-field=status]').textContent();
+  await waitForNote(panel.locator('article.share').first(), 'Link revoked');
+  result.status = await card(panel).locator('[data-field=status]').textContent();
   if (config.screenshot) await page.screenshot({ path: config.screenshot, fullPage: true });
 
   await page.setViewportSize({ width: 1024, height: 560 });
-  await page.goto(config.adminUrl);
-  await page.locator('[data-role=rows] tr').first().waitFor();
-  result.adminRows = await page.locator('[data-role=rows] tr').count();
-  result.adminStatus = await page.locator('[data-role=rows] [data-field=status]').first().textContent();
-  await page.getByLabel('Status').selectOption('active');
-  result.adminActiveRows = await page.locator('[data-role=rows] tr').count();
-  await page.getByLabel('Status').selectOption('');
-  await page.getByLabel('Search').fill('no page is called this');
-  result.adminSearchRows = await page.locator('[data-role=rows] tr').count();
-  await page.getByLabel('Search').fill('');
+  const admin = await openFramed(page, config.adminUrl);
+  await admin.locator('[data-role=rows] tr').first().waitFor();
+  result.adminRows = await admin.locator('[data-role=rows] tr').count();
+  result.adminStatus = await admin.locator('[data-role=rows] [data-field=status]').first().textContent();
+  await admin.getByLabel('Status').selectOption('active');
+  result.adminActiveRows = await admin.locator('[data-role=rows] tr').count();
+  await admin.getByLabel('Status').selectOption('');
+  await admin.getByLabel('Search').fill('no page is called this');
+  result.adminSearchRows = await admin.locator('[data-role=rows] tr').count();
+  await admin.getByLabel('Search').fill('');
 
-  const defaults = page.getByLabel('Sites that may embed shared pages');
-  await page.locator('#default-origins:enabled').waitFor();
+  const defaults = admin.getByLabel('Sites that may embed shared pages');
+  await admin.locator('#default-origins:enabled').waitFor();
   result.defaultsBefore = await defaults.inputValue();
   await defaults.fill(config.defaultOrigins.join('\n'));
   await defaults.press('Tab');
   await page.keyboard.press('Enter');
-  await page.locator('[data-role=defaults-note]', { hasText: 'saved' }).waitFor();
+  await admin.locator('[data-role=defaults-note]', { hasText: 'saved' }).waitFor();
   result.defaultsShown = await defaults.inputValue();
   if (config.adminScreenshot) {
     await page.screenshot({ path: config.adminScreenshot, fullPage: true });
