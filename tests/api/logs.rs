@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use pageshare::sandbox::{AppTarget, FORGE_APP_ID, Invoker, Sandbox};
+use pageshare::sandbox::{AppTarget, FORGE_APP_ID, Invoker, KID, Sandbox};
 use pageshare::share::unlock::mint_unlock_token;
 use pageshare::share::{ShareId, UnlockSecret};
 use serde_json::{Value, json};
@@ -116,8 +116,15 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
     // Connect: signed install (the shared secret in its body), an iframe page, the Web API.
     sandbox.add_site("acme");
     let site = add_sample_page(&sandbox, "acme");
-    assert_eq!(sandbox.install(&target, &site).await.unwrap().status(), 204);
-    secrets.push(site.secret.expose().to_owned());
+    let install_claims = sandbox.install_claims(&site, &target, "/installed");
+    let install_token = sandbox.sign_rs256(&install_claims, KID, false);
+    let install_body = sandbox.lifecycle_body(&site, &target, "installed");
+    let installed = sandbox
+        .post_callback(&target, "/installed", &install_body, Some(&install_token))
+        .await
+        .unwrap();
+    assert_eq!(installed.status(), 204);
+    secrets.extend([install_token, site.secret.expose().to_owned()]);
     let iframe = sandbox.iframe_url(
         &target,
         &site,
@@ -161,18 +168,40 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
         .unwrap()
         .to_owned();
     secrets.push(cookie.split_once('=').unwrap().1.to_owned());
+    // An unlock token signed with another secret is refused (and its refusal logged).
+    let forged = mint_unlock_token(
+        ShareId::parse(share["uuid"].as_str().unwrap()).unwrap(),
+        &UnlockSecret::from_hex(&"ab".repeat(32)).unwrap(),
+        chrono::Utc::now().timestamp(),
+        60,
+    );
+    secrets.push(forged.clone());
+    let refused = http
+        .get(format!("{url}?unlock={forged}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
     let form = http.get(&url).send().await.unwrap().text().await.unwrap();
+    let form_token = form_token_in(&form);
+    secrets.push(form_token.clone());
     let login = http
         .post(format!("{url}/password"))
         .header("Sec-Fetch-Site", "same-origin")
-        .form(&[
-            ("password", password),
-            ("form_token", &form_token_in(&form)),
-        ])
+        .form(&[("password", password), ("form_token", &form_token)])
         .send()
         .await
         .unwrap();
     assert_eq!(login.status(), 303);
+    let session = login.headers()["set-cookie"].to_str().unwrap();
+    let session = session
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1;
+    secrets.push(session.to_owned());
     assert_eq!(
         http.get(&url)
             .header("Cookie", &cookie)
@@ -219,9 +248,11 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
         .unwrap();
     assert_eq!(page.status(), 200);
     // And refusals, whose errors are logged too.
+    let stranger_fit = sandbox.sign_fit(&sandbox.fit_claims(&forge_site, user), true);
+    secrets.push(stranger_fit.clone());
     let refused = http
         .get(format!("{address}/forge/api/shares?contentId={PAGE_ID}"))
-        .bearer_auth(sandbox.sign_fit(&sandbox.fit_claims(&forge_site, user), true))
+        .bearer_auth(&stranger_fit)
         .send()
         .await
         .unwrap();
