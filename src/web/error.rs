@@ -331,7 +331,9 @@ impl From<crate::tenant::NoCredentials> for AppError {
 }
 
 impl From<sqlx::Error> for AppError {
-    /// A database failure, classified: unreachable (503) or a bug (500). Logged here, once.
+    /// A database failure, classified: unreachable (503) or a bug (500). Logged here, once. A
+    /// connection closed or garbled on the way (`Protocol`: a proxy in front of Postgres that
+    /// accepts and then drops connections answers the TLS request with nothing) is unreachable.
     fn from(error: sqlx::Error) -> Self {
         let unavailable = matches!(
             error,
@@ -339,6 +341,7 @@ impl From<sqlx::Error> for AppError {
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::Io(_)
                 | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
         );
         tracing::error!(%error, "database call failed");
         if unavailable {
@@ -476,6 +479,46 @@ pub fn api_extractors() -> (actix_web::web::QueryConfig, actix_web::web::PathCon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_errors_are_unavailable_unless_they_are_the_apps_own() {
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let cases: Vec<(&str, sqlx::Error, StatusCode)> = vec![
+            (
+                "pool timed out",
+                sqlx::Error::PoolTimedOut,
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                "pool closed",
+                sqlx::Error::PoolClosed,
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                "connection reset",
+                sqlx::Error::Io(io()),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                "closed during the TLS request",
+                sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into()),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                "no row",
+                sqlx::Error::RowNotFound,
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+            (
+                "a column the code names wrong",
+                sqlx::Error::ColumnNotFound("nope".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (name, error, status) in cases {
+            assert_eq!(AppError::from(error).status(), status, "{name}");
+        }
+    }
 
     #[test]
     fn json_errors_carry_code_message_and_field() {

@@ -29,6 +29,7 @@ async fn without_its_database_an_instance_is_alive_but_not_ready() {
     let asked = Instant::now();
     let response = get("/readyz").await.unwrap();
     assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
     assert_eq!(error_code(response).await, "database_unavailable");
     assert!(
         asked.elapsed() < Duration::from_secs(5),
@@ -54,8 +55,30 @@ async fn a_database_error_on_the_api_is_a_503_not_a_500() {
         .await
         .unwrap();
     assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
     assert_eq!(error_code(response).await, "database_unavailable");
     assert_eq!(app.share_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_share_page_the_instance_cannot_look_up_is_a_503_page_to_try_again() {
+    let app = spawn_app().await;
+    let proxy = FreezableProxy::start(app.database_server()).await;
+    let other = app.second_instance_through(&proxy).await;
+    let site = app.site_with_page("acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    proxy.cut();
+    let url = format!("{other}/content/{}", share["uuid"].as_str().unwrap());
+    let page = app.read_share(&url, None).await;
+    assert_eq!(page.status(), 503);
+    assert_eq!(page.headers()["retry-after"], "5");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(!page.text().await.unwrap().contains("Onboarding"));
 }
 
 #[tokio::test]
