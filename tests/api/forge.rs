@@ -763,3 +763,72 @@ async fn an_old_key_set_is_refetched_in_the_background_and_kept_through_an_outag
         "and waits before trying again rather than on every request"
     );
 }
+
+#[tokio::test]
+async fn a_forge_site_whose_cloud_id_is_another_tenants_key_is_a_409() {
+    let app = spawn_app().await;
+    // Connect client keys are UUIDs on Atlassian's sites, as cloud ids are.
+    app.sandbox.add_site("acme");
+    app.sandbox.update_site("acme", |s| {
+        s.client_key = uuid::Uuid::new_v4().to_string();
+    });
+    let connect = app.sandbox.site("acme");
+    app.install(&connect).await;
+    app.sandbox.add_site("beta");
+    app.sandbox
+        .update_site("beta", |s| s.cloud_id = connect.client_key.clone());
+    let beta = app.sandbox.site("beta");
+    let response = app.sandbox.forge_install(&app.target, &beta).await.unwrap();
+    assert_eq!(response.status(), 409);
+    assert_eq!(error_code(response).await, "tenant_conflict");
+    let linked: Option<String> =
+        sqlx::query_scalar("SELECT forge_installation_id FROM installation WHERE client_key = $1")
+            .bind(&connect.client_key)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(linked, None, "the Connect tenant was not taken over");
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM installation")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(tenants, 1);
+}
+
+#[tokio::test]
+async fn forge_events_refuse_oversized_and_malformed_bodies_and_change_nothing() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    let before: Vec<(String, bool)> =
+        sqlx::query_as("SELECT client_key, installed FROM installation ORDER BY client_key")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let huge = format!("{{\"eventType\":\"{}\"}}", "x".repeat(65 * 1024));
+    for (name, body, status, code) in [
+        ("over 64 KB", huge, 413, "body_too_large"),
+        ("not JSON", "{not json".to_owned(), 400, "malformed_json"),
+        ("not an object", "[1, 2]".to_owned(), 400, "malformed_body"),
+    ] {
+        let token = app
+            .sandbox
+            .sign_fit(&app.sandbox.fit_claims(&site, Invoker::Trigger), false);
+        let response = app
+            .http
+            .post(format!("{}/forge/events", app.address))
+            .bearer_auth(token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{name}");
+        assert_eq!(error_code(response).await, code, "{name}");
+    }
+    let after: Vec<(String, bool)> =
+        sqlx::query_as("SELECT client_key, installed FROM installation ORDER BY client_key")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(before, after);
+}

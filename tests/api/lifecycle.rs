@@ -589,3 +589,17 @@ async fn a_flood_of_new_kids_waits_briefly_for_a_key_fetch_then_is_told_to_retry
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn uninstalling_a_site_never_installed_is_a_404_and_stores_nothing() {
+    let app = spawn_app().await;
+    let site = app.sandbox.add_site("stranger");
+    let claims = app
+        .sandbox
+        .install_claims(&site, &app.target, "/uninstalled");
+    let token = app.sandbox.sign_rs256(&claims, KID, false);
+    let response = app.post_lifecycle(&site, "uninstalled", Some(&token)).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_code(response).await, "not_found");
+    assert_eq!(app.installation_count(&site.client_key).await, 0);
+}

@@ -381,6 +381,9 @@ async fn password_posts_need_the_form_token_and_the_same_site() {
             "9999999999.00",
             403,
         ),
+        ("neither header, no token", vec![], "", 403),
+        ("neither header, expired token", vec![], &expired, 403),
+        ("neither header, valid token", vec![], &valid, 303),
         ("Origin null, valid token", vec![null_origin], &valid, 303),
         (
             "own origin, valid token",
@@ -737,4 +740,18 @@ async fn an_upper_case_uuid_leads_to_the_canonical_url_but_never_moves_a_token_i
         header(&unlocked, "set-cookie").contains(&format!("Path=/content/{};", shared.id)),
         "the cookie belongs to the canonical URL"
     );
+}
+
+#[tokio::test]
+async fn a_page_deleted_in_confluence_is_gone_for_readers() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    app.sandbox.update_site("acme", |s| {
+        s.pages.remove(PAGE_ID);
+    });
+    let gone = app.read_share(&shared.url, None).await;
+    assert_eq!(gone.status(), 410);
+    assert_eq!(header(&gone, "cache-control"), "no-cache, no-store");
+    assert!(!gone.text().await.unwrap().contains("Onboarding"));
 }

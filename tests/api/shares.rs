@@ -380,3 +380,29 @@ async fn an_issuer_with_a_nul_byte_is_a_401_not_a_500() {
         .await;
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test]
+async fn a_created_share_is_located_and_a_revoked_one_gets_no_new_secret() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let created = app
+        .post_share(&site, EDITOR, json!({"contentId": PAGE_ID}))
+        .await;
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let share: Value = created.json().await.unwrap();
+    let uuid = share["uuid"].as_str().unwrap();
+    assert_eq!(location, format!("/api/shares/{uuid}"));
+    assert_eq!(app.get_share(&site, EDITOR, uuid).await.status(), 200);
+
+    assert_eq!(app.revoke_share(&site, EDITOR, uuid).await.status(), 204);
+    let rotated = app.rotate_secret(&site, EDITOR, uuid).await;
+    assert_eq!(rotated.status(), 409);
+    assert_eq!(error_code(rotated).await, "share_revoked");
+    let kept = app
+        .get_share(&site, EDITOR, uuid)
+        .await
+        .json::<Value>()
+        .await;
+    assert_eq!(kept.unwrap()["unlockSecret"], share["unlockSecret"]);
+}
