@@ -107,11 +107,19 @@ async fn a_change_made_directly_in_the_database_is_honoured_too() {
     let site = app.site_with_page("acme").await;
     let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
     let url = on(&app.address, &share);
+    app.let_announcements_arrive().await;
     for _ in 0..2 {
         assert_eq!(app.read_share(&url, None).await.status(), 200);
     }
-    sqlx::query("UPDATE shared_page SET expires_at = now() - interval '1 second' WHERE uuid = $1")
-        .bind(uuid::Uuid::parse_str(share["uuid"].as_str().unwrap()).unwrap())
+    let expire = format!(
+        "UPDATE shared_page SET expires_at = now() - interval '1 second' WHERE uuid = '{}'",
+        share["uuid"].as_str().unwrap()
+    );
+    // Unannounced, the change is not seen: the share is served from memory…
+    app.change_unannounced(&expire).await;
+    assert_eq!(app.read_share(&url, None).await.status(), 200, "cached");
+    // …and the same change made plainly is announced by the table's trigger.
+    sqlx::query(sqlx::AssertSqlSafe(expire))
         .execute(&app.pool)
         .await
         .unwrap();
@@ -139,7 +147,23 @@ async fn a_silently_dead_listener_stops_the_cache_within_five_seconds() {
     let site = app.site_with_page("acme").await;
     let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
     let url = on(&other, &share);
+    app.let_announcements_arrive().await;
     assert_eq!(app.read_share_until(&url, None, 200).await.status(), 200);
+    // The other instance serves the share from memory: embedding sites changed unannounced are
+    // not seen.
+    app.change_unannounced(&format!(
+        "UPDATE shared_page SET frame_ancestors = '{{https://quiet.example.com}}' WHERE uuid = '{}'",
+        share["uuid"].as_str().unwrap()
+    ))
+    .await;
+    let cached = app.read_share(&url, None).await;
+    let policy = cached.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        policy.contains("frame-ancestors *"),
+        "served from its cache: {policy}"
+    );
 
     // The network between the other instance and Postgres goes quiet: nothing is closed.
     proxy.freeze();
