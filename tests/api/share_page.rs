@@ -112,6 +112,9 @@ async fn hostile_page_content_is_sanitised() {
         "javascript:",
         "<iframe",
         "stolen",
+        "<map",
+        "<area",
+        "usemap",
     ] {
         assert!(!html.contains(bad), "{bad} in {html}");
     }
@@ -754,4 +757,95 @@ async fn a_page_deleted_in_confluence_is_gone_for_readers() {
     assert_eq!(gone.status(), 410);
     assert_eq!(header(&gone, "cache-control"), "no-cache, no-store");
     assert!(!gone.text().await.unwrap().contains("Onboarding"));
+}
+
+#[tokio::test]
+async fn an_open_share_page_carries_the_full_policy_and_may_be_revalidated() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    let page = app.read_share(&shared.url, None).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        header(&page, "content-security-policy"),
+        "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; \
+         form-action 'self'; base-uri 'none'; frame-ancestors *"
+    );
+    assert_eq!(header(&page, "cache-control"), "no-cache");
+    let html = page.text().await.unwrap();
+    let picture = app.get(&image_src(&html, &shared)).await;
+    assert_eq!(picture.status(), 200);
+    assert_eq!(
+        header(&picture, "content-security-policy"),
+        "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    );
+    assert_eq!(
+        header(&picture, "content-disposition"),
+        "",
+        "images show inline"
+    );
+}
+
+#[tokio::test]
+async fn cached_content_is_served_while_confluence_is_down() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = share(&app, &site, json!({"contentId": PAGE_ID})).await;
+    assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
+    app.sandbox.update_site("acme", |s| s.down = true);
+    let page = app.read_share(&shared.url, None).await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<title>Onboarding</title>")
+    );
+}
+
+#[tokio::test]
+async fn a_right_password_clears_the_count_of_wrong_ones() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = protected_share(&app, &site).await;
+    for round in 0..2 {
+        for attempt in 1..=4 {
+            let wrong = post_password(&app, &shared, "not the password").await;
+            assert_eq!(wrong.status(), 401, "round {round}, attempt {attempt}");
+        }
+        let right = post_password(&app, &shared, PASSWORD).await;
+        assert_eq!(right.status(), 303, "round {round}: the count starts again");
+    }
+}
+
+#[tokio::test]
+async fn a_new_unlock_secret_leaves_open_sessions_open() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let shared = protected_share(&app, &site).await;
+    let unlocked = app
+        .read_share(&unlock_url(&shared, &shared.secret), None)
+        .await;
+    let cookie = session_cookie(&unlocked).expect("the unlock opens a session");
+    let rotated = app
+        .rotate_secret(&site, EDITOR, &shared.id.to_string())
+        .await;
+    assert_eq!(rotated.status(), 200);
+    let reader = app.read_share(&shared.url, Some(&cookie)).await;
+    assert_eq!(reader.status(), 200);
+    assert!(
+        reader
+            .text()
+            .await
+            .unwrap()
+            .contains("<title>Onboarding</title>")
+    );
+    let old_token = app
+        .read_share(&unlock_url(&shared, &shared.secret), None)
+        .await;
+    assert_eq!(
+        old_token.status(),
+        401,
+        "the old secret's tokens stop at once"
+    );
 }

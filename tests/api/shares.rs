@@ -396,6 +396,11 @@ async fn a_created_share_is_located_and_a_revoked_one_gets_no_new_secret() {
     assert_eq!(app.get_share(&site, EDITOR, uuid).await.status(), 200);
 
     assert_eq!(app.revoke_share(&site, EDITOR, uuid).await.status(), 204);
+    assert_eq!(
+        app.revoke_share(&site, EDITOR, uuid).await.status(),
+        204,
+        "revoking twice is harmless"
+    );
     let rotated = app.rotate_secret(&site, EDITOR, uuid).await;
     assert_eq!(rotated.status(), 409);
     assert_eq!(error_code(rotated).await, "share_revoked");
