@@ -832,3 +832,69 @@ async fn forge_events_refuse_oversized_and_malformed_bodies_and_change_nothing()
             .unwrap();
     assert_eq!(before, after);
 }
+
+/// A Forge Web API call as [`EDITOR`] that brings no app token of its own.
+async fn forge_api_without_app_token(
+    app: &TestApp,
+    site: &Site,
+    method: Method,
+) -> reqwest::Response {
+    let user = Invoker::User {
+        account_id: EDITOR,
+        content_id: None,
+    };
+    let fit = app
+        .sandbox
+        .sign_fit(&app.sandbox.fit_claims(site, user), false);
+    app.http
+        .request(method, format!("{}/forge/api/shares", app.address))
+        .bearer_auth(fit)
+        .json(&json!({"contentId": PAGE_ID}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn without_any_app_token_the_forge_api_is_a_503_and_never_uses_a_connect_secret() {
+    let app = spawn_app_with(|s| {
+        s.secret_mode = pageshare::connect::secrets::SecretMode::AppWide;
+        s.app_secret = Some(pageshare::connect::secrets::SharedSecret::new(
+            "app-wide-secret-0123456789abcdef0123456789abcdef",
+        ));
+    })
+    .await;
+    let site = app.forge_site_with_page("acme").await;
+    sqlx::query("UPDATE installation SET forge_app_token = NULL, forge_token_expires_at = NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let calls = app.sandbox.verified_rest_calls();
+    let response = forge_api_without_app_token(&app, &site, Method::POST).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert_eq!(error_code(response).await, "no_tenant_secret");
+    assert_eq!(app.sandbox.verified_rest_calls(), calls, "no call went out");
+    assert_eq!(app.share_count().await, 0);
+}
+
+#[tokio::test]
+async fn the_forge_api_of_a_disabled_tenant_is_a_401() {
+    let app = spawn_app().await;
+    let site = app.forge_site_with_page("acme").await;
+    assert_eq!(app.forge_list_shares(&site, EDITOR).await.status(), 200);
+    sqlx::query("UPDATE installation SET enabled = false")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut response = app.forge_list_shares(&site, EDITOR).await;
+    for _ in 0..100 {
+        if response.status() != 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        response = app.forge_list_shares(&site, EDITOR).await;
+    }
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+}
