@@ -387,3 +387,21 @@ async fn authenticated_routes_are_never_cached_errors_included() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_query_token_is_read_only_without_an_authorization_header() {
+    let app = spawn_app().await;
+    let site = app.installed_site("acme").await;
+    let url = app.sandbox.iframe_url(&app.target, &site, PANEL, "u1");
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 200);
+    for header in ["JWT not-a-token", "Bearer not-a-token", "JWT "] {
+        let response = app
+            .http
+            .get(&url)
+            .header("Authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{header} beside a valid ?jwt=");
+    }
+}
