@@ -332,6 +332,9 @@ async fn password_posts_need_the_form_token_and_the_same_site() {
             .await
             .unwrap(),
     );
+    // A form token lives two hours from when the form was shown.
+    let expires: i64 = valid.split('.').next().unwrap().parse().unwrap();
+    assert!((7190..=7210).contains(&(expires - now())), "{valid}");
     // The test client is 127.0.0.1, which the tokens are bound to.
     let expired = form_token(&key, shared.id, "127.0.0.1", now() - 1);
     let of_another_share = form_token(&key, other.id, "127.0.0.1", now() + 600);
