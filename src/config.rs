@@ -2,6 +2,9 @@
 
 use std::net::IpAddr;
 
+mod checks;
+pub mod database_url;
+
 use crate::confluence::redirects::{DEFAULT_MEDIA_HOSTS, MediaHosts};
 use crate::connect::allowlist::HostAllowlist;
 use crate::connect::secrets::{SecretMode, SharedSecret};
@@ -105,16 +108,65 @@ fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
     }
 }
 
+/// A variable of the environment; one set to the empty string counts as unset.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// `DATABASE_URL`, checked (it must name a database).
+pub fn database_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    database_url::check(
+        &get("DATABASE_URL")
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/pageshare".to_owned()),
+    )
+}
+
+/// `PAGESHARE_SECRET_MODE`.
+pub fn secret_mode(get: &impl Fn(&str) -> Option<String>) -> Result<SecretMode, ConfigError> {
+    get("PAGESHARE_SECRET_MODE")
+        .as_deref()
+        .unwrap_or("per-install")
+        .parse()
+        .map_err(|e| invalid("PAGESHARE_SECRET_MODE", e))
+}
+
+/// `PAGESHARE_BASE_URL`, normalised, without a trailing `/`.
+pub fn base_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    checks::base_url(
+        "PAGESHARE_BASE_URL",
+        get("PAGESHARE_BASE_URL")
+            .as_deref()
+            .unwrap_or("http://localhost:8080"),
+    )
+}
+
+/// A base URL given on the command line (`--base-url`), checked like `PAGESHARE_BASE_URL`.
+pub fn base_url_argument(value: &str) -> Result<String, ConfigError> {
+    checks::base_url("--base-url", value)
+}
+
 impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(env_var)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
-        let secret_mode: SecretMode = or("PAGESHARE_SECRET_MODE", "per-install")
-            .parse()
-            .map_err(|e| invalid("PAGESHARE_SECRET_MODE", e))?;
+        let database_url = database_url(&get)?;
+        let bind = checks::bind(&or("PAGESHARE_BIND", "127.0.0.1:8080"))?;
+        let base_url = base_url(&get)?;
+        let app_key = checks::app_key(&or("PAGESHARE_APP_KEY", "pageshare"))?;
+        let install_keys_url = checks::secure_url(
+            "PAGESHARE_INSTALL_KEYS_URL",
+            &or(
+                "PAGESHARE_INSTALL_KEYS_URL",
+                "https://connect-install-keys.atlassian.com",
+            ),
+        )?;
+        let host_allowlist =
+            HostAllowlist::parse_setting(&or("PAGESHARE_HOST_ALLOWLIST", "*.atlassian.net"))
+                .map_err(|problem| invalid("PAGESHARE_HOST_ALLOWLIST", problem))?;
+        let secret_mode = secret_mode(&get)?;
         let app_secret = get("PAGESHARE_APP_SECRET").map(SharedSecret::new);
         if app_secret
             .as_ref()
@@ -135,15 +187,6 @@ impl Settings {
                     "must be set when PAGESHARE_SECRET_MODE is {}",
                     secret_mode.as_str()
                 ),
-            ));
-        }
-        let base_url = or("PAGESHARE_BASE_URL", "http://localhost:8080");
-        let parsed = url::Url::parse(&base_url)
-            .map_err(|e| invalid("PAGESHARE_BASE_URL", format!("not a URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
-            return Err(invalid(
-                "PAGESHARE_BASE_URL",
-                "must be an http(s) URL without a query",
             ));
         }
         let cookie_key = get("PAGESHARE_COOKIE_KEY")
@@ -173,21 +216,12 @@ impl Settings {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            database_url: or(
-                "DATABASE_URL",
-                "postgres://postgres@127.0.0.1:5432/pageshare",
-            ),
-            bind: or("PAGESHARE_BIND", "127.0.0.1:8080"),
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            app_key: or("PAGESHARE_APP_KEY", "pageshare"),
-            install_keys_url: or(
-                "PAGESHARE_INSTALL_KEYS_URL",
-                "https://connect-install-keys.atlassian.com",
-            ),
-            host_allowlist: HostAllowlist::parse(&or(
-                "PAGESHARE_HOST_ALLOWLIST",
-                "*.atlassian.net",
-            )),
+            database_url,
+            bind,
+            base_url,
+            app_key,
+            install_keys_url,
+            host_allowlist,
             secret_mode,
             app_secret,
             allow_legacy_install: parse_bool(&get, "PAGESHARE_ALLOW_LEGACY_INSTALL")?,
@@ -272,26 +306,11 @@ fn forge_settings(
             "must be the Forge app id, ari:cloud:ecosystem::app/<uuid> (or the uuid)",
         )
     })?;
-    // Keys and tokens travel over these: https, or http to this machine only (the sandbox).
-    let http_url = |name: &'static str, default: &str| {
-        let value = get(name).unwrap_or_else(|| default.to_owned());
-        url::Url::parse(&value)
-            .ok()
-            .filter(|url| match url.scheme() {
-                "https" => url.has_host(),
-                "http" => matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")),
-                _ => false,
-            })
-            .map(|_| value)
-            .ok_or_else(|| {
-                invalid(
-                    name,
-                    "must be an https URL (http only to 127.0.0.1, ::1 or localhost)",
-                )
-            })
+    let url = |name: &'static str, default: &str| {
+        checks::secure_url(name, &get(name).unwrap_or_else(|| default.to_owned()))
     };
-    let jwks_url = http_url("PAGESHARE_FORGE_JWKS_URL", FORGE_JWKS_URL)?;
-    let mut api_base = http_url("PAGESHARE_FORGE_API_BASE", FORGE_API_BASE)?;
+    let jwks_url = url("PAGESHARE_FORGE_JWKS_URL", FORGE_JWKS_URL)?;
+    let mut api_base = url("PAGESHARE_FORGE_API_BASE", FORGE_API_BASE)?;
     if !api_base.ends_with('/') {
         api_base.push('/');
     }
@@ -388,8 +407,14 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable() {
         let cases = [
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/"),
+            ("PAGESHARE_BIND", "8080"),
+            ("PAGESHARE_APP_KEY", "my app"),
+            ("PAGESHARE_INSTALL_KEYS_URL", "keys.example.com"),
+            ("PAGESHARE_HOST_ALLOWLIST", "https://acme.atlassian.net/"),
             ("PAGESHARE_SECRET_MODE", "sometimes"),
             ("PAGESHARE_BASE_URL", "localhost"),
+            ("PAGESHARE_BASE_URL", "https://pageshare.example.com/#top"),
             ("PAGESHARE_ALLOW_LEGACY_INSTALL", "maybe"),
             ("PAGESHARE_CLOCK_SKEW_SECS", "-1"),
             ("PAGESHARE_COOKIE_KEY", "abcd"),

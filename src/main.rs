@@ -1,7 +1,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use pageshare::cli::{Cli, Command, SecretsCommand, TenantsCommand, secrets, tenants, unlock_url};
+use pageshare::cli::{
+    Cli, Command, SecretsCommand, TenantsCommand, error_message, secrets, tenants, unlock_url,
+};
 use pageshare::config::Settings;
 use pageshare::startup::Application;
 
@@ -12,7 +14,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("pageshare: {error:#}");
+            eprintln!("pageshare: {}", error_message(&error));
             ExitCode::FAILURE
         }
     }

@@ -44,17 +44,21 @@ fn security_headers(https: &bool) -> DefaultHeaders {
     }
 }
 
+/// A listener on `bind` (`PAGESHARE_BIND`), bound before the database is touched.
+pub fn listen(bind: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(bind).with_context(|| format!("cannot listen on PAGESHARE_BIND={bind}"))
+}
+
 pub struct Application {
     port: u16,
     server: Server,
 }
 
 impl Application {
-    /// Connect to the database (creating and migrating it) and bind `PAGESHARE_BIND`.
+    /// Bind `PAGESHARE_BIND`, then connect to the database (creating and migrating it).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = listen(&settings.bind)?;
         let pool = crate::db::connect_and_migrate(&settings.database_url).await?;
-        let listener = TcpListener::bind(&settings.bind)
-            .with_context(|| format!("cannot listen on PAGESHARE_BIND={}", settings.bind))?;
         Self::with_listener(settings, pool, listener, None).await
     }
 

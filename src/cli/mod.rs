@@ -79,3 +79,37 @@ pub enum SecretsCommand {
     /// with the app-wide secret.
     ForgetPerInstall,
 }
+
+/// An error with its causes, each said once: sqlx repeats a cause in the message of the error
+/// that wraps it.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_message_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let error = anyhow::Error::new(io)
+            .context("error communicating with database: refused")
+            .context("cannot reach Postgres at DATABASE_URL");
+        assert_eq!(
+            error_message(&error),
+            "cannot reach Postgres at DATABASE_URL: error communicating with database: refused"
+        );
+    }
+}

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
+use crate::connect::allowlist::is_host_name;
+
 /// `PAGESHARE_MEDIA_HOSTS`: comma-separated `host`, `*.domain`, each with an optional `:port`.
 /// Without a port only the scheme's default port matches; plain http and IP literals only where
 /// a pattern names the host exactly.
@@ -38,12 +40,7 @@ impl MediaHosts {
                     }
                     _ => (entry, None),
                 };
-                let bare = host.strip_prefix("*.").unwrap_or(host);
-                let plain = !bare.is_empty()
-                    && bare
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-                if !plain {
+                if !is_host_name(host.strip_prefix("*.").unwrap_or(host)) {
                     return Err(format!(
                         "{entry:?} is not a host pattern (host, *.domain, optional :port)"
                     ));

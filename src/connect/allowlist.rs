@@ -5,7 +5,36 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostAllowlist(Vec<String>);
 
+/// A host name or IPv4 address as a pattern may name it: dot-separated labels of ASCII letters,
+/// digits and `-`, none empty.
+pub fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 impl HostAllowlist {
+    /// The list as `PAGESHARE_HOST_ALLOWLIST` gives it: every entry must be a host or `*.domain`
+    /// (no scheme, path or port); an empty list allows nobody.
+    pub fn parse_setting(spec: &str) -> Result<Self, String> {
+        let allowlist = Self::parse(spec);
+        match allowlist
+            .0
+            .iter()
+            .find(|pattern| !is_host_name(pattern.strip_prefix("*.").unwrap_or(pattern)))
+        {
+            Some(bad) => Err(format!(
+                "{bad:?} is not a host pattern (a host or *.domain, without scheme, path or port)"
+            )),
+            None => Ok(allowlist),
+        }
+    }
+
+    /// The list as trusted code gives it, entries taken as written.
     pub fn parse(spec: &str) -> Self {
         Self(
             spec.split(',')
@@ -74,6 +103,27 @@ mod tests {
         ];
         for (url, expected) in cases {
             assert_eq!(list.allows_url(url), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn the_setting_takes_host_patterns_only() {
+        let good = HostAllowlist::parse_setting(" *.Atlassian.net , 127.0.0.1,").unwrap();
+        assert_eq!(good, HostAllowlist::parse("*.atlassian.net,127.0.0.1"));
+        assert_eq!(
+            HostAllowlist::parse_setting(",").unwrap(),
+            HostAllowlist(vec![])
+        );
+        for bad in [
+            "https://acme.atlassian.net/",
+            "acme.atlassian.net/wiki",
+            "acme.atlassian.net:443",
+            "*",
+            "*.",
+            "a..b",
+            "*.atlassian.net, acme .net",
+        ] {
+            assert!(HostAllowlist::parse_setting(bad).is_err(), "{bad}");
         }
     }
 }

@@ -28,7 +28,7 @@ fn server_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/pageshare".into())
 }
 
-fn fresh_database_url() -> String {
+pub fn fresh_database_url() -> String {
     let server = server_url();
     let (prefix, _) = server
         .rsplit_once('/')

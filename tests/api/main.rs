@@ -2,6 +2,7 @@
 
 mod admin_ui;
 mod browser;
+mod cli;
 mod connect_auth;
 mod forge;
 mod forge_app;
