@@ -1,10 +1,9 @@
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pageshare::cli::{
-    Cli, Command, SecretsCommand, TenantsCommand, error_message, secrets, tenants, unlock_url,
-};
-use pageshare::config::Settings;
+use pageshare::cli::{Cli, Command, TenantsCommand, error_message, secrets, tenants, unlock_url};
+use pageshare::config::{self, Settings};
 use pageshare::startup::Application;
 
 #[tokio::main]
@@ -20,64 +19,51 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Each command reads only the settings it uses, all checked before the database is touched.
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = Settings::from_env()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let app = Application::build(settings).await?;
+            let app = Application::build(Settings::from_env()?).await?;
             tracing::info!(port = app.port(), "serving");
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
-            pageshare::db::connect_and_migrate(&settings.database_url).await?;
+            pageshare::db::connect_and_migrate(&config::database_url(&config::env_var)?).await?;
             println!("database migrated");
         }
-        Command::Secrets(SecretsCommand::Status { json }) => {
-            let pool = pageshare::db::connect_and_migrate(&settings.database_url).await?;
-            let report = secrets::status(&pool, settings.secret_mode).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.table());
-            }
-        }
+        Command::Secrets(command) => return secrets::run(command).await,
+        Command::Tenants(TenantsCommand::Status { json }) => tenants::run(json).await?,
         Command::UnlockUrl {
             share,
             secret,
             ttl,
             base_url,
         } => {
-            let base_url = base_url.unwrap_or_else(|| settings.base_url.clone());
+            let base_url = match base_url {
+                Some(url) => config::base_url_argument(&url)?,
+                None => config::base_url(&config::env_var)?,
+            };
             let now = chrono::Utc::now().timestamp();
             println!(
                 "{}",
                 unlock_url::unlock_url(&base_url, &share, &secret, ttl, now)?
             );
         }
-        Command::Dev => pageshare::cli::dev::run(settings).await?,
-        Command::Tenants(TenantsCommand::Status { json }) => {
-            let pool = pageshare::db::connect_and_migrate(&settings.database_url).await?;
-            let report = tenants::status(&pool).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.table());
-            }
-        }
-        Command::ForgeUi { dir } => {
-            for (name, contents) in pageshare::web::ui::forge_resources()? {
-                let path = dir.join(&name);
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                std::fs::write(&path, contents)?;
-                println!("{}", path.display());
-            }
-        }
-        Command::Secrets(SecretsCommand::ForgetPerInstall) => {
-            let pool = pageshare::db::connect_and_migrate(&settings.database_url).await?;
-            return secrets::forget_per_install(&pool, settings.secret_mode).await;
-        }
+        Command::Dev => pageshare::cli::dev::run(Settings::from_env()?).await?,
+        Command::ForgeUi { dir } => write_forge_ui(&dir)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `pageshare forge-ui DIR`: needs no setting.
+fn write_forge_ui(dir: &Path) -> anyhow::Result<()> {
+    for (name, contents) in pageshare::web::ui::forge_resources()? {
+        let path = dir.join(&name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, contents)?;
+        println!("{}", path.display());
+    }
+    Ok(())
 }

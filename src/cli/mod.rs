@@ -80,6 +80,20 @@ pub enum SecretsCommand {
     ForgetPerInstall,
 }
 
+/// A command's report: JSON with `--json`, else its table.
+fn print_report<R: serde::Serialize>(
+    report: &R,
+    json: bool,
+    table: impl Fn(&R) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{}", table(report));
+    }
+    Ok(())
+}
+
 /// An error with its causes, each said once: sqlx repeats a cause in the message of the error
 /// that wraps it.
 pub fn error_message(error: &anyhow::Error) -> String {

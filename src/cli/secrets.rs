@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use serde::Serialize;
 use sqlx::PgPool;
 
+use super::SecretsCommand;
+use crate::config::{self, env_var};
 use crate::connect::secrets::{SecretKind, SecretMode};
+use crate::db;
 use crate::storage::installations::{self, SecretStatusRow};
 
 #[derive(Debug, Serialize)]
@@ -103,13 +106,31 @@ pub async fn status(pool: &PgPool, mode: SecretMode) -> anyhow::Result<StatusRep
     Ok(report(mode, installations::secret_status(pool).await?))
 }
 
-pub async fn forget_per_install(pool: &PgPool, mode: SecretMode) -> anyhow::Result<ExitCode> {
-    if mode == SecretMode::PerInstall {
-        eprintln!(
-            "refused: PAGESHARE_SECRET_MODE is per-install, which needs the stored secrets; switch to app-wide first"
-        );
-        return Ok(ExitCode::from(2));
+/// `pageshare secrets status|forget-per-install`: reads `DATABASE_URL` and
+/// `PAGESHARE_SECRET_MODE` only.
+pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
+    let database_url = config::database_url(&env_var)?;
+    let mode = config::secret_mode(&env_var)?;
+    match command {
+        SecretsCommand::Status { json } => {
+            let pool = db::open_existing(&database_url).await?;
+            super::print_report(&status(&pool, mode).await?, json, StatusReport::table)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        SecretsCommand::ForgetPerInstall if mode == SecretMode::PerInstall => {
+            eprintln!(
+                "refused: PAGESHARE_SECRET_MODE is per-install, which needs the stored secrets; switch to app-wide first"
+            );
+            Ok(ExitCode::from(2))
+        }
+        SecretsCommand::ForgetPerInstall => {
+            forget_per_install(&db::open_existing(&database_url).await?, mode).await
+        }
     }
+}
+
+/// Delete the stored per-install secrets, or refuse (exit code 2) while a tenant needs its own.
+async fn forget_per_install(pool: &PgPool, mode: SecretMode) -> anyhow::Result<ExitCode> {
     match installations::forget_per_install_secrets(pool).await? {
         Some(forgotten) => {
             println!("forgot {forgotten} stored per-install secret(s)");

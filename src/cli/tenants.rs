@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::config::{self, env_var};
+use crate::db;
 use crate::storage::forge_tenants::{self, TenantStatusRow};
 
 #[derive(Debug, Serialize)]
@@ -81,4 +83,10 @@ impl TenantsReport {
 
 pub async fn status(pool: &PgPool) -> anyhow::Result<TenantsReport> {
     Ok(TenantsReport::new(forge_tenants::status(pool).await?))
+}
+
+/// `pageshare tenants status [--json]`: reads `DATABASE_URL` only.
+pub async fn run(json: bool) -> anyhow::Result<()> {
+    let pool = db::open_existing(&config::database_url(&env_var)?).await?;
+    super::print_report(&status(&pool).await?, json, TenantsReport::table)
 }

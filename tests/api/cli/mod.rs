@@ -89,6 +89,10 @@ impl Database {
         }
     }
 
+    pub fn name(&self) -> &str {
+        self.url.rsplit_once('/').unwrap().1
+    }
+
     pub async fn exists(&self) -> bool {
         database_exists(&self.url).await
     }

@@ -132,3 +132,71 @@ async fn a_bad_setting_stops_the_command_before_the_database_is_touched() {
         assert!(!db.exists().await, "{case}: the database was created");
     }
 }
+
+/// A command, the settings it reads (set right), and how its output starts.
+struct Reads<'a> {
+    args: &'a [&'a str],
+    settings: Vec<(&'a str, &'a str)>,
+    prints: &'a str,
+}
+
+#[tokio::test]
+async fn each_command_reads_only_the_settings_it_uses() {
+    let db = Database::unused();
+    let forge_ui =
+        std::env::temp_dir().join(format!("pageshare-forge-ui-{}", uuid::Uuid::new_v4()));
+    let forge_ui = forge_ui.to_str().unwrap();
+    // Every one of these is wrong; a command that read one would stop.
+    let wrong = [
+        ("DATABASE_URL", "nope"),
+        ("PAGESHARE_BIND", "nope"),
+        ("PAGESHARE_BASE_URL", "nope"),
+        ("PAGESHARE_APP_KEY", "no key"),
+        ("PAGESHARE_SECRET_MODE", "sometimes"),
+        ("PAGESHARE_COOKIE_KEY", "abcd"),
+        ("PAGESHARE_HOST_ALLOWLIST", "https://acme.atlassian.net/"),
+    ];
+    let write_forge_ui = ["forge-ui", forge_ui];
+    let cases = [
+        Reads {
+            args: &["migrate"],
+            settings: vec![("DATABASE_URL", &db.url)],
+            prints: "database migrated",
+        },
+        Reads {
+            args: &["tenants", "status"],
+            settings: vec![("DATABASE_URL", &db.url)],
+            prints: "tenants: 0",
+        },
+        Reads {
+            args: &["secrets", "status", "--json"],
+            // Migrating mode without PAGESHARE_APP_SECRET: the status does not use it.
+            settings: vec![
+                ("DATABASE_URL", &db.url),
+                ("PAGESHARE_SECRET_MODE", "migrating"),
+            ],
+            prints: "{",
+        },
+        Reads {
+            args: &write_forge_ui,
+            settings: vec![],
+            prints: forge_ui,
+        },
+    ];
+    for case in cases {
+        let env: Vec<(&str, &str)> = wrong
+            .iter()
+            .filter(|(name, _)| case.settings.iter().all(|(used, _)| used != name))
+            .chain(&case.settings)
+            .copied()
+            .collect();
+        let run = pageshare(case.args, &env, None);
+        assert_eq!(run.code, Some(0), "{:?}: {run:?}", case.args);
+        assert!(
+            run.stdout.starts_with(case.prints),
+            "{:?}: {run:?}",
+            case.args
+        );
+    }
+    let _ = std::fs::remove_dir_all(forge_ui);
+}
