@@ -33,22 +33,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Secrets(command) => return secrets::run(command).await,
         Command::Tenants(TenantsCommand::Status { json }) => tenants::run(json).await?,
-        Command::UnlockUrl {
-            share,
-            secret,
-            ttl,
-            base_url,
-        } => {
-            let base_url = match base_url {
-                Some(url) => config::base_url_argument(&url)?,
-                None => config::base_url(&config::env_var)?,
-            };
-            let now = chrono::Utc::now().timestamp();
-            println!(
-                "{}",
-                unlock_url::unlock_url(&base_url, &share, &secret, ttl, now)?
-            );
-        }
+        Command::UnlockUrl(args) => unlock_url::run(args)?,
         Command::Dev => pageshare::cli::dev::run(Settings::from_env()?).await?,
         Command::ForgeUi { dir } => write_forge_ui(&dir)?,
     }

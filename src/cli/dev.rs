@@ -8,6 +8,7 @@ use crate::connect::allowlist::HostAllowlist;
 use crate::forge::ids::AppId;
 use crate::forge::token::Environment;
 use crate::sandbox::{AppTarget, FORGE_APP_ID, OpenLinks, Page, Sandbox};
+use crate::share::UnlockSecret;
 use crate::startup::Application;
 
 /// The sample share's password, printed for the newcomer.
@@ -107,7 +108,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let unlock = super::unlock_url::unlock_url(
         &settings.base_url,
         uuid,
-        secret,
+        &UnlockSecret::from_hex(secret).context("unlock secret")?,
         60,
         chrono::Utc::now().timestamp(),
     )?;

@@ -5,7 +5,9 @@ pub mod secrets;
 pub mod tenants;
 pub mod unlock_url;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use crate::share::unlock::MAX_LIFETIME_SECS;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,20 +30,7 @@ pub enum Command {
     #[command(subcommand)]
     Secrets(SecretsCommand),
     /// Print a ready `?unlock=` URL for a password-protected share.
-    UnlockUrl {
-        /// The share's uuid.
-        #[arg(long)]
-        share: String,
-        /// The share's unlock secret (64 hex digits).
-        #[arg(long)]
-        secret: String,
-        /// Seconds the token is valid (at most 60).
-        #[arg(long, default_value_t = 60)]
-        ttl: i64,
-        /// The app's public base URL (default: PAGESHARE_BASE_URL).
-        #[arg(long)]
-        base_url: Option<String>,
-    },
+    UnlockUrl(UnlockUrlArgs),
     /// The local sandbox: the app plus a simulated Confluence host, installed, with a sample
     /// password-protected share.
     Dev,
@@ -78,6 +67,28 @@ pub enum SecretsCommand {
     /// Forget every stored per-install secret; refused until every installed tenant verifies
     /// with the app-wide secret.
     ForgetPerInstall,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockUrlArgs {
+    /// The share's uuid.
+    #[arg(long)]
+    pub share: String,
+    /// `-` reads the share's unlock secret (64 hex digits) from stdin. Unset: from
+    /// PAGESHARE_UNLOCK_SECRET. The secret itself here shows in `ps` and shell history.
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Seconds the token is valid (1 to 60).
+    #[arg(
+        long,
+        default_value_t = 60,
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(i64).range(1..=MAX_LIFETIME_SECS as i64)
+    )]
+    pub ttl: i64,
+    /// The app's public base URL (default: PAGESHARE_BASE_URL).
+    #[arg(long)]
+    pub base_url: Option<String>,
 }
 
 /// A command's report: JSON with `--json`, else its table.

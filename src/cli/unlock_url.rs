@@ -1,26 +1,86 @@
 //! `pageshare unlock-url`: a ready `?unlock=` URL, so nobody needs a website to mint a token.
+//! The secret comes from `PAGESHARE_UNLOCK_SECRET` or stdin, never echoed; `--secret HEX` still
+//! works, with a warning (it shows in `ps` and shell history).
+
+use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, bail};
 
+use super::UnlockUrlArgs;
+use crate::config::{self, env_var};
 use crate::share::unlock::{MAX_LIFETIME_SECS, mint_unlock_token};
 use crate::share::{ShareId, UnlockSecret};
 
+const SECRET_VARIABLE: &str = "PAGESHARE_UNLOCK_SECRET";
+
+pub fn run(args: UnlockUrlArgs) -> anyhow::Result<()> {
+    let base_url = match &args.base_url {
+        Some(url) => config::base_url_argument(url)?,
+        None => config::base_url(&env_var)?,
+    };
+    let (hex, source) = secret(args.secret.as_deref())?;
+    // The secret is never echoed back, not even in an error.
+    let secret = UnlockSecret::from_hex(&hex)
+        .with_context(|| format!("{source} must be the share's unlock secret: 64 hex digits"))?;
+    let now = chrono::Utc::now().timestamp();
+    println!(
+        "{}",
+        unlock_url(&base_url, &args.share, &secret, args.ttl, now)?
+    );
+    Ok(())
+}
+
+/// The unlock secret as given, and where it came from (to name in an error).
+fn secret(argument: Option<&str>) -> anyhow::Result<(String, &'static str)> {
+    match argument {
+        Some("-") => Ok((read_stdin()?, "the secret on stdin")),
+        Some(hex) => {
+            eprintln!(
+                "pageshare: warning: --secret with the secret itself shows it in the process list \
+                 and shell history; set {SECRET_VARIABLE} or pass --secret - and write it to stdin"
+            );
+            Ok((hex.to_owned(), "--secret"))
+        }
+        None => env_var(SECRET_VARIABLE)
+            .map(|hex| (hex, SECRET_VARIABLE))
+            .with_context(|| {
+                format!(
+                    "no unlock secret: set {SECRET_VARIABLE} (as the share panel's snippets do) or pass --secret - and write it to stdin"
+                )
+            }),
+    }
+}
+
+fn read_stdin() -> anyhow::Result<String> {
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("unlock secret (64 hex digits): ");
+    }
+    let mut text = String::new();
+    stdin
+        .read_to_string(&mut text)
+        .context("cannot read the unlock secret from stdin")?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        bail!("--secret -: nothing on stdin; write the share's unlock secret to it");
+    }
+    Ok(secret.to_owned())
+}
+
+/// `{base_url}/content/{share}?unlock=…`, a token valid `ttl` seconds from `now`.
 pub fn unlock_url(
     base_url: &str,
     share: &str,
-    secret_hex: &str,
+    secret: &UnlockSecret,
     ttl: i64,
     now: i64,
 ) -> anyhow::Result<String> {
     let share =
         ShareId::parse(share).context("--share must be a share uuid (as in /content/{uuid})")?;
-    // The secret is never echoed back, not even in an error.
-    let secret = UnlockSecret::from_hex(secret_hex)
-        .context("--secret must be the share's unlock secret: 64 hex digits")?;
     if !(1..=MAX_LIFETIME_SECS as i64).contains(&ttl) {
         bail!("--ttl must be between 1 and {MAX_LIFETIME_SECS} seconds");
     }
-    let token = mint_unlock_token(share, &secret, now, ttl);
+    let token = mint_unlock_token(share, secret, now, ttl);
     Ok(format!(
         "{}?unlock={token}",
         share.page_url(base_url.trim_end_matches('/'))
@@ -39,7 +99,7 @@ mod tests {
         let url = unlock_url(
             "https://pages.example.com/",
             &share.to_string(),
-            &secret.to_hex(),
+            &secret,
             30,
             1_000,
         )
@@ -51,19 +111,17 @@ mod tests {
     }
 
     #[test]
-    fn refuses_bad_arguments_without_echoing_the_secret() {
+    fn refuses_a_bad_share_or_ttl() {
         let share = ShareId::new().to_string();
-        let secret = UnlockSecret::generate().to_hex();
-        let short_secret = &secret[..40];
+        let secret = UnlockSecret::generate();
         let cases = [
-            ("not-a-uuid", secret.as_str(), 60),
-            (share.as_str(), short_secret, 60),
-            (share.as_str(), secret.as_str(), 61),
-            (share.as_str(), secret.as_str(), 0),
+            ("not-a-uuid", 60),
+            (share.as_str(), 61),
+            (share.as_str(), 0),
         ];
-        for (share, secret, ttl) in cases {
-            let error = unlock_url("http://localhost:8080", share, secret, ttl, 0).unwrap_err();
-            assert!(!format!("{error:#}").contains(short_secret));
+        for (share, ttl) in cases {
+            let refused = unlock_url("http://localhost:8080", share, &secret, ttl, 0);
+            assert!(refused.is_err(), "{share} {ttl}");
         }
     }
 }

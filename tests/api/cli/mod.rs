@@ -3,6 +3,7 @@
 
 mod database;
 mod settings;
+mod unlock_url;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};

@@ -1,12 +1,23 @@
 //! Every setting a command uses is checked before the database is touched; an error names the
 //! variable, says the problem once and never repeats a secret.
 
+use pageshare::share::UnlockSecret;
+
 use super::{Database, pageshare};
+
+const SHARE: &str = "8db33809-1f32-48bb-8c52-5877dab48107";
 
 #[tokio::test]
 async fn a_bad_setting_stops_the_command_before_the_database_is_touched() {
     let db = Database::unused();
     let long_key = "k".repeat(65);
+    let base_url_argument = [
+        "unlock-url",
+        "--share",
+        SHARE,
+        "--base-url",
+        "pages.example.com",
+    ];
     // (command, variable, value, what the error says)
     let cases: Vec<(&[&str], &str, &str, &str)> = vec![
         (
@@ -115,9 +126,29 @@ async fn a_bad_setting_stops_the_command_before_the_database_is_touched() {
             "601",
             "at most 600",
         ),
+        (
+            &["unlock-url", "--share", SHARE],
+            "PAGESHARE_BASE_URL",
+            "ftp://pages.example.com",
+            "http or https",
+        ),
+        (
+            &base_url_argument,
+            "--base-url",
+            "",
+            "not an absolute http(s) URL",
+        ),
     ];
+    let secret = UnlockSecret::generate().to_hex();
     for (args, name, value, problem) in cases {
-        let env = [("DATABASE_URL", db.url.as_str()), (name, value)];
+        let env: Vec<(&str, &str)> = [
+            ("DATABASE_URL", db.url.as_str()),
+            ("PAGESHARE_UNLOCK_SECRET", &secret),
+            (name, value),
+        ]
+        .into_iter()
+        .filter(|(variable, _)| !variable.starts_with("--"))
+        .collect();
         let run = pageshare(args, &env, None);
         let case = format!("{name}={value:?} for {args:?}: {run:?}");
         assert_eq!(run.code, Some(1), "{case}");
@@ -143,6 +174,7 @@ struct Reads<'a> {
 #[tokio::test]
 async fn each_command_reads_only_the_settings_it_uses() {
     let db = Database::unused();
+    let secret = UnlockSecret::generate().to_hex();
     let forge_ui =
         std::env::temp_dir().join(format!("pageshare-forge-ui-{}", uuid::Uuid::new_v4()));
     let forge_ui = forge_ui.to_str().unwrap();
@@ -155,6 +187,15 @@ async fn each_command_reads_only_the_settings_it_uses() {
         ("PAGESHARE_SECRET_MODE", "sometimes"),
         ("PAGESHARE_COOKIE_KEY", "abcd"),
         ("PAGESHARE_HOST_ALLOWLIST", "https://acme.atlassian.net/"),
+        ("PAGESHARE_UNLOCK_SECRET", "abcd"),
+    ];
+    let unlock_url = ["unlock-url", "--share", SHARE];
+    let unlock_url_to = [
+        "unlock-url",
+        "--share",
+        SHARE,
+        "--base-url",
+        "https://x.example.com",
     ];
     let write_forge_ui = ["forge-ui", forge_ui];
     let cases = [
@@ -176,6 +217,19 @@ async fn each_command_reads_only_the_settings_it_uses() {
                 ("PAGESHARE_SECRET_MODE", "migrating"),
             ],
             prints: "{",
+        },
+        Reads {
+            args: &unlock_url,
+            settings: vec![
+                ("PAGESHARE_BASE_URL", "https://pages.example.com/"),
+                ("PAGESHARE_UNLOCK_SECRET", &secret),
+            ],
+            prints: "https://pages.example.com/content/",
+        },
+        Reads {
+            args: &unlock_url_to,
+            settings: vec![("PAGESHARE_UNLOCK_SECRET", &secret)],
+            prints: "https://x.example.com/content/",
         },
         Reads {
             args: &write_forge_ui,
