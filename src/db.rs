@@ -92,3 +92,13 @@ async fn pending_migrations(pool: &PgPool) -> anyhow::Result<usize> {
         .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
         .count())
 }
+
+/// Drop the database of `database_url` if it exists, closing its connections first.
+pub async fn drop_if_exists(database_url: &str) -> anyhow::Result<()> {
+    if exists(database_url).await? {
+        Postgres::force_drop_database(database_url)
+            .await
+            .context("cannot drop the database")?;
+    }
+    Ok(())
+}

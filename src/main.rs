@@ -2,7 +2,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pageshare::cli::{Cli, Command, TenantsCommand, error_message, secrets, tenants, unlock_url};
+use pageshare::cli::{
+    Cli, Command, TenantsCommand, dev, error_message, secrets, tenants, unlock_url,
+};
 use pageshare::config::{self, Settings};
 use pageshare::startup::Application;
 
@@ -34,7 +36,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Secrets(command) => return secrets::run(command).await,
         Command::Tenants(TenantsCommand::Status { json }) => tenants::run(json).await?,
         Command::UnlockUrl(args) => unlock_url::run(args)?,
-        Command::Dev => pageshare::cli::dev::run(Settings::from_env()?).await?,
+        Command::Dev { keep } => dev::run(keep).await?,
         Command::ForgeUi { dir } => write_forge_ui(&dir)?,
     }
     Ok(ExitCode::SUCCESS)

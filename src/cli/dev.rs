@@ -3,13 +3,16 @@
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use crate::config::{ForgeSettings, Settings};
+use crate::config::database_url::{database_name, with_database_name};
+use crate::config::{ForgeSettings, Settings, env_var};
 use crate::connect::allowlist::HostAllowlist;
+use crate::connect::secrets::SecretMode;
+use crate::db;
 use crate::forge::ids::AppId;
 use crate::forge::token::Environment;
 use crate::sandbox::{AppTarget, FORGE_APP_ID, OpenLinks, Page, Sandbox};
 use crate::share::UnlockSecret;
-use crate::startup::Application;
+use crate::startup::{self, Application};
 
 /// The sample share's password, printed for the newcomer.
 pub const DEV_PASSWORD: &str = "pageshare-demo";
@@ -52,7 +55,61 @@ async fn forge_site(sandbox: &Sandbox, target: &AppTarget) -> anyhow::Result<For
     })
 }
 
-pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
+/// The variables `pageshare dev` does not read: it points them at the sandbox.
+const SANDBOX_VARIABLES: &[&str] = &[
+    "PAGESHARE_INSTALL_KEYS_URL",
+    "PAGESHARE_HOST_ALLOWLIST",
+    "PAGESHARE_MEDIA_HOSTS",
+    "PAGESHARE_FORGE_APP_ID",
+    "PAGESHARE_FORGE_JWKS_URL",
+    "PAGESHARE_FORGE_API_BASE",
+    "PAGESHARE_FORGE_ENVIRONMENTS",
+];
+
+/// Postgres cuts longer names short, which could make the dev name the production one.
+const MAX_DATABASE_NAME_LEN: usize = 63;
+
+/// The settings `pageshare dev` reads: the environment's, but for those it takes from the
+/// sandbox; refused in app-wide mode, in which the sandbox's signed install could not verify.
+fn dev_settings() -> anyhow::Result<Settings> {
+    let settings = Settings::from_lookup(|name| {
+        (!SANDBOX_VARIABLES.contains(&name))
+            .then(|| env_var(name))
+            .flatten()
+    })?;
+    if settings.secret_mode == SecretMode::AppWide {
+        bail!(
+            "pageshare dev needs PAGESHARE_SECRET_MODE per-install (the default) or migrating: the \
+             sandbox's sites sign with their own shared secret, which app-wide mode does not accept; \
+             unset PAGESHARE_SECRET_MODE or set it to migrating"
+        );
+    }
+    Ok(settings)
+}
+
+/// The dev database: DATABASE_URL's name plus `_dev`, on the same server; emptied unless `keep`.
+/// Its URL and name.
+async fn dev_database(database_url: &str, keep: bool) -> anyhow::Result<(String, String)> {
+    let name = format!("{}_dev", database_name(database_url));
+    if name.len() > MAX_DATABASE_NAME_LEN {
+        bail!(
+            "DATABASE_URL: its database name is too long for pageshare dev, which adds `_dev` \
+             (at most {MAX_DATABASE_NAME_LEN} bytes in all)"
+        );
+    }
+    let url = with_database_name(database_url, &name);
+    if !keep {
+        db::drop_if_exists(&url).await?;
+    }
+    Ok((url, name))
+}
+
+pub async fn run(keep: bool) -> anyhow::Result<()> {
+    let mut settings = dev_settings()?;
+    let listener = startup::listen(&settings.bind)?;
+    let (database_url, database) = dev_database(&settings.database_url, keep).await?;
+    settings.database_url = database_url;
+    let pool = db::connect_and_migrate(&settings.database_url).await?;
     let sandbox = Sandbox::start(&settings.app_key)?;
     settings.install_keys_url = sandbox.keys_url();
     settings.host_allowlist = HostAllowlist::parse("127.0.0.1");
@@ -64,7 +121,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         api_base: sandbox.forge_api_base(),
         environments: Environment::parse_list("PRODUCTION").map_err(anyhow::Error::msg)?,
     });
-    let app = Application::build(settings.clone()).await?;
+    let app = Application::with_listener(settings.clone(), pool, listener, None).await?;
     let server = tokio::spawn(app.run_until_stopped());
 
     let target = AppTarget {
@@ -114,10 +171,12 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     )?;
     println!(
         "\nPageshare dev sandbox is running.\n\
-         \n  app:            {base}\n  Confluence:     {site} (simulated)\n\
+         \n  app:            {base}\n  Confluence:     {site} (simulated)\
+         \n  database:       {database} ({kept})\n\
          \n  share URL:      {url}\n  password:       {DEV_PASSWORD}\n  unlock secret:  {secret}\
-         \n  unlock URL:     {unlock}\n                  (valid 60 s; mint another with\
-         \n                   pageshare unlock-url --share {uuid} --secret {secret})\n\
+         \n  unlock URL:     {unlock}\n                  (valid 60 s; mint another with the secret\
+         \n                   in PAGESHARE_UNLOCK_SECRET: pageshare unlock-url --share {uuid}\
+         \n                   or on stdin: pageshare unlock-url --share {uuid} --secret -)\n\
          \n  share panel:    {panel}\n  admin page:     {admin}\
          \n                  (open in a browser tab, as the page's reader and site admin)\n\
          \n  Forge site:     {forge_site} (simulated, installed through Forge)\
@@ -125,6 +184,11 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
          \n  Forge panel:    {forge_panel}\n  Forge admin:    {forge_admin}\
          \n                  (the Custom UI pages, {forge_bridge})\n\
          \nPress Ctrl-C to stop.",
+        kept = if keep {
+            "kept from earlier runs"
+        } else {
+            "emptied at start; pageshare dev --keep keeps it"
+        },
         forge_site = forge.site,
         forge_share = forge.share_url,
         forge_panel = forge.links.share_panel,

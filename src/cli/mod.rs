@@ -32,8 +32,12 @@ pub enum Command {
     /// Print a ready `?unlock=` URL for a password-protected share.
     UnlockUrl(UnlockUrlArgs),
     /// The local sandbox: the app plus a simulated Confluence host, installed, with a sample
-    /// password-protected share.
-    Dev,
+    /// password-protected share. Uses its own database: DATABASE_URL's name plus `_dev`.
+    Dev {
+        /// Keep the dev database of earlier runs (by default it starts empty every run).
+        #[arg(long)]
+        keep: bool,
+    },
     /// Tenants: which platform (Connect, Forge) each has been seen on, and when.
     #[command(subcommand)]
     Tenants(TenantsCommand),

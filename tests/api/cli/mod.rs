@@ -2,11 +2,12 @@
 //! with good and bad settings (`docs/CONFIGURATION.md`).
 
 mod database;
+mod dev;
 mod settings;
 mod unlock_url;
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sqlx::migrate::MigrateDatabase;
@@ -78,7 +79,8 @@ fn read_all(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Str
     })
 }
 
-/// A database name on the test server that nobody uses yet; dropped at the end.
+/// A database name on the test server that nobody uses yet; it and its `pageshare dev`
+/// sibling (`_dev`) are dropped at the end.
 pub struct Database {
     pub url: String,
 }
@@ -88,6 +90,11 @@ impl Database {
         Self {
             url: crate::helpers::fresh_database_url(),
         }
+    }
+
+    /// The URL `pageshare dev` uses with this `DATABASE_URL`.
+    pub fn dev_url(&self) -> String {
+        format!("{}_dev", self.url)
     }
 
     pub fn name(&self) -> &str {
@@ -101,7 +108,7 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
-        let urls = [self.url.clone()];
+        let urls = [self.url.clone(), self.dev_url()];
         // Drop runs inside the test's runtime: clean up on a thread with its own.
         let _ = std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
@@ -120,4 +127,23 @@ impl Drop for Database {
 
 pub async fn database_exists(url: &str) -> bool {
     sqlx::Postgres::database_exists(url).await.unwrap()
+}
+
+/// A binary left running (`serve`, `dev`), killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on (bound, then let go).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
