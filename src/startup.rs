@@ -23,7 +23,7 @@ use crate::share::signing::SigningKey;
 use crate::storage::app_keys::shared_key;
 use crate::storage::reader_cache::{self, ReaderCache};
 use crate::web::state::{AppState, ForgeRuntime};
-use crate::web::{configure, logging};
+use crate::web::{app_routes, logging};
 
 /// How long sanitised page content is reused before Confluence is asked again.
 const CONTENT_TTL: Duration = Duration::from_secs(30);
@@ -123,7 +123,7 @@ impl Application {
             settings,
         });
         let https = state.settings.base_url.starts_with("https://");
-        let routes = configure(state.settings.forge.is_some());
+        let routes = app_routes(state.settings.base_path(), state.settings.forge.is_some());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(security_headers(&https))

@@ -23,10 +23,27 @@ use actix_web::web;
 
 use error::{ApiError, AppError, Missing, api_extractors};
 
-/// Every route of the app (the Forge ones only with `forge`). Each surface sets the extractor
+/// Every route of the app, mounted under the base URL's path (the Forge ones only with
+/// `forge`); any other path answers [`not_found`]. Each surface sets the extractor
 /// configuration that turns its bad input into a 4xx of its kind (JSON or a page); what is left
 /// answers JSON.
-pub fn configure(forge: bool) -> impl Fn(&mut web::ServiceConfig) + Clone {
+pub fn app_routes(
+    base_path: &str,
+    forge: bool,
+) -> impl Fn(&mut web::ServiceConfig) + Clone + use<> {
+    let base_path = base_path.to_owned();
+    move |cfg| {
+        cfg.service(web::scope(&base_path).configure(configure(forge)))
+            .default_service(web::to(not_found));
+    }
+}
+
+/// A JSON 404 for a path no route serves.
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError(AppError::NotFound(Missing::Route)))
+}
+
+fn configure(forge: bool) -> impl Fn(&mut web::ServiceConfig) {
     move |cfg| {
         let (query, path) = api_extractors();
         cfg.app_data(query)
@@ -40,8 +57,5 @@ pub fn configure(forge: bool) -> impl Fn(&mut web::ServiceConfig) + Clone {
         if forge {
             cfg.configure(forge::routes);
         }
-        cfg.default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(ApiError(AppError::NotFound(Missing::Route)))
-        }));
     }
 }

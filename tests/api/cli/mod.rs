@@ -1,6 +1,7 @@
 //! The `pageshare` binary as an operator runs it: each command's stdout, stderr and exit code,
 //! with good and bad settings (`docs/CONFIGURATION.md`).
 
+mod base_path;
 mod database;
 mod dev;
 mod settings;
