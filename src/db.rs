@@ -58,8 +58,11 @@ async fn exists(database_url: &str) -> anyhow::Result<bool> {
 }
 
 async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
-    let options =
-        PgConnectOptions::from_str(database_url).context("DATABASE_URL is not a Postgres URL")?;
+    let options = PgConnectOptions::from_str(database_url)
+        .context("DATABASE_URL is not a Postgres URL")?
+        // No NOTICE messages (such as the migrator's "already exists, skipping" at every
+        // start): sqlx would log them at info.
+        .options([("client_min_messages", "warning")]);
     PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(3))

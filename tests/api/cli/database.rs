@@ -49,6 +49,24 @@ async fn only_serve_migrate_and_dev_create_the_database() {
 }
 
 #[tokio::test]
+async fn the_log_has_no_colour_codes_off_a_terminal_and_no_migration_notice() {
+    let db = Database::unused();
+    let env = [("DATABASE_URL", db.url.as_str()), ("RUST_LOG", "info")];
+    // The first run creates the database and its migrations table (and logs it), the second
+    // finds them, which Postgres would answer with a NOTICE.
+    let runs = [
+        pageshare(&["migrate"], &env, None),
+        pageshare(&["migrate"], &env, None),
+    ];
+    assert!(runs[0].stderr.contains("created the database"), "{runs:?}");
+    for run in runs {
+        assert_eq!(run.code, Some(0), "{run:?}");
+        assert!(!run.stderr.contains('\u{1b}'), "ANSI codes: {run:?}");
+        assert!(!run.stderr.contains("already exists"), "{run:?}");
+    }
+}
+
+#[tokio::test]
 async fn commands_that_read_refuse_a_database_that_is_not_migrated() {
     let db = Database::unused();
     sqlx::Postgres::create_database(&db.url).await.unwrap();

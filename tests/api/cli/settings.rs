@@ -254,3 +254,23 @@ async fn each_command_reads_only_the_settings_it_uses() {
     }
     let _ = std::fs::remove_dir_all(forge_ui);
 }
+
+#[test]
+fn a_rust_log_that_does_not_parse_is_said_and_logging_stays_at_info() {
+    let secret = UnlockSecret::generate().to_hex();
+    let env = [
+        ("RUST_LOG", "info,pageshare=loud"),
+        ("PAGESHARE_UNLOCK_SECRET", &secret),
+    ];
+    let run = pageshare(&["unlock-url", "--share", SHARE], &env, None);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.starts_with("http://localhost:8080/content/"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.starts_with("pageshare: warning: RUST_LOG: ")
+            && run.stderr.contains("logging at info instead"),
+        "{run:?}"
+    );
+}
