@@ -81,21 +81,43 @@ impl StatusReport {
         let _ = writeln!(out, "not moved yet ({}):", self.not_moved.len());
         let _ = writeln!(
             out,
-            "  {:<40} {:<12} {:<25} base URL",
-            "client key", "last kind", "last verified"
+            "  {:<40} {:<12} {:<25} {:<14} base URL",
+            "client key", "last kind", "last verified", "stored secret"
         );
         for row in &self.not_moved {
             let last_at = row.per_install_verified_at.max(row.app_wide_verified_at);
             let _ = writeln!(
                 out,
-                "  {:<40} {:<12} {:<25} {}",
+                "  {:<40} {:<12} {:<25} {:<14} {}",
                 row.client_key,
                 row.last_secret_kind.as_deref().unwrap_or("never"),
                 last_at.map_or_else(
                     || "-".to_owned(),
                     |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
                 ),
+                if row.has_stored_secret {
+                    "kept"
+                } else {
+                    "none"
+                },
                 row.base_url
+            );
+        }
+        let without_secret = self
+            .not_moved
+            .iter()
+            .filter(|r| !r.has_stored_secret)
+            .count();
+        if without_secret > 0 {
+            let consequence = if self.target == SecretKind::PerInstall.as_str() {
+                "they cannot verify in per-install mode until they install the app again"
+            } else {
+                "they can verify only with the app-wide secret"
+            };
+            let _ = writeln!(
+                out,
+                "{without_secret} of them hold no stored per-install secret (`secrets forget-per-install` \
+                 deleted it): {consequence}"
             );
         }
         out
@@ -119,7 +141,9 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
         }
         SecretsCommand::ForgetPerInstall if mode == SecretMode::PerInstall => {
             eprintln!(
-                "refused: PAGESHARE_SECRET_MODE is per-install, which needs the stored secrets; switch to app-wide first"
+                "refused: PAGESHARE_SECRET_MODE is per-install, which verifies with the stored secrets; \
+                 run this with PAGESHARE_SECRET_MODE=migrating (or app-wide) once `pageshare secrets status` \
+                 shows every tenant on the app-wide secret"
             );
             Ok(ExitCode::from(2))
         }

@@ -4,6 +4,7 @@
 mod base_path;
 mod database;
 mod dev;
+mod secrets;
 mod settings;
 mod unlock_url;
 
