@@ -556,6 +556,39 @@ mod tests {
         assert_eq!(sandbox.verified_rest_calls(), 1);
     }
 
+    /// Confluence checks each call's `qsh` with its own canonicaliser (the sandbox's, not the
+    /// app's): every call the app makes verifies there, with the canonical request (and so the
+    /// `qsh`) computed by hand in `sandbox::qsh::APP_CALLS`.
+    #[tokio::test]
+    async fn each_call_carries_the_qsh_confluence_computes_for_it() {
+        let sandbox = Sandbox::start(APP_KEY).expect("sandbox starts");
+        let site = sandbox.add_site("acme");
+        sandbox.update_site("acme", |s| {
+            s.pages
+                .insert("1234567".to_owned(), Page::sample(&s.base_url, "1234567"));
+        });
+        let client = client_for(&sandbox);
+        let target = Target::of(&site);
+        let host = target.host();
+        let (user, page) = (AccountId::parse("557058:editor").unwrap(), id("1234567"));
+
+        client.is_site_admin(&host, &user).await.unwrap();
+        let read = ContentOperation::Read;
+        (client
+            .has_content_permission(&host, &user, &page, read)
+            .await)
+            .unwrap();
+        client.content(&host, &page).await.unwrap();
+        let image = id(Page::SAMPLE_IMAGE_ID);
+        client.attachment(&host, &page, &image).await.unwrap();
+
+        let by_hand: Vec<&str> = crate::sandbox::qsh::APP_CALLS
+            .iter()
+            .map(|call| call.3)
+            .collect();
+        assert_eq!(sandbox.signed_requests(), by_hand);
+    }
+
     #[tokio::test]
     async fn an_unknown_page_is_not_found() {
         let (sandbox, site) = sandbox_with_sample_page();

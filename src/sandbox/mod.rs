@@ -3,12 +3,14 @@
 //! It behaves like Atlassian where the app can tell: lifecycle callbacks signed with RS256 by its
 //! own key, served by a key server at `{url}/keys/{kid}`; Connect JWTs minted like the ones an
 //! iframe gets (computed qsh) or `AP.context.getToken()` returns (context qsh); and the REST
-//! calls the app makes, each of which must carry a valid app JWT with the right `qsh`.
+//! calls the app makes, each of which must carry a valid app JWT (an `iat`, at most 180 s of life)
+//! whose `qsh` is the one the sandbox computes with its own canonicaliser ([`qsh`]), not the app's.
 
 mod ap;
 mod forge;
 mod forge_ui;
 pub mod keys;
+pub(crate) mod qsh;
 mod rest;
 mod sites;
 
@@ -179,6 +181,12 @@ impl Sandbox {
     /// How many REST calls the app made to this host that verified.
     pub fn verified_rest_calls(&self) -> usize {
         self.lock().verified_calls
+    }
+
+    /// The canonical request, as Confluence computes it, of each Connect call of the app that
+    /// verified, in order.
+    pub fn signed_requests(&self) -> Vec<String> {
+        self.lock().signed_requests.clone()
     }
 
     /// How many verified `GET /rest/api/content/{id}` calls the app made (to prove caching).

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Shared;
+use super::qsh::{canonical_request, qsh_of};
 use super::sites::{KeyServer, MediaGrant, Site};
-use crate::connect::canonical::{RequestParts, qsh};
 
 /// Atlassian's services: the install key server, Forge's gateway to Confluence's API (the same
 /// calls, Bearer app tokens), and an attacker's endpoint for the hostile tests.
@@ -116,12 +116,54 @@ async fn install_key(kid: web::Path<String>, state: web::Data<Shared>) -> HttpRe
         .body(pem)
 }
 
+/// The longest lifetime (`exp - iat`) the sandbox accepts on the app's JWTs: the 180 s
+/// `docs/SECURITY.md` says the app gives them.
+pub const APP_JWT_MAX_LIFETIME_SECS: i64 = 180;
+/// How far ahead of the sandbox's clock an app JWT's `iat` may be.
+pub const APP_JWT_IAT_LEEWAY_SECS: i64 = 5;
+
+/// The claims Confluence reads from the app's JWT; each is checked, a missing one refuses it.
 #[derive(Deserialize)]
 struct AppClaims {
-    iss: String,
-    exp: i64,
-    qsh: String,
-    aud: Vec<String>,
+    iss: Option<String>,
+    iat: Option<i64>,
+    exp: Option<i64>,
+    qsh: Option<String>,
+    aud: Option<Vec<String>>,
+}
+
+impl AppClaims {
+    /// Why Confluence refuses the token for a call whose qsh is `expected_qsh`, if it does.
+    fn refusal(
+        &self,
+        app_key: &str,
+        site: &Site,
+        expected_qsh: &str,
+        now: i64,
+    ) -> Option<&'static str> {
+        let (Some(iat), Some(exp)) = (self.iat, self.exp) else {
+            return Some("iat and exp are required");
+        };
+        if self.iss.as_deref() != Some(app_key) {
+            Some("iss is not the app's key")
+        } else if !self
+            .aud
+            .as_ref()
+            .is_some_and(|aud| aud.contains(&site.client_key))
+        {
+            Some("aud does not name the site")
+        } else if iat > now + APP_JWT_IAT_LEEWAY_SECS {
+            Some("iat is in the future")
+        } else if exp <= now {
+            Some("expired")
+        } else if exp - iat > APP_JWT_MAX_LIFETIME_SECS {
+            Some("lives longer than 180 s")
+        } else if self.qsh.as_deref() != Some(expected_qsh) {
+            Some("qsh does not match the request")
+        } else {
+            None
+        }
+    }
 }
 
 /// Why the host refused a call.
@@ -173,22 +215,19 @@ fn authorize(req: &HttpRequest, state: &Shared, site_name: &str) -> Result<Site,
     )
     .map_err(|_| Refusal::Unauthorized("bad signature or claims"))?
     .claims;
-    let expected_qsh = qsh(
-        RequestParts {
-            method: req.method().as_str(),
-            path: req.path(),
-            query: req.query_string(),
-        },
+    // Confluence's own computation, from the request as it arrived: never the app's.
+    let canonical = canonical_request(
+        req.method().as_str(),
+        req.path(),
+        req.query_string(),
         &site.base_path(),
     );
-    if claims.iss != state.app_key
-        || claims.exp <= Utc::now().timestamp()
-        || !claims.aud.contains(&site.client_key)
-        || claims.qsh != expected_qsh
-    {
-        return Err(Refusal::Unauthorized("iss, exp, aud or qsh wrong"));
+    let now = Utc::now().timestamp();
+    if let Some(why) = claims.refusal(&state.app_key, &site, &qsh_of(&canonical), now) {
+        return Err(Refusal::Unauthorized(why));
     }
     state.verified_calls += 1;
+    state.signed_requests.push(canonical);
     Ok(site)
 }
 
@@ -444,7 +483,132 @@ async fn media(
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    use super::{APP_JWT_IAT_LEEWAY_SECS, APP_JWT_MAX_LIFETIME_SECS};
+    use crate::sandbox::qsh::{APP_CALLS, qsh_of};
     use crate::sandbox::{Page, Sandbox};
+
+    /// Confluence's checks of the app's JWT, each refusing a token that breaks one rule: only
+    /// the app's key, this site, the 180 s the app's tokens live, a present `iat` not ahead of
+    /// the clock, and the `qsh` of this very request (a canonicaliser's usual slips included).
+    #[tokio::test]
+    async fn confluence_refuses_app_jwts_that_break_a_rule() {
+        let sandbox = Sandbox::start("pageshare-test").expect("sandbox starts");
+        let site = sandbox.add_site("acme");
+        let other = sandbox.add_site("other");
+        let (method, path, query, _, qsh) = APP_CALLS[0];
+        assert_eq!(method, "GET");
+        let now = Utc::now().timestamp();
+        let valid = json!({
+            "iss": "pageshare-test", "aud": [site.client_key],
+            "iat": now, "exp": now + APP_JWT_MAX_LIFETIME_SECS, "qsh": qsh,
+        });
+        let with = |changes: Value| {
+            let mut claims = valid.clone();
+            for (name, value) in changes.as_object().expect("an object") {
+                if value.is_null() {
+                    claims.as_object_mut().unwrap().remove(name);
+                } else {
+                    claims[name] = value.clone();
+                }
+            }
+            claims
+        };
+        // A canonicaliser's usual slips.
+        let qsh_of_canonical = |canonical: &str| with(json!({ "qsh": qsh_of(canonical) }));
+        let lifetime = APP_JWT_MAX_LIFETIME_SECS;
+        let ahead = APP_JWT_IAT_LEEWAY_SECS;
+        let cases = [
+            ("valid", valid.clone(), 200),
+            (
+                "iat within the leeway",
+                with(json!({"iat": now + ahead - 2, "exp": now + ahead - 2 + lifetime})),
+                200,
+            ),
+            ("no iat", with(json!({"iat": null})), 401),
+            ("no exp", with(json!({"exp": null})), 401),
+            (
+                "iat ahead of the clock",
+                with(json!({"iat": now + 60, "exp": now + 60 + lifetime})),
+                401,
+            ),
+            (
+                "one second too long",
+                with(json!({"exp": now + lifetime + 1})),
+                401,
+            ),
+            ("an hour long", with(json!({"exp": now + 3600})), 401),
+            (
+                "expired",
+                with(json!({"iat": now - 200, "exp": now - 20})),
+                401,
+            ),
+            ("no iss", with(json!({"iss": null})), 401),
+            (
+                "another app's iss",
+                with(json!({"iss": "someone-else"})),
+                401,
+            ),
+            ("no aud", with(json!({"aud": null})), 401),
+            (
+                "another site's aud",
+                with(json!({"aud": [other.client_key]})),
+                401,
+            ),
+            ("no qsh", with(json!({"qsh": null})), 401),
+            ("context-qsh", with(json!({"qsh": "context-qsh"})), 401),
+            (
+                "another call's qsh",
+                with(json!({"qsh": APP_CALLS[2].4})),
+                401,
+            ),
+            (
+                "parameters left unsorted",
+                qsh_of_canonical("GET&/rest/api/user&expand=operations&accountId=557058%3Aeditor"),
+                401,
+            ),
+            (
+                "a value left unencoded",
+                qsh_of_canonical("GET&/rest/api/user&accountId=557058:editor&expand=operations"),
+                401,
+            ),
+            (
+                "the base path kept",
+                qsh_of_canonical(
+                    "GET&/acme/wiki/rest/api/user&accountId=557058%3Aeditor&expand=operations",
+                ),
+                401,
+            ),
+            (
+                "the method in lower case",
+                qsh_of_canonical("get&/rest/api/user&accountId=557058%3Aeditor&expand=operations"),
+                401,
+            ),
+        ];
+        let http = reqwest::Client::new();
+        let url = format!("{}{path}?{query}", sandbox.url);
+        for (name, claims, status) in cases {
+            let token = jsonwebtoken::encode(
+                &Header::default(),
+                &claims,
+                &EncodingKey::from_secret(site.secret.as_bytes()),
+            )
+            .unwrap();
+            let verified = sandbox.verified_rest_calls();
+            let response = http
+                .get(&url)
+                .header("Authorization", format!("JWT {token}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), status, "{name}");
+            let counted = usize::from(status == 200);
+            assert_eq!(sandbox.verified_rest_calls(), verified + counted, "{name}");
+        }
+    }
 
     #[tokio::test]
     async fn the_media_host_wants_the_token_of_the_redirect() {

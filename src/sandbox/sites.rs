@@ -11,6 +11,8 @@ pub(crate) struct State {
     pub public_key: &'static str,
     pub sites: HashMap<String, Site>,
     pub verified_calls: usize,
+    /// The canonical requests (as Confluence computes them) of the Connect calls that verified.
+    pub signed_requests: Vec<String>,
     /// Verified `GET /rest/api/content/{id}` calls.
     pub content_fetches: usize,
     /// Media token → the attachment it opens, like the tokens Atlassian's media host checks.
@@ -64,6 +66,7 @@ impl State {
             public_key,
             sites: HashMap::new(),
             verified_calls: 0,
+            signed_requests: Vec::new(),
             content_fetches: 0,
             media_tokens: HashMap::new(),
             openers: HashMap::new(),
