@@ -3,7 +3,7 @@
 //! gateway under `/ex/confluence/{cloudId}/wiki` accepts for their own site only, the install
 //! event, the hourly token sync and `preUninstall`. The Custom UI host is in [`super::forge_ui`].
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
 use super::sites::Site;
-use super::{AppTarget, Sandbox, Shared, keys};
+use super::{AppTarget, KeyServer, Sandbox, Shared, keys};
 
 /// The Forge app id the sandbox's invocations are for (`PAGESHARE_FORGE_APP_ID` of an app that
 /// trusts this host).
@@ -25,20 +25,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/forge/jwks.json", web::get().to(jwks));
 }
 
-async fn jwks(state: web::Data<Shared>) -> HttpResponse {
-    let down = {
+async fn jwks(req: HttpRequest, state: web::Data<Shared>) -> HttpResponse {
+    let behaviour = {
         let mut state = state.lock().expect("sandbox state");
         state.jwks_fetches += 1;
-        state.jwks_down
+        state.jwks_server
     };
-    if down {
-        return HttpResponse::ServiceUnavailable().finish();
-    }
     let key = keys::sandbox();
-    HttpResponse::Ok().json(json!({"keys": [{
+    let set = json!({"keys": [{
         "kty": "RSA", "kid": FORGE_KID, "alg": "RS256", "use": "sig",
         "n": URL_SAFE_NO_PAD.encode(&key.modulus), "e": URL_SAFE_NO_PAD.encode(&key.exponent),
-    }]}))
+    }]});
+    super::rest::serve_key(&req, behaviour, "application/json", Some(set.to_string())).await
 }
 
 /// Who invokes: a user of a UI module, or Forge itself (a trigger).
@@ -67,9 +65,18 @@ impl Sandbox {
         self.lock().jwks_fetches
     }
 
-    /// Make Forge's key server answer 503 (or answer again).
+    /// Make Forge's key set behave like this from now on.
+    pub fn set_jwks_server(&self, behaviour: KeyServer) {
+        self.lock().jwks_server = behaviour;
+    }
+
+    /// Make Forge's key set answer 503 (or answer again).
     pub fn set_jwks_down(&self, down: bool) {
-        self.lock().jwks_down = down;
+        self.set_jwks_server(if down {
+            KeyServer::Status(503)
+        } else {
+            KeyServer::Normal
+        });
     }
 
     /// The claims of an invocation token for `site`, as Forge mints them (its documented shape).

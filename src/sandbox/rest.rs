@@ -85,12 +85,35 @@ async fn hostile_json(site: &Site) -> Option<HttpResponse> {
     })
 }
 
-async fn install_key(kid: web::Path<String>, state: web::Data<Shared>) -> HttpResponse {
+async fn install_key(
+    req: HttpRequest,
+    kid: web::Path<String>,
+    state: web::Data<Shared>,
+) -> HttpResponse {
     let (behaviour, pem) = {
         let mut state = state.lock().expect("sandbox state");
         state.key_fetches += 1;
         (state.key_server, state.public_key)
     };
+    let pem = (kid.as_str() == super::KID).then(|| pem.to_owned());
+    serve_key(&req, behaviour, "application/x-pem-file", pem).await
+}
+
+/// What a key server behaving like `behaviour` answers `req`, whose healthy answer is `body` of
+/// `content_type` (`None`: 404). Its redirect leads to the same address with `?moved`, which
+/// always answers as a healthy server does.
+pub(super) async fn serve_key(
+    req: &HttpRequest,
+    behaviour: KeyServer,
+    content_type: &'static str,
+    body: Option<String>,
+) -> HttpResponse {
+    let behaviour = if req.query_string() == "moved" {
+        KeyServer::Normal
+    } else {
+        behaviour
+    };
+    let mut padding = 0;
     match behaviour {
         KeyServer::Normal => {}
         KeyServer::Status(status) => {
@@ -104,16 +127,22 @@ async fn install_key(kid: web::Path<String>, state: web::Data<Shared>) -> HttpRe
                 Ok::<_, std::convert::Infallible>(chunk.clone())
             });
             return HttpResponse::Ok()
-                .content_type("application/x-pem-file")
+                .content_type(content_type)
                 .streaming(endless);
         }
+        KeyServer::Padded(bytes) => padding = bytes,
+        KeyServer::Redirect => {
+            return HttpResponse::Found()
+                .insert_header(("Location", format!("{}?moved", req.path())))
+                .finish();
+        }
     }
-    if kid.as_str() != super::KID {
-        return HttpResponse::NotFound().finish();
+    match body {
+        Some(body) => HttpResponse::Ok()
+            .content_type(content_type)
+            .body(body + &" ".repeat(padding)),
+        None => HttpResponse::NotFound().finish(),
     }
-    HttpResponse::Ok()
-        .content_type("application/x-pem-file")
-        .body(pem)
 }
 
 /// The longest lifetime (`exp - iat`) the sandbox accepts on the app's JWTs: the 180 s

@@ -28,9 +28,9 @@ pub(crate) struct State {
     pub host_url: String,
     /// Requests the attacker's endpoint (`/evil/...`) received.
     pub evil_hits: usize,
-    /// Forge's key set: how often it was fetched, and whether it answers.
+    /// Forge's key set: how it behaves, and the fetches it answered.
+    pub jwks_server: KeyServer,
     pub jwks_fetches: usize,
-    pub jwks_down: bool,
     /// App tokens issued to the app: token → the site it opens and its expiry.
     pub app_tokens: HashMap<String, (String, i64)>,
     /// The app's bundle of `@forge/bridge` the Custom UI pages load, when one was given; else
@@ -38,7 +38,8 @@ pub(crate) struct State {
     pub forge_bridge_bundle: Option<String>,
 }
 
-/// The install key server's behaviour, for tests of an unwell or hostile key server.
+/// How a key server behaves (the install key server, or Forge's key set), for tests of an unwell
+/// or hostile one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum KeyServer {
     #[default]
@@ -49,6 +50,11 @@ pub enum KeyServer {
     Slow(u64),
     /// Every fetch answers 200 with an endless stream of bytes.
     Endless,
+    /// Every fetch answers the healthy answer followed by this many spaces: still a valid key
+    /// (or key set) to a reader that takes it all.
+    Padded(usize),
+    /// Every fetch answers `302 Found` to an address that serves the healthy answer.
+    Redirect,
 }
 
 /// What one media token lets its holder download.
@@ -75,8 +81,8 @@ impl State {
             media_url: String::new(),
             host_url: String::new(),
             evil_hits: 0,
+            jwks_server: KeyServer::Normal,
             jwks_fetches: 0,
-            jwks_down: false,
             app_tokens: HashMap::new(),
             forge_bridge_bundle: None,
         }

@@ -5,7 +5,9 @@ use pageshare::sandbox::{Invoker, Site, new_installation_id};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{EDITOR, PAGE_ID, TestApp, error_code, spawn_app, spawn_app_with};
+use crate::helpers::{
+    EDITOR, PAGE_ID, TestApp, add_sample_page, error_code, spawn_app, spawn_app_with,
+};
 
 async fn tenant_rows(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM installation")
@@ -575,6 +577,63 @@ async fn an_unknown_kid_costs_at_most_one_key_set_fetch_and_cached_keys_survive_
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn a_key_set_that_cannot_be_fetched_is_a_503_stores_nothing_and_is_not_asked_again_for_30_s()
+{
+    use pageshare::sandbox::KeyServer;
+    use std::time::{Duration, Instant};
+
+    // What Forge's key server does, and the answer to the first invocation (the install event).
+    let cases = [
+        ("healthy", KeyServer::Normal, 204),
+        ("503", KeyServer::Status(503), 503),
+        ("500", KeyServer::Status(500), 503),
+        ("429", KeyServer::Status(429), 503),
+        ("slower than the 3 s timeout", KeyServer::Slow(5), 503),
+        ("an endless body", KeyServer::Endless, 503),
+        (
+            "a valid set padded past 256 KB",
+            KeyServer::Padded(256 * 1024),
+            503,
+        ),
+        ("a redirect to a valid set", KeyServer::Redirect, 503),
+    ];
+    for (name, behaviour, status) in cases {
+        let app = spawn_app().await;
+        app.sandbox.add_site("acme");
+        let site = add_sample_page(&app.sandbox, "acme");
+        app.sandbox.set_jwks_server(behaviour);
+        let install = || app.sandbox.forge_install(&app.target, &site);
+        let started = Instant::now();
+        let first = install().await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{name}: the fetch gives up after 3 s ({:?})",
+            started.elapsed()
+        );
+        assert_eq!(first.status(), status, "{name}");
+        assert_eq!(
+            app.sandbox.jwks_fetches(),
+            1,
+            "{name}: one fetch, no redirect followed"
+        );
+        if status == 204 {
+            assert_eq!(tenant_rows(&app).await, 1, "{name}");
+            continue;
+        }
+        assert_eq!(first.headers()["retry-after"], "5", "{name}");
+        assert_eq!(error_code(first).await, "forge_keys_unavailable", "{name}");
+        assert_eq!(tenant_rows(&app).await, 0, "{name}: nothing is stored");
+        // Healthy again, but within 30 s of the failed fetch: not asked, still 503.
+        app.sandbox.set_jwks_server(KeyServer::Normal);
+        let again = install().await.unwrap();
+        assert_eq!(again.status(), 503, "{name}");
+        assert_eq!(error_code(again).await, "forge_keys_unavailable", "{name}");
+        assert_eq!(app.sandbox.jwks_fetches(), 1, "{name}: not asked again");
+        assert_eq!(tenant_rows(&app).await, 0, "{name}: nothing is stored");
+    }
 }
 
 #[tokio::test]
