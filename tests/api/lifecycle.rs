@@ -384,6 +384,28 @@ async fn an_unwell_key_server_is_a_503_and_is_asked_again_later() {
 }
 
 #[tokio::test]
+async fn a_redirected_or_oversized_key_is_refused_and_remembered() {
+    let cases = [
+        ("a redirect to the key", KeyServer::Redirect),
+        ("the key padded past 16 KB", KeyServer::Padded(16 * 1024)),
+    ];
+    for (name, behaviour) in cases {
+        let app = spawn_app().await;
+        let site = app.sandbox.add_site("acme");
+        app.sandbox.set_key_server(behaviour);
+        let refused = app.sandbox.install(&app.target, &site).await.unwrap();
+        assert_eq!(refused.status(), 401, "{name}");
+        assert_eq!(app.sandbox.key_fetches(), 1, "{name}: no redirect followed");
+        // Remembered for 60 s: a healthy key server is not asked again meanwhile.
+        app.sandbox.set_key_server(KeyServer::Normal);
+        let again = app.sandbox.install(&app.target, &site).await.unwrap();
+        assert_eq!(again.status(), 401, "{name}");
+        assert_eq!(app.sandbox.key_fetches(), 1, "{name}: remembered");
+        assert_eq!(app.installation_count(&site.client_key).await, 0, "{name}");
+    }
+}
+
+#[tokio::test]
 async fn an_endless_key_is_cut_at_the_cap() {
     let app = spawn_app().await;
     app.sandbox.set_key_server(KeyServer::Endless);
