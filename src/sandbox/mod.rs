@@ -4,7 +4,8 @@
 //! own key, served by a key server at `{url}/keys/{kid}`; Connect JWTs minted like the ones an
 //! iframe gets (computed qsh) or `AP.context.getToken()` returns (context qsh); and the REST
 //! calls the app makes, each of which must carry a valid app JWT (an `iat`, at most 180 s of life)
-//! whose `qsh` is the one the sandbox computes with its own canonicaliser ([`qsh`]), not the app's.
+//! whose `qsh` is the one the sandbox computes with its own canonicaliser ([`qsh`]), not the app's
+//! (which also computes the `qsh` of the tokens the sandbox mints).
 
 mod ap;
 mod forge;
@@ -27,7 +28,7 @@ pub use forge::{FORGE_APP_ID, FORGE_KID, Invoker};
 pub use sites::{Hostility, KeyServer, Page, Site, new_installation_id, random_secret};
 
 use crate::confluence::redirects::MediaHosts;
-use crate::connect::canonical::{CONTEXT_QSH, RequestParts, canonical_request, qsh_of};
+use crate::connect::canonical::CONTEXT_QSH;
 use crate::connect::secrets::SharedSecret;
 use crate::connect::token::{OutgoingClaims, sign};
 
@@ -218,14 +219,7 @@ impl Sandbox {
     /// The claims of a signed-install token for `path` (`/installed` or `/uninstalled`).
     pub fn install_claims(&self, site: &Site, app: &AppTarget, path: &str) -> Value {
         let now = Utc::now().timestamp();
-        let qsh = qsh_of(&canonical_request(
-            RequestParts {
-                method: "POST",
-                path,
-                query: "",
-            },
-            "",
-        ));
+        let qsh = qsh::qsh_of(&qsh::canonical_request("POST", path, "", ""));
         json!({
             "iss": site.client_key,
             "aud": [app.base_url],
@@ -433,14 +427,7 @@ fn computed_qsh_token(
     let (path, query) = path_and_query
         .split_once('?')
         .unwrap_or((path_and_query, ""));
-    let qsh = qsh_of(&canonical_request(
-        RequestParts {
-            method,
-            path,
-            query,
-        },
-        "",
-    ));
+    let qsh = qsh::qsh_of(&qsh::canonical_request(method, path, query, ""));
     connect_token(site, secret, qsh, account_id)
 }
 
