@@ -618,7 +618,7 @@ mod tests {
             ),
         ];
         let http = reqwest::Client::new();
-        let url = format!("{}{path}?{query}", sandbox.url);
+        let url = format!("{}{path}?{query}", site.host_url());
         for (name, claims, status) in cases {
             let token = jsonwebtoken::encode(
                 &Header::default(),
