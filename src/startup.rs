@@ -30,6 +30,9 @@ const CONTENT_TTL: Duration = Duration::from_secs(30);
 /// Shares kept in memory; change notifications keep them fresh, the TTL is a safety net.
 const READER_TTL: Duration = Duration::from_secs(60);
 const READER_CAPACITY: u64 = 100_000;
+/// How long requests in flight may take to finish after SIGTERM or SIGINT before they are cut
+/// (under the 30 seconds a container orchestrator usually waits before it kills the process).
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 25;
 
 /// Headers on every response: no referrer (iframe URLs carry `jwt`, share URLs `unlock`), no
 /// content sniffing, and HSTS when the app is served over https.
@@ -52,6 +55,7 @@ pub fn listen(bind: &str) -> anyhow::Result<TcpListener> {
 pub struct Application {
     port: u16,
     server: Server,
+    pool: PgPool,
 }
 
 impl Application {
@@ -119,7 +123,7 @@ impl Application {
                 settings.media_hosts.clone(),
                 settings.max_attachment_bytes,
             ),
-            pool,
+            pool: pool.clone(),
             settings,
         });
         let https = state.settings.base_url.starts_with("https://");
@@ -131,6 +135,8 @@ impl Application {
                 .app_data(state.clone())
                 .configure(routes.clone())
         })
+        .shutdown_signal(stop_requested())
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .listen(listener)?;
         if let Some(workers) = workers {
             server = server.workers(workers);
@@ -138,6 +144,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            pool,
         })
     }
 
@@ -145,7 +152,50 @@ impl Application {
         self.port
     }
 
+    /// Serve until SIGTERM or SIGINT; then drain (`docs/OPERATIONS.md`): the listening socket
+    /// is closed at once, requests in flight get [`SHUTDOWN_TIMEOUT_SECS`] to finish, and the
+    /// pool is closed last (waiting for the connections still in use to come back).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        tracing::info!("requests drained; closing the database pool");
+        self.pool.close().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Resolves at the first SIGTERM or SIGINT. Both drain gracefully (actix's own handling would
+/// cut requests in flight on SIGINT).
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                let name = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                tracing::info!(
+                    signal = name,
+                    timeout_secs = SHUTDOWN_TIMEOUT_SECS,
+                    "shutting down: no new connections, draining requests in flight"
+                );
+            }
+            _ => {
+                tracing::warn!(
+                    "cannot listen for SIGTERM and SIGINT: they stop the process without draining"
+                );
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: draining requests in flight");
     }
 }

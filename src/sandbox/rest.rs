@@ -78,6 +78,9 @@ async fn hostile_json(site: &Site) -> Option<HttpResponse> {
     if site.hostile.stall {
         tokio::time::sleep(super::sites::STALL).await;
     }
+    if let Some(delay) = site.hostile.delay {
+        tokio::time::sleep(delay).await;
+    }
     site.hostile.redirect_json_to.as_ref().map(|to| {
         HttpResponse::TemporaryRedirect()
             .insert_header(("Location", to.as_str()))

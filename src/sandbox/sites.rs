@@ -139,6 +139,9 @@ pub struct Hostility {
     pub endless_content: bool,
     /// Every JSON REST call waits [`STALL`] before it answers, longer than any client waits.
     pub stall: bool,
+    /// Every JSON REST call waits this long before it answers: a slow Confluence, within the
+    /// app's timeouts.
+    pub delay: Option<std::time::Duration>,
 }
 
 /// How long a stalled call waits.

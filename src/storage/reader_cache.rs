@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::time::{Instant, timeout, timeout_at};
 
 use super::installations::Installation;
@@ -181,8 +181,18 @@ impl ReaderCache {
 pub async fn keep_listening(pool: PgPool, cache: Arc<ReaderCache>) {
     // Heartbeats go to this instance's own channel, so instances do not echo each other.
     let own = format!("pageshare_beat_{}", uuid::Uuid::new_v4().simple());
+    // A pool of one connection of its own: the listener never takes one of the requests'
+    // connections, and a lost one is replaced by a new connection, so the listener being up
+    // proves the database takes new connections (what `/readyz` reports).
+    let listener_pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(pool.connect_options().as_ref().clone());
     loop {
-        let connected = timeout(CONNECT_TIMEOUT, connect(&pool, &own)).await;
+        if pool.is_closed() {
+            listener_pool.close().await;
+            return;
+        }
+        let connected = timeout(CONNECT_TIMEOUT, connect(&listener_pool, &own)).await;
         let error = match connected {
             Ok(Ok(listener)) => listen(listener, &cache, &own).await,
             Ok(Err(error)) => error,

@@ -128,6 +128,8 @@ pub enum AppError {
     Confluence(HostError),
     #[error("The database is unavailable; try again shortly.")]
     DatabaseUnavailable,
+    #[error("This instance is not hearing share changes from the database yet; try again shortly.")]
+    ChangeListenerUnavailable,
     #[error("The server is busy; try again.")]
     Busy,
     #[error("Pageshare holds no secret to call this Confluence site.")]
@@ -204,6 +206,7 @@ impl AppError {
             InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Confluence(_) => StatusCode::BAD_GATEWAY,
             DatabaseUnavailable
+            | ChangeListenerUnavailable
             | Busy
             | NoTenantSecret
             | InstallKeysUnavailable
@@ -240,6 +243,7 @@ impl AppError {
             InvalidField { .. } => "invalid_field",
             Confluence(_) => "confluence_unavailable",
             DatabaseUnavailable => "database_unavailable",
+            ChangeListenerUnavailable => "change_listener_unavailable",
             Busy => "busy",
             NoTenantSecret => "no_tenant_secret",
             InstallKeysUnavailable => "install_keys_unavailable",

@@ -10,11 +10,105 @@ use crate::proxy::FreezableProxy;
 #[tokio::test]
 async fn liveness_and_readiness_answer_while_the_database_does() {
     let app = spawn_app().await;
-    for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
-        let response = app.get(path).await;
-        assert_eq!(response.status(), 200, "{path}");
-        assert_eq!(response.text().await.unwrap(), body, "{path}");
+    let ready = ready_within(&app.http, &app.address, Duration::from_secs(5)).await;
+    assert_eq!(ready.text().await.unwrap(), "ready");
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+/// `/readyz` of the instance at `base`, asked again until it answers 200 (the change listener
+/// proves itself within a second of connecting), for at most `within`; that answer.
+async fn ready_within(http: &reqwest::Client, base: &str, within: Duration) -> reqwest::Response {
+    let deadline = Instant::now() + within;
+    loop {
+        let response = http.get(format!("{base}/readyz")).send().await.unwrap();
+        if response.status() == 200 {
+            return response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready within {within:?}: {} {}",
+            response.status(),
+            response.text().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `/readyz` of the instance at `base`, asked again until it answers 503, for at most 5 s; the
+/// error code of that answer.
+async fn unready_code(http: &reqwest::Client, base: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = http.get(format!("{base}/readyz")).send().await.unwrap();
+        if response.status() == 503 {
+            assert_eq!(response.headers()["retry-after"], "5");
+            return error_code(response).await;
+        }
+        assert!(Instant::now() < deadline, "still ready after 5 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn readiness_flips_when_the_database_goes_away_and_comes_back() {
+    let app = spawn_app().await;
+    let proxy = FreezableProxy::start(app.database_server()).await;
+    let other = app.second_instance_through(&proxy).await;
+    ready_within(&app.http, &other, Duration::from_secs(5)).await;
+
+    proxy.cut();
+    assert_eq!(
+        unready_code(&app.http, &other).await,
+        "database_unavailable"
+    );
+    proxy.thaw();
+    // The pool reconnects at the next request, the listener within a second or two.
+    ready_within(&app.http, &other, Duration::from_secs(10)).await;
+    assert_eq!(app.get("/readyz").await.status(), 200, "the other instance");
+}
+
+#[tokio::test]
+async fn an_instance_whose_change_listener_is_lost_is_not_ready_until_it_is_back() {
+    let app = spawn_app().await;
+    let proxy = FreezableProxy::start(app.database_server()).await;
+    let other = app.second_instance_through(&proxy).await;
+    ready_within(&app.http, &other, Duration::from_secs(5)).await;
+
+    // The database keeps answering on the connections the instance has open, but takes no new
+    // one, and the listeners' connections are closed: the listener cannot come back.
+    proxy.refuse_new();
+    let closed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query = 'SELECT pg_notify($1, $2)'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(closed.len() >= 2, "both instances' listeners: {closed:?}");
+    assert_eq!(
+        unready_code(&app.http, &other).await,
+        "change_listener_unavailable",
+        "the database still answers `SELECT 1`; the listener is what is missing"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        error_code(
+            app.http
+                .get(format!("{other}/readyz"))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        "change_listener_unavailable",
+        "it stays unready while the listener cannot reconnect"
+    );
+    ready_within(&app.http, &app.address, Duration::from_secs(5)).await;
+
+    proxy.thaw();
+    ready_within(&app.http, &other, Duration::from_secs(10)).await;
 }
 
 #[tokio::test]
@@ -23,7 +117,7 @@ async fn without_its_database_an_instance_is_alive_but_not_ready() {
     let proxy = FreezableProxy::start(app.database_server()).await;
     let other = app.second_instance_through(&proxy).await;
     let get = |path: &str| app.http.get(format!("{other}{path}")).send();
-    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    ready_within(&app.http, &other, Duration::from_secs(5)).await;
 
     proxy.cut();
     let asked = Instant::now();

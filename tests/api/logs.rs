@@ -12,9 +12,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{APP_KEY, EDITOR, PAGE_ID, add_sample_page, form_token_in};
 
-struct Running {
-    child: Child,
-    log: std::path::PathBuf,
+/// `pageshare serve` as a process, its stderr in `log`; killed and its database dropped at the
+/// end.
+pub struct Running {
+    pub child: Child,
+    pub log: std::path::PathBuf,
     database_url: String,
 }
 
@@ -37,7 +39,9 @@ impl Drop for Running {
     }
 }
 
-fn start_binary(sandbox: &Sandbox) -> (Running, String) {
+/// `pageshare serve` installable from `sandbox` at `RUST_LOG=debug`, with `env` besides; the
+/// process and its address.
+pub fn start_binary(sandbox: &Sandbox, env: &[(&str, &str)]) -> (Running, String) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -69,6 +73,7 @@ fn start_binary(sandbox: &Sandbox) -> (Running, String) {
         .env("PAGESHARE_FORGE_JWKS_URL", sandbox.forge_jwks_url())
         .env("PAGESHARE_FORGE_API_BASE", sandbox.forge_api_base())
         .env("RUST_LOG", "debug")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -83,7 +88,7 @@ fn start_binary(sandbox: &Sandbox) -> (Running, String) {
     )
 }
 
-async fn wait_for(http: &reqwest::Client, address: &str) {
+pub async fn wait_for(http: &reqwest::Client, address: &str) {
     for _ in 0..100 {
         if http.get(format!("{address}/healthz")).send().await.is_ok() {
             return;
@@ -101,7 +106,7 @@ async fn json_answer(request: reqwest::RequestBuilder) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_or_token_reaches_the_log_at_debug_level() {
     let sandbox = Sandbox::start(APP_KEY).unwrap();
-    let (running, address) = start_binary(&sandbox);
+    let (running, address) = start_binary(&sandbox, &[]);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

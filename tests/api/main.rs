@@ -19,4 +19,5 @@ mod rate_limits;
 mod secrets;
 mod share_page;
 mod shares;
+mod shutdown;
 mod vectors;

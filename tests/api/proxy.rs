@@ -1,6 +1,7 @@
 //! A TCP proxy that can stop forwarding without closing anything, as a NAT that dropped its
 //! mapping or a failed-over network does (connections stay open, bytes stop flowing), or cut every
-//! connection and refuse new ones, as a database that went away does.
+//! connection and refuse new ones, as a database that went away does, or refuse only new ones, as
+//! a database at its connection limit does; and come back.
 
 use std::net::SocketAddr;
 
@@ -13,6 +14,8 @@ enum Flow {
     Open,
     Frozen,
     Cut,
+    /// Connections open stay open; new ones are refused.
+    Refusing,
 }
 
 pub struct FreezableProxy {
@@ -29,7 +32,7 @@ impl FreezableProxy {
         let state = flow.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                if *state.borrow() == Flow::Cut {
+                if matches!(*state.borrow(), Flow::Cut | Flow::Refusing) {
                     continue;
                 }
                 let Ok(server) = TcpStream::connect(upstream).await else {
@@ -49,7 +52,8 @@ impl FreezableProxy {
         self.flow.send_replace(Flow::Frozen);
     }
 
-    /// Forward again, held bytes first.
+    /// Forward again, held bytes first; after [`Self::cut`] or [`Self::refuse_new`], accept
+    /// new connections again: the upstream is back.
     pub fn thaw(&self) {
         self.flow.send_replace(Flow::Open);
     }
@@ -57,6 +61,11 @@ impl FreezableProxy {
     /// Close every connection and refuse new ones: the upstream is gone.
     pub fn cut(&self) {
         self.flow.send_replace(Flow::Cut);
+    }
+
+    /// Refuse new connections; those open keep flowing.
+    pub fn refuse_new(&self) {
+        self.flow.send_replace(Flow::Refusing);
     }
 }
 
@@ -75,7 +84,7 @@ async fn pump(
             _ = flow.wait_for(|flow| *flow == Flow::Cut) => return,
         };
         match flow.wait_for(|flow| *flow != Flow::Frozen).await {
-            Ok(flow) if *flow == Flow::Open => {}
+            Ok(flow) if matches!(*flow, Flow::Open | Flow::Refusing) => {}
             _ => return,
         }
         if to.write_all(&buffer[..read]).await.is_err() {
