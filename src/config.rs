@@ -101,7 +101,7 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         name,
         problem: problem.into(),

@@ -7,10 +7,17 @@ use pageshare::cli::{
 };
 use pageshare::config::{self, Settings};
 use pageshare::startup::Application;
+use pageshare::telemetry::LogFormat;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    pageshare::telemetry::init();
+    match LogFormat::from_lookup(config::env_var) {
+        Ok(format) => pageshare::telemetry::init(format),
+        Err(error) => {
+            eprintln!("pageshare: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,

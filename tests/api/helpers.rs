@@ -57,7 +57,7 @@ pub async fn spawn_app_configured(configure: impl FnOnce(&mut Settings, &Sandbox
 async fn spawn(bind: &str, configure: impl FnOnce(&mut Settings, &Sandbox)) -> TestApp {
     // Logs only when asked for (`TEST_LOG=1 cargo test`): they would drown the test output.
     if std::env::var_os("TEST_LOG").is_some() {
-        pageshare::telemetry::init();
+        pageshare::telemetry::init(pageshare::telemetry::LogFormat::Text);
     }
     let sandbox = Sandbox::start(APP_KEY).expect("sandbox starts");
     let listener = TcpListener::bind(bind).expect("bind port 0");

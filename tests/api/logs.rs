@@ -275,3 +275,37 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
     }
     drop(running);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_json_format_every_line_on_stderr_is_one_json_object() {
+    let sandbox = Sandbox::start(APP_KEY).unwrap();
+    let (running, address) = start_binary(&sandbox, &[("PAGESHARE_LOG_FORMAT", "json")]);
+    let http = reqwest::Client::new();
+    wait_for(&http, &address).await;
+    // Requests that are logged, one of them refused.
+    assert_eq!(
+        http.get(format!("{address}/api/shares"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = std::fs::read_to_string(&running.log).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() >= 3, "{log}");
+    for line in &lines {
+        let event: Value =
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"));
+        assert!(event["timestamp"].is_string(), "{line}");
+        assert!(event["level"].is_string(), "{line}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains(r#""message":"serving""#)),
+        "{log}"
+    );
+    drop(running);
+}

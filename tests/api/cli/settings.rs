@@ -106,6 +106,18 @@ async fn a_bad_setting_stops_the_command_before_the_database_is_touched() {
             "query",
         ),
         (&["serve"], "PAGESHARE_BIND", "8080", "host:port"),
+        (
+            &["serve"],
+            "PAGESHARE_LOG_FORMAT",
+            "yaml",
+            "must be text or json",
+        ),
+        (
+            &["migrate"],
+            "PAGESHARE_LOG_FORMAT",
+            "logfmt",
+            "must be text or json",
+        ),
         (&["serve"], "PAGESHARE_BIND", "127.0.0.1:80800", "host:port"),
         (&["dev"], "PAGESHARE_BIND", "localhost", "host:port"),
         (
