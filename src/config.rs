@@ -37,6 +37,8 @@ pub struct Settings {
     pub forge: Option<ForgeSettings>,
     /// `PAGESHARE_DATA_KEY`, decoded; unset: one kept in the database.
     pub data_key: Option<SecretBytes>,
+    /// Days the data of an uninstalled tenant is kept (`PAGESHARE_RETENTION_DAYS`).
+    pub retention_days: u32,
     /// Where the iframe pages load Atlassian's `all.js` from. Not an environment variable:
     /// only the tests and `pageshare dev` point it at the sandbox's stand-in.
     pub all_js_url: String,
@@ -244,6 +246,7 @@ impl Settings {
                         })
                 })
                 .transpose()?,
+            retention_days: parse_retention_days(&get)?,
             all_js_url: ATLASSIAN_ALL_JS.to_owned(),
         })
     }
@@ -326,6 +329,25 @@ fn forge_settings(
     }))
 }
 
+/// Days the data of an uninstalled tenant is kept when `PAGESHARE_RETENTION_DAYS` is unset.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+
+/// `PAGESHARE_RETENTION_DAYS`: whole days, 1 to 3650.
+fn parse_retention_days(get: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    get("PAGESHARE_RETENTION_DAYS").map_or(Ok(DEFAULT_RETENTION_DAYS), |v| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|days| (1..=3650).contains(days))
+            .ok_or_else(|| {
+                invalid(
+                    "PAGESHARE_RETENTION_DAYS",
+                    "must be a whole number of days, 1 to 3650",
+                )
+            })
+    })
+}
+
 /// A size in whole megabytes (MiB), 1 to 65536; in bytes.
 fn parse_megabytes(
     get: &impl Fn(&str) -> Option<String>,
@@ -379,6 +401,7 @@ mod tests {
         assert_eq!(s.content_cache_bytes, 256 * 1024 * 1024);
         assert!(s.forge.is_none(), "Forge is off until an app id is set");
         assert!(s.data_key.is_none());
+        assert_eq!(s.retention_days, 90);
     }
 
     #[test]
@@ -424,6 +447,9 @@ mod tests {
             ("PAGESHARE_CONTENT_CACHE_MB", "lots"),
             ("PAGESHARE_FORGE_APP_ID", "my-app"),
             ("PAGESHARE_DATA_KEY", "abcd"),
+            ("PAGESHARE_RETENTION_DAYS", "0"),
+            ("PAGESHARE_RETENTION_DAYS", "3651"),
+            ("PAGESHARE_RETENTION_DAYS", "90d"),
         ];
         for (name, value) in cases {
             let err = settings(&[(name, value)]).unwrap_err();
@@ -432,6 +458,14 @@ mod tests {
                 !err.to_string().contains("abcd"),
                 "a rejected key is not echoed"
             );
+        }
+    }
+
+    #[test]
+    fn retention_is_whole_days_from_1_to_3650() {
+        for (value, days) in [("1", 1), (" 90 ", 90), ("3650", 3650)] {
+            let s = settings(&[("PAGESHARE_RETENTION_DAYS", value)]).unwrap();
+            assert_eq!(s.retention_days, days, "{value:?}");
         }
     }
 

@@ -103,6 +103,10 @@ impl Application {
         let readers = Arc::new(ReaderCache::new(READER_TTL, READER_CAPACITY));
         tokio::spawn(reader_cache::keep_listening(pool.clone(), readers.clone()));
         tokio::spawn(crate::storage::password_failures::keep_pruned(pool.clone()));
+        tokio::spawn(crate::storage::retention::keep_retained(
+            pool.clone(),
+            settings.retention_days,
+        ));
         let state = web::Data::new(AppState {
             signing_key: SigningKey::new(&cookie_key),
             readers,

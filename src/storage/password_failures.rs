@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+use super::jobs::{self, Job};
 use crate::share::ShareId;
 
 /// Attempts allowed per share and client within one window; a right password clears the count.
@@ -39,15 +40,19 @@ pub async fn count_attempt(
     Ok(Some((ends - Utc::now()).num_seconds().max(1)))
 }
 
-/// Delete the counts whose window has ended; what was deleted.
-pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM password_failure WHERE window_start <= now() - make_interval(secs => $1)",
-    )
-    .bind(WINDOW_SECS as f64)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected())
+/// Delete the counts whose window has ended, under the job's lock; what was deleted, or `None`
+/// when another instance is pruning.
+pub async fn prune(pool: &PgPool) -> Result<Option<u64>, sqlx::Error> {
+    jobs::exclusively(pool, Job::PrunePasswordFailures, async |db| {
+        let done = sqlx::query(
+            "DELETE FROM password_failure WHERE window_start <= now() - make_interval(secs => $1)",
+        )
+        .bind(WINDOW_SECS as f64)
+        .execute(db)
+        .await?;
+        Ok(done.rows_affected())
+    })
+    .await
 }
 
 /// Prune at start and then every ten minutes, for as long as the pool lives.
@@ -56,8 +61,8 @@ pub async fn keep_pruned(pool: PgPool) {
     loop {
         every.tick().await;
         match prune(&pool).await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, "old password attempt counts pruned"),
+            Ok(None | Some(0)) => {}
+            Ok(Some(deleted)) => tracing::info!(deleted, "old password attempt counts pruned"),
             Err(sqlx::Error::PoolClosed) => return,
             Err(error) => tracing::warn!(%error, "pruning password attempt counts failed"),
         }

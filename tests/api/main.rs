@@ -16,6 +16,7 @@ mod logs;
 mod migrations;
 mod proxy;
 mod rate_limits;
+mod retention;
 mod secrets;
 mod share_page;
 mod shares;

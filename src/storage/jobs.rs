@@ -1,0 +1,48 @@
+//! Periodic jobs: every instance runs each on its own timer, and a Postgres advisory lock per
+//! job makes one instance at a time do the work, so N instances do each job once per period
+//! (`docs/OPERATIONS.md`). The lock is a transaction's (`pg_try_advisory_xact_lock`): it is
+//! released at commit or rollback, or when the connection dies, and never outlives the work.
+
+use sqlx::{PgConnection, PgPool};
+
+/// A periodic job, by the advisory lock it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Deleting password attempt counts whose window has ended.
+    PrunePasswordFailures,
+    /// Deleting the data of tenants uninstalled longer than `PAGESHARE_RETENTION_DAYS`.
+    Retention,
+}
+
+impl Job {
+    /// The advisory lock's key: `pagesh` in ASCII, then the job's number, so that it is unlikely
+    /// to meet a lock of another application on the same database.
+    pub fn lock_key(self) -> i64 {
+        const BASE: i64 = 0x7061_6765_7368_0000;
+        BASE + match self {
+            Self::PrunePasswordFailures => 1,
+            Self::Retention => 2,
+        }
+    }
+}
+
+/// Run `work` in a transaction holding the job's lock, unless another instance holds it (then
+/// `None`: that instance is doing the job now). `work` commits with the transaction; an error
+/// rolls it back.
+pub async fn exclusively<T>(
+    pool: &PgPool,
+    job: Job,
+    work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(job.lock_key())
+        .fetch_one(&mut *transaction)
+        .await?;
+    if !locked {
+        return Ok(None);
+    }
+    let done = work(&mut transaction).await?;
+    transaction.commit().await?;
+    Ok(Some(done))
+}
