@@ -115,6 +115,7 @@ impl Application {
             ),
             content: ContentCache::new(CONTENT_TTL, settings.content_cache_bytes),
             verifications: Default::default(),
+            api_key_usage: Default::default(),
             data_key,
             forge: settings.forge.as_ref().map(|forge| ForgeRuntime {
                 keys: ForgeKeys::new(&forge.jwks_url),

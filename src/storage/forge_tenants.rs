@@ -196,28 +196,17 @@ pub async fn status(pool: &PgPool) -> Result<Vec<TenantStatusRow>, sqlx::Error> 
 
 /// When each Forge installation was last seen, written down without a write on the request
 /// path: at most once a minute per installation, in the background.
+#[derive(Default)]
 pub struct SeenLog {
-    recent: moka::sync::Cache<String, ()>,
-}
-
-impl Default for SeenLog {
-    fn default() -> Self {
-        Self {
-            recent: moka::sync::Cache::builder()
-                .time_to_live(std::time::Duration::from_secs(60))
-                .max_capacity(100_000)
-                .build(),
-        }
-    }
+    recent: super::OncePerMinute<String>,
 }
 
 impl SeenLog {
     /// A verified invocation of `installation` came in just now.
     pub fn note(&self, pool: &PgPool, installation: &InstallationId) {
-        if self.recent.contains_key(installation.as_str()) {
+        if !self.recent.first(&installation.as_str().to_owned()) {
             return;
         }
-        self.recent.insert(installation.as_str().to_owned(), ());
         let pool = pool.clone();
         let installation = installation.clone();
         let at = Utc::now();

@@ -18,6 +18,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::time::{Instant, timeout, timeout_at};
 
+use super::api_keys::{ApiKey, KeyHash};
 use super::installations::Installation;
 use super::shares::ReaderShare;
 use crate::share::ShareId;
@@ -37,6 +38,8 @@ pub struct ReaderCache {
     entries: moka::sync::Cache<ShareId, Arc<ReaderShare>>,
     /// By client key.
     installations: moka::sync::Cache<String, Arc<Installation>>,
+    /// API keys by hash (revoked and expired ones too: the caller checks).
+    api_keys: moka::sync::Cache<KeyHash, Arc<ApiKey>>,
     /// Forge installation id → client key; checked against the installation on every use.
     forge_tenants: moka::sync::Cache<String, Arc<str>>,
     /// Bumped by every invalidation: a row read before one is not cached after it.
@@ -55,6 +58,10 @@ impl ReaderCache {
                 .max_capacity(capacity)
                 .build(),
             installations: moka::sync::Cache::builder()
+                .time_to_live(ttl)
+                .max_capacity(capacity)
+                .build(),
+            api_keys: moka::sync::Cache::builder()
                 .time_to_live(ttl)
                 .max_capacity(capacity)
                 .build(),
@@ -123,6 +130,31 @@ impl ReaderCache {
         installation
     }
 
+    pub fn api_key(&self, hash: &KeyHash) -> Option<Arc<ApiKey>> {
+        if !self.is_trusted() {
+            return None;
+        }
+        self.api_keys.get(hash)
+    }
+
+    /// Keep `key` (found by `hash`) unless something was invalidated since `read_at`.
+    pub fn insert_api_key(&self, hash: KeyHash, key: ApiKey, read_at: u64) -> Arc<ApiKey> {
+        let key = Arc::new(key);
+        if self.is_trusted() && self.generation() == read_at {
+            self.api_keys.insert(hash, key.clone());
+            if self.generation() != read_at {
+                self.api_keys.invalidate(&hash);
+            }
+        }
+        key
+    }
+
+    /// Evict every API key (one was revoked somewhere).
+    pub fn invalidate_api_keys(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.api_keys.invalidate_all();
+    }
+
     pub fn invalidate(&self, id: ShareId) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate(&id);
@@ -133,6 +165,7 @@ impl ReaderCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
         self.installations.invalidate_all();
+        self.api_keys.invalidate_all();
     }
 
     /// The listener heard everything committed before `sent_at`.
@@ -164,9 +197,12 @@ impl ReaderCache {
         self.installations.invalidate(client_key);
     }
 
-    /// A share's uuid evicts that share, `tenant:{client_key}` that tenant; anything else (`*`)
-    /// evicts all.
+    /// A share's uuid evicts that share, `tenant:{client_key}` that tenant, `api-keys` every API
+    /// key; anything else (`*`) evicts all.
     fn apply(&self, payload: &str) {
+        if payload == "api-keys" {
+            return self.invalidate_api_keys();
+        }
         if let Some(client_key) = payload.strip_prefix("tenant:") {
             return self.invalidate_tenant(client_key);
         }

@@ -3,7 +3,8 @@
 //! - [`IframeUser`]: Connect iframe pages, token in `?jwt=` or `Authorization: JWT`, computed qsh.
 //! - [`LifecycleCall`]: `/enabled`, `/disabled`; computed qsh, JSON errors.
 //! - [`ApiUser`]: the Web API, on the platform its scope serves ([`Platform`]): a Connect context
-//!   token (`qsh` = `context-qsh`) under `/api`, a Forge invocation token under `/forge/api`.
+//!   token (`qsh` = `context-qsh`) or an API key (`Authorization: Bearer psk_…`) under `/api`, a
+//!   Forge invocation token under `/forge/api`.
 //!
 //! Each yields a [`Caller`]: the tenant and the user, whichever platform they came through. The
 //! rules are in `docs/SECURITY.md`; the Connect token is checked by [`UnverifiedToken`], the
@@ -16,13 +17,14 @@ use std::sync::Arc;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::Utc;
 
-use super::error::{ApiError, AppError, PageError};
+use super::error::{ApiError, AppError, AuthScheme, PageError};
 use super::state::AppState;
 use crate::confluence::client::Host;
 use crate::confluence::ids::AccountId;
 use crate::connect::canonical::{RequestParts, qsh};
 use crate::connect::secrets::{SecretKind, verification_candidates};
 use crate::connect::token::{QshRule, TokenError, UnverifiedToken};
+use crate::storage::api_keys::{self, ApiKey, Scope};
 use crate::storage::installations::Installation;
 
 /// An authenticated request: the tenant and the user, if any, and the platform it came through.
@@ -43,6 +45,9 @@ pub enum Via {
         api_base_url: String,
         app_token: Option<String>,
     },
+    /// A site's API key: it acts for the site admin who created it, with its scopes only, and
+    /// calls Confluence with the tenant's own credentials (as share pages do).
+    ApiKey(Arc<ApiKey>),
 }
 
 /// Never prints a token.
@@ -51,6 +56,7 @@ impl std::fmt::Debug for Via {
         match self {
             Self::Connect(kind) => write!(f, "Connect({kind:?})"),
             Self::Forge { api_base_url, .. } => write!(f, "Forge({api_base_url})"),
+            Self::ApiKey(key) => write!(f, "ApiKey({})", key.id),
         }
     }
 }
@@ -84,13 +90,31 @@ impl Caller {
                     .ok_or(AppError::NoTenantSecret)?;
                 Ok(crate::tenant::forge_host(tenant, api_base_url, token))
             }
+            Via::ApiKey(_) => state.tenant_host(tenant),
+        }
+    }
+
+    /// The request may do what `scope` allows: always with a user's token, with an API key when
+    /// the key has the scope.
+    pub fn require_scope(&self, scope: Scope) -> Result<(), AppError> {
+        match &self.via {
+            Via::ApiKey(key) if !key.has(scope) => Err(AppError::MissingScope(scope.as_str())),
+            _ => Ok(()),
+        }
+    }
+
+    /// The API key the request came with, if any.
+    pub fn api_key(&self) -> Option<&ApiKey> {
+        match &self.via {
+            Via::ApiKey(key) => Some(key),
+            _ => None,
         }
     }
 
     /// Where this caller's Web API lives: `/api` (Connect) or `/forge/api` (Forge).
     pub fn api_path(&self) -> &'static str {
         match self.via {
-            Via::Connect(_) => "/api",
+            Via::Connect(_) | Via::ApiKey(_) => "/api",
             Via::Forge { .. } => "/forge/api",
         }
     }
@@ -260,7 +284,85 @@ impl FromRequest for ApiUser {
                         .map_err(ApiError::from)
                 })
             }
-            _ => extract(req, Kind::Context, ApiUser),
+            _ => match bearer_credentials(req) {
+                Some(credentials) => {
+                    let req = req.clone();
+                    Box::pin(async move {
+                        authenticate_key(&req, &credentials)
+                            .await
+                            .map(ApiUser)
+                            .map_err(ApiError::from)
+                    })
+                }
+                None => extract(req, Kind::Context, ApiUser),
+            },
         }
     }
+}
+
+/// What follows `Bearer` when the request's `Authorization` uses that scheme (any case): an API
+/// key, or something that is not one (empty, or not text).
+fn bearer_credentials(req: &HttpRequest) -> Option<String> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .as_bytes();
+    let (scheme, rest) = value.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case(b"bearer") || !(rest.is_empty() || rest[0] == b' ') {
+        return None;
+    }
+    Some(
+        std::str::from_utf8(rest)
+            .map(|text| text.trim().to_owned())
+            .unwrap_or_default(),
+    )
+}
+
+fn key_refused(reason: &'static str) -> AppError {
+    AppError::Unauthorized {
+        scheme: AuthScheme::Bearer,
+        reason: reason.into(),
+    }
+}
+
+/// The caller an API key makes: found by its hash (in memory while the change listener vouches
+/// for it, else in the database), usable, of an installed and enabled site. Its use is written
+/// down in the background, at most once a minute.
+async fn authenticate_key(req: &HttpRequest, credentials: &str) -> Result<Caller, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState is registered");
+    let hash = api_keys::parse(credentials).ok_or_else(|| {
+        key_refused("An API key is required (Authorization: Bearer psk_…); this is not one.")
+    })?;
+    let key = state
+        .api_key(&hash)
+        .await?
+        .ok_or_else(|| key_refused("Unknown API key."))?;
+    if key.revoked_at.is_some() {
+        return Err(key_refused("This API key has been revoked."));
+    }
+    if !key.usable(Utc::now()) {
+        return Err(key_refused("This API key has expired."));
+    }
+    let installation = state
+        .installation(key.client_key.as_str())
+        .await?
+        .ok_or_else(|| key_refused("Unknown API key."))?;
+    if !installation.installed {
+        return Err(key_refused(
+            "Pageshare is uninstalled from this Confluence site.",
+        ));
+    }
+    if !installation.enabled {
+        return Err(key_refused(
+            "Pageshare is disabled on this Confluence site.",
+        ));
+    }
+    state.api_key_usage.note(&state.pool, key.id);
+    Ok(Caller {
+        installation,
+        account_id: Some(key.created_by.clone()),
+        via: Via::ApiKey(key),
+    })
 }

@@ -38,6 +38,7 @@ impl AuthScheme {
 pub enum Missing {
     Route,
     Share,
+    ApiKey,
     /// A share page a reader opened (unknown or revoked).
     SharedPage,
     File,
@@ -91,6 +92,12 @@ pub enum AppError {
         "Only the person who created this link, someone who can edit the page, or a site administrator can revoke it."
     )]
     NotShareManagerToRevoke,
+    #[error("This API key does not have the `{0}` scope.")]
+    MissingScope(&'static str),
+    #[error(
+        "API keys cannot call the site admin API; a site administrator manages the site from Confluence."
+    )]
+    ApiKeyNotForAdmin,
     #[error("The site's baseUrl is not on this app's host allowlist (PAGESHARE_HOST_ALLOWLIST).")]
     HostNotAllowed,
     #[error("Only Forge itself calls this route (a trigger), never a user's page.")]
@@ -146,6 +153,7 @@ fn missing_message(missing: Missing) -> &'static str {
     match missing {
         Missing::Route => "No such route.",
         Missing::Share => "No such share.",
+        Missing::ApiKey => "No such API key.",
         Missing::SharedPage => {
             "This link does not lead to a shared page. Check the address, or ask the person who shared it."
         }
@@ -193,6 +201,8 @@ impl AppError {
             | NotSiteAdmin
             | NotShareManager
             | NotShareManagerToRevoke
+            | MissingScope(_)
+            | ApiKeyNotForAdmin
             | HostNotAllowed
             | NotFromForge
             | CrossSitePost
@@ -228,6 +238,7 @@ impl AppError {
             NoPermission => "no_permission",
             NotSiteAdmin => "not_site_admin",
             NotShareManager | NotShareManagerToRevoke => "not_share_manager",
+            MissingScope(_) | ApiKeyNotForAdmin => "missing_scope",
             HostNotAllowed => "host_not_allowed",
             NotFromForge => "not_from_forge",
             TenantConflict => "tenant_conflict",

@@ -73,8 +73,12 @@ pub async fn require_read(
     }
 }
 
-/// The user administers the site.
+/// The user administers the site. An API key never passes, whoever created it: no key manages
+/// keys or the site's settings.
 pub async fn require_site_admin(connect: &Caller, state: &AppState) -> Result<(), AppError> {
+    if connect.api_key().is_some() {
+        return Err(AppError::ApiKeyNotForAdmin);
+    }
     if is_site_admin(connect, state).await? {
         Ok(())
     } else {

@@ -11,6 +11,7 @@ use crate::data_key::DataKey;
 use crate::forge::keys::ForgeKeys;
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
+use crate::storage::api_keys::{ApiKey, KeyHash, UsageLog};
 use crate::storage::forge_tenants::SeenLog;
 use crate::storage::installations::{Installation, VerificationLog};
 use crate::storage::reader_cache::ReaderCache;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub content: ContentCache,
     /// Which kind of secret verified each tenant, written down in the background.
     pub verifications: VerificationLog,
+    /// When each API key was last used, written down in the background.
+    pub api_key_usage: UsageLog,
     /// Seals Forge app tokens at rest (`PAGESHARE_DATA_KEY`, or the database's).
     pub data_key: DataKey,
     /// Forge Remote, when configured.
@@ -60,6 +63,16 @@ impl AppState {
 }
 
 impl AppState {
+    /// The API key with this hash, from memory when the change listener vouches for it.
+    pub async fn api_key(&self, hash: &KeyHash) -> Result<Option<Arc<ApiKey>>, sqlx::Error> {
+        if let Some(known) = self.readers.api_key(hash) {
+            return Ok(Some(known));
+        }
+        let read_at = self.readers.generation();
+        let found = crate::storage::api_keys::find_by_hash(&self.pool, hash).await?;
+        Ok(found.map(|row| self.readers.insert_api_key(*hash, row, read_at)))
+    }
+
     /// The tenant's Confluence, for a call made outside any request of the tenant (a share page).
     pub fn tenant_host<'a>(
         &'a self,

@@ -1,6 +1,7 @@
 //! Integration tests: the spawned app over HTTP, real Postgres, the simulated Confluence host.
 
 mod admin_ui;
+mod api_keys;
 mod browser;
 mod cli;
 mod connect_auth;

@@ -2,6 +2,7 @@
 //! scoped to the caller's tenant, and Confluence decides what the user may see and change.
 
 mod admin;
+mod api_keys;
 mod share_json;
 mod shares;
 
@@ -37,5 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The Web API's routes, under whichever scope serves them (`/api`, `/forge/api`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(shares::routes).configure(admin::routes);
+    cfg.configure(shares::routes)
+        .configure(api_keys::routes)
+        .configure(admin::routes);
 }

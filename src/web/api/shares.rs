@@ -10,6 +10,7 @@ use crate::confluence::ids::ContentId;
 use crate::share::ShareId;
 use crate::share::origins::{FrameAncestor, parse_list};
 use crate::share::password::{Password, PasswordHash};
+use crate::storage::api_keys::Scope;
 use crate::storage::shares::{self, NewShare, Share, ShareChange};
 use crate::web::auth::{ApiUser, Caller};
 use crate::web::error::{ApiError, AppError, Missing};
@@ -32,6 +33,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A share for a user who manages it (its unlock secret included).
 fn managed_json(state: &AppState, share: Share) -> ShareJson {
     ShareJson::new(share, &state.settings.base_url, Utc::now(), true)
+}
+
+/// Whether the caller may be shown unlock secrets at all: a user may (of the shares they
+/// manage); an API key only with `shares:write`, so a read-only key never carries a credential.
+fn may_see_secrets(connect: &Caller) -> bool {
+    connect
+        .api_key()
+        .is_none_or(|key| key.has(Scope::SharesWrite))
 }
 
 fn content_id(raw: &str) -> Result<ContentId, AppError> {
@@ -95,18 +104,20 @@ async fn list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
+    connect.require_scope(Scope::SharesRead)?;
     let content = content_id(&query.content_id)?;
     require_read(connect, &state, &content).await?;
     let found =
         shares::list_for_content(&state.pool, &connect.installation.client_key, &content).await?;
     let now = Utc::now();
     let caller = connect.account_id.as_ref();
+    let secrets = may_see_secrets(connect);
     // Unlock secrets of the caller's own shares only; others' come from GET /api/shares/{uuid}
     // to those who manage them.
     let body: Vec<ShareJson> = found
         .into_iter()
         .map(|share| {
-            let own = caller == Some(&share.created_by);
+            let own = secrets && caller == Some(&share.created_by);
             ShareJson::new(share, &state.settings.base_url, now, own)
         })
         .collect();
@@ -128,6 +139,7 @@ async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
+    connect.require_scope(Scope::SharesWrite)?;
     let body = body.into_inner();
     let created_by = connect.user()?;
     let content = content_id(&body.content_id)?;
@@ -180,9 +192,10 @@ async fn read(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
+    connect.require_scope(Scope::SharesRead)?;
     let share = tenant_share(connect, &state, *id).await?;
     require_read(connect, &state, &share.content_id).await?;
-    let manages = may_manage(connect, &state, &share).await?;
+    let manages = may_see_secrets(connect) && may_manage(connect, &state, &share).await?;
     Ok(HttpResponse::Ok().json(ShareJson::new(
         share,
         &state.settings.base_url,
@@ -216,6 +229,7 @@ async fn update(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
+    connect.require_scope(Scope::SharesWrite)?;
     let body = body.into_inner();
     let expires_at = body
         .expires_at
@@ -261,6 +275,7 @@ async fn new_unlock_secret(
     id: web::Path<ShareId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    user.0.require_scope(Scope::SharesWrite)?;
     let share = managed_share(&user.0, &state, *id).await?;
     let secret = shares::replace_unlock_secret(&state.pool, &share.client_key, share.id)
         .await?
@@ -278,6 +293,7 @@ async fn revoke(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
+    connect.require_scope(Scope::SharesWrite)?;
     let share = tenant_share(connect, &state, *id).await?;
     require_revoke(connect, &state, &share).await?;
     shares::revoke(&state.pool, &share.client_key, share.id).await?;
