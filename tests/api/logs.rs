@@ -217,6 +217,50 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
         200
     );
 
+    // API keys: created by a site admin, used, refused with a near miss, revoked, refused.
+    sandbox.update_site("acme", |s| {
+        s.admins.insert("557058:site-admin".into());
+        s.add_editor(PAGE_ID, "557058:site-admin");
+    });
+    let admin_token = sandbox.context_token(&sandbox.site("acme"), "557058:site-admin");
+    secrets.push(admin_token.clone());
+    let created = json_answer(
+        http.post(format!("{address}/api/admin/api-keys"))
+            .header("Authorization", format!("JWT {admin_token}"))
+            .json(&json!({"name": "ci", "scopes": ["shares:read"]})),
+    )
+    .await;
+    let api_key = created["key"].as_str().expect("a new API key").to_owned();
+    secrets.push(api_key.clone());
+    let near_miss = format!("{}A", &api_key[..api_key.len() - 1]);
+    secrets.push(near_miss.clone());
+    for (key, status) in [(&api_key, 200), (&near_miss, 401)] {
+        let listed = http
+            .get(format!("{address}/api/shares?contentId={PAGE_ID}"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status(), status);
+    }
+    let revoked = http
+        .delete(format!(
+            "{address}/api/admin/api-keys/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .header("Authorization", format!("JWT {admin_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let refused = http
+        .get(format!("{address}/api/shares?contentId={PAGE_ID}"))
+        .bearer_auth(&api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
     // Forge: the install event, the Web API, a share page with the stored app token.
     sandbox.add_site("forge");
     let forge_site = add_sample_page(&sandbox, "forge");
