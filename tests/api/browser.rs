@@ -250,6 +250,33 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
         seen["defaultsShown"], "https://docs.example.com\nhttps://*.example.org",
         "the page shows what the server stored"
     );
+    // The API key the admin page created: shown once, then listed without itself, and revoked.
+    assert_eq!(seen["keyRowsBefore"], 0);
+    let key = seen["newKey"].as_str().unwrap();
+    assert!(key.starts_with("psk_") && key.len() == 47, "{key}");
+    assert_eq!(seen["keyRowsAfterCreate"], 1);
+    assert_eq!(seen["keyScopes"], "shares:read shares:write");
+    assert_eq!(seen["keyRowsAfterReload"], 1);
+    assert_eq!(seen["keyInPageAfterReload"], false, "the key shown again");
+    assert_eq!(seen["keyNewShownAfterReload"], false);
+    assert_eq!(seen["keyRowsAfterRevoke"], 0);
+    assert_eq!(seen["keyCount"], "This site has no API keys.");
+    let revoked: (Option<chrono::DateTime<chrono::Utc>>, Vec<u8>) =
+        sqlx::query_as("SELECT revoked_at, key_hash FROM api_key")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(revoked.0.is_some(), "revoked in the database");
+    use sha2::Digest;
+    assert_eq!(revoked.1, sha2::Sha256::digest(key.as_bytes()).to_vec());
+    let refused = app
+        .http
+        .get(format!("{}/api/shares?contentId={PAGE_ID}", app.address))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401, "the revoked key opens nothing");
     let plain = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
     let page = app.read_share(plain["url"].as_str().unwrap(), None).await;
     let csp = page.headers()["content-security-policy"].to_str().unwrap();

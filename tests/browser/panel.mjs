@@ -164,9 +164,32 @@ async function revoke(page) {
   await page.keyboard.press('Enter');
   await admin.locator('[data-role=defaults-note]', { hasText: 'saved' }).waitFor();
   result.defaultsShown = await defaults.inputValue();
+
+  // An API key: created, shown once with Copy, listed without itself, revoked.
+  result.keyRowsBefore = await admin.locator('[data-role=key-rows] tr').count();
+  await admin.getByLabel('Key name').fill('Deploy bot');
+  await admin.getByLabel('Create, change and revoke links (shares:write)').check();
+  await admin.getByRole('button', { name: 'Create key' }).click();
+  const shown = admin.getByLabel('New API key');
+  await shown.waitFor();
+  result.newKey = await shown.inputValue();
+  await admin.getByRole('button', { name: 'Copy', exact: true }).click();
+  await admin.getByRole('button', { name: 'Copied' }).waitFor();
+  result.keyRowsAfterCreate = await admin.locator('[data-role=key-rows] tr').count();
+  result.keyScopes = await admin.locator('[data-role=key-rows] [data-field=scopes]').first().textContent();
   if (config.adminScreenshot) {
     await page.screenshot({ path: config.adminScreenshot, fullPage: true });
   }
+  const again = await openFramed(page, config.adminUrl);
+  await again.locator('[data-role=key-rows] tr').first().waitFor();
+  result.keyRowsAfterReload = await again.locator('[data-role=key-rows] tr').count();
+  result.keyInPageAfterReload = (await again.content()).includes(result.newKey);
+  result.keyNewShownAfterReload = await again.locator('[data-role=new-key]').isVisible();
+  await again.getByRole('button', { name: 'Revoke the API key Deploy bot' }).click();
+  await again.getByRole('button', { name: 'Revoke key' }).click();
+  await again.locator('[data-role=progress]', { hasText: 'API key Deploy bot is revoked' }).waitFor();
+  result.keyRowsAfterRevoke = await again.locator('[data-role=key-rows] tr').count();
+  result.keyCount = await again.locator('[data-role=key-count]').textContent();
 
   const refused = await page.goto(config.outsiderAdminUrl);
   result.outsiderStatus = refused.status();

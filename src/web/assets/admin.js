@@ -1,9 +1,10 @@
-// The site admin page: every external link of the site, filtered here, revocable; and the
-// site's default embedding sites.
+// The site admin page: every external link of the site, filtered here, revocable; the site's
+// default embedding sites; and its API keys (a new one shown once, with Copy).
 'use strict';
 
 (() => {
-  const { root, ready, api, busy, showError, date, origins, resize, lozenge } = Pageshare;
+  const { root, ready, api, busy, showError, copy, date, fromLocalInput, origins, resize, lozenge } =
+    Pageshare;
   const rows = root.querySelector('[data-role=rows]');
   const count = root.querySelector('[data-role=count]');
   const progress = root.querySelector('[data-role=progress]');
@@ -138,10 +139,110 @@
     }
   }
 
+  // API keys.
+  const keyForm = root.querySelector('[data-role=key-form]');
+  const keyError = root.querySelector('[data-role=key-error]');
+  const keyRows = root.querySelector('[data-role=key-rows]');
+  const keyCount = root.querySelector('[data-role=key-count]');
+  const newKey = root.querySelector('[data-role=new-key]');
+  const newKeyValue = newKey.querySelector('input');
+  const keyTemplate = document.getElementById('key-template');
+  let keys = [];
+
+  function keyRow(key) {
+    const node = keyTemplate.content.firstElementChild.cloneNode(true);
+    const $ = (selector) => node.querySelector(selector);
+    node.dataset.id = key.id;
+    $('[data-field=name]').textContent = key.name;
+    $('[data-field=scopes]').textContent = key.scopes.join(' ');
+    $('[data-field=creator]').textContent = key.createdBy;
+    $('[data-field=created]').textContent = date(key.createdAt);
+    $('[data-field=expiry]').textContent = key.expired
+      ? `Expired ${date(key.expiresAt)}`
+      : key.expiresAt
+        ? date(key.expiresAt)
+        : 'Never';
+    $('[data-field=used]').textContent = key.lastUsedAt ? date(key.lastUsedAt) : 'Never';
+    const revoke = $('[data-action=revoke-key]');
+    const confirm = $('[data-role=confirm]');
+    revoke.setAttribute('aria-label', `Revoke the API key ${key.name}`);
+    revoke.addEventListener('click', () => {
+      revoke.hidden = true;
+      confirm.hidden = false;
+      confirm.querySelector('[data-action=confirm-revoke-key]').focus();
+    });
+    confirm.querySelector('[data-action=cancel-revoke-key]').addEventListener('click', () => {
+      confirm.hidden = true;
+      revoke.hidden = false;
+      revoke.focus();
+    });
+    const button = confirm.querySelector('[data-action=confirm-revoke-key]');
+    button.addEventListener('click', async () => {
+      const done = await busy(button, 'Revoking…', keyError, () =>
+        api('DELETE', `/api/admin/api-keys/${key.id}`).then(() => true),
+      );
+      if (done) {
+        keys = keys.filter((other) => other.id !== key.id);
+        renderKeys();
+        progress.textContent = `The API key ${key.name} is revoked.`;
+      }
+    });
+    return node;
+  }
+
+  function renderKeys() {
+    keyRows.replaceChildren(...keys.map(keyRow));
+    keyCount.textContent = keys.length
+      ? `${keys.length} API ${keys.length === 1 ? 'key' : 'keys'}.`
+      : 'This site has no API keys.';
+    resize();
+  }
+
+  async function loadKeys() {
+    try {
+      keys = await api('GET', '/api/admin/api-keys');
+      renderKeys();
+    } catch (error) {
+      showError(keyError, error.message);
+    }
+  }
+
+  keyForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    newKey.hidden = true;
+    newKeyValue.value = '';
+    const fields = keyForm.elements;
+    const body = {
+      name: fields.name.value,
+      scopes: [...keyForm.querySelectorAll('[name=scopes]:checked')].map((box) => box.value),
+    };
+    const expiresAt = fromLocalInput(fields.expiresAt.value);
+    if (expiresAt) body.expiresAt = expiresAt;
+    const button = keyForm.querySelector('[type=submit]');
+    const created = await busy(button, 'Creating…', keyError, () =>
+      api('POST', '/api/admin/api-keys', body),
+    );
+    if (!created) return;
+    // Shown here once: the list and every later answer leave the key out.
+    newKeyValue.value = created.key;
+    newKey.hidden = false;
+    delete created.key;
+    keys = [created, ...keys];
+    keyForm.reset();
+    renderKeys();
+    newKeyValue.focus();
+    newKeyValue.select();
+  });
+
+  newKey.querySelector('[data-action=copy-key]').addEventListener('click', (event) =>
+    copy(newKeyValue.value, event.currentTarget),
+  );
+
   ready.then(
     () => {
       load();
       loadDefaults();
+      loadKeys();
     },
     (error) => showError(pageError, error.message),
   );
