@@ -626,3 +626,58 @@ async fn last_use_is_written_in_the_background_at_most_once_a_minute_and_keys_ar
         "a call wrote its use again"
     );
 }
+
+#[tokio::test]
+async fn a_key_has_its_creators_rights_in_confluence_and_no_more() {
+    let app = spawn_app().await;
+    let site = site_with_admin(&app, "acme").await;
+    let key = text(&new_key(&app, &site, &["shares:read", "shares:write"]).await);
+    let editors_share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let one = format!("/api/shares/{}", editors_share["uuid"].as_str().unwrap());
+    // The admin edits the page: the key manages the editor's share.
+    let got = with_key(&app, &key, Method::GET, &one, None).await;
+    let got: Value = got.json().await.unwrap();
+    assert!(got["unlockSecret"].is_string(), "{got}");
+    // The admin may only read the page now: the editor's share is no longer the key's to change.
+    app.sandbox.update_site("acme", |s| {
+        s.editors.get_mut(PAGE_ID).unwrap().remove(ADMIN);
+    });
+    let got = with_key(&app, &key, Method::GET, &one, None).await;
+    assert_eq!(got.status(), 200);
+    let got: Value = got.json().await.unwrap();
+    assert!(got.get("unlockSecret").is_none(), "{got}");
+    let patched = with_key(
+        &app,
+        &key,
+        Method::PATCH,
+        &one,
+        Some(json!({"expiresAt": null})),
+    )
+    .await;
+    assert_eq!(patched.status(), 403);
+    assert_eq!(error_code(patched).await, "not_share_manager");
+    // The admin cannot read the page: the key can neither list nor share it.
+    app.sandbox.update_site("acme", |s| {
+        s.readers.get_mut(PAGE_ID).unwrap().remove(ADMIN);
+    });
+    for (method, path, body) in [
+        (Method::GET, page_shares_path(), None),
+        (Method::GET, one.clone(), None),
+        (
+            Method::POST,
+            "/api/shares".to_owned(),
+            Some(json!({"contentId": PAGE_ID})),
+        ),
+    ] {
+        let response = with_key(&app, &key, method.clone(), &path, body).await;
+        assert_eq!(response.status(), 403, "{method} {path}");
+        assert_eq!(
+            error_code(response).await,
+            "no_permission",
+            "{method} {path}"
+        );
+    }
+    // Revoking stays open to the admin's key, as to the admin (site admins revoke any share).
+    let revoked = with_key(&app, &key, Method::DELETE, &one, None).await;
+    assert_eq!(revoked.status(), 204);
+}

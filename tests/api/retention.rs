@@ -85,7 +85,21 @@ async fn a_tenant_uninstalled_longer_than_the_retention_is_deleted_and_no_other(
     .into();
     assert!(before.iter().all(|rows| *rows == (1, 1, 1)), "{before:?}");
 
+    // Each tenant has an API key; the deleted tenant's goes with it.
+    sqlx::query(
+        "INSERT INTO api_key (id, client_key, name, key_hash, scopes, created_by)
+         SELECT gen_random_uuid(), client_key, 'ci', sha256(convert_to(client_key, 'UTF8')),
+                '{shares:read}', 'someone' FROM installation",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let deleted = retention::delete_expired(&app.pool, 90).await.unwrap();
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM api_key")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(keys, 3, "the deleted tenant's API key went with it");
     assert_eq!(
         deleted,
         Some(Deleted {
