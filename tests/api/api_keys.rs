@@ -254,14 +254,27 @@ async fn each_scope_opens_its_calls_and_no_other() {
         assert!(one.get("unlockSecret").is_none_or(Value::is_null), "{one}");
     }
     // No key opens the site admin API, whatever its scopes.
-    for (method, path) in [
-        (Method::GET, "/api/admin/api-keys"),
-        (Method::POST, "/api/admin/api-keys"),
-        (Method::GET, "/api/admin/shares"),
-        (Method::GET, "/api/admin/settings"),
+    // A bad body changes nothing to that: the key is refused before the body is judged.
+    for (method, path, body) in [
+        (Method::GET, "/api/admin/api-keys", None),
+        (
+            Method::POST,
+            "/api/admin/api-keys",
+            Some(json!({"name": "x", "scopes": ["shares:read"]})),
+        ),
+        (
+            Method::POST,
+            "/api/admin/api-keys",
+            Some(json!({"name": "", "scopes": ["no:such"]})),
+        ),
+        (Method::GET, "/api/admin/shares", None),
+        (Method::GET, "/api/admin/settings", None),
+        (
+            Method::PUT,
+            "/api/admin/settings",
+            Some(json!({"defaultFrameAncestors": ["http://not-https.example"]})),
+        ),
     ] {
-        let body =
-            (method == Method::POST).then(|| json!({"name": "x", "scopes": ["shares:read"]}));
         let response = with_key(&app, &both, method.clone(), path, body).await;
         assert_eq!(response.status(), 403, "{method} {path}");
         assert_eq!(error_code(response).await, "missing_scope");

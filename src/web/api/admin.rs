@@ -13,7 +13,7 @@ use crate::storage::share_overview;
 use crate::web::auth::ApiUser;
 use crate::web::error::{ApiError, AppError, Missing};
 use crate::web::json::Json;
-use crate::web::permissions::require_site_admin;
+use crate::web::permissions::{refuse_api_keys, require_site_admin};
 use crate::web::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -71,6 +71,7 @@ async fn update_settings(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
+    refuse_api_keys(connect)?;
     // The rules first, like the share API: a bad list costs no call to Confluence.
     let origins = origins("defaultFrameAncestors", &body.0.default_frame_ancestors)?;
     require_site_admin(connect, &state).await?;

@@ -10,7 +10,7 @@ use crate::storage::api_keys::{self, ApiKey, NewApiKey, NewKey, Scope};
 use crate::web::auth::ApiUser;
 use crate::web::error::{ApiError, AppError, Missing};
 use crate::web::json::Json;
-use crate::web::permissions::require_site_admin;
+use crate::web::permissions::{refuse_api_keys, require_site_admin};
 use crate::web::state::AppState;
 
 /// Longest name, in characters.
@@ -123,6 +123,7 @@ async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
+    refuse_api_keys(connect)?;
     let body = body.into_inner();
     // The rules first: a bad body costs no call to Confluence.
     let name = name(&body.name)?;
