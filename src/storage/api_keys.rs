@@ -10,9 +10,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
+use super::audit::{self, Action, Actor};
 use crate::confluence::ids::AccountId;
 use crate::tenant::ClientKey;
 
@@ -109,6 +110,7 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    pub first_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -125,7 +127,8 @@ impl ApiKey {
 
 macro_rules! key_columns {
     () => {
-        "id, client_key, name, scopes, created_by, created_at, expires_at, last_used_at, revoked_at"
+        "id, client_key, name, scopes, created_by, created_at, expires_at, last_used_at,
+         first_used_at, revoked_at"
     };
 }
 
@@ -138,7 +141,7 @@ pub struct NewApiKey<'a> {
     pub hash: KeyHash,
 }
 
-pub async fn insert(pool: &PgPool, new: NewApiKey<'_>) -> Result<ApiKey, sqlx::Error> {
+pub async fn insert(db: impl PgExecutor<'_>, new: NewApiKey<'_>) -> Result<ApiKey, sqlx::Error> {
     let scopes: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
     sqlx::query_as(concat!(
         "INSERT INTO api_key (id, client_key, name, key_hash, scopes, created_by, expires_at)
@@ -153,7 +156,7 @@ pub async fn insert(pool: &PgPool, new: NewApiKey<'_>) -> Result<ApiKey, sqlx::E
     .bind(&scopes)
     .bind(new.created_by)
     .bind(new.expires_at)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
 }
 
@@ -185,17 +188,44 @@ pub async fn find_by_hash(pool: &PgPool, hash: &KeyHash) -> Result<Option<ApiKey
     .await
 }
 
-/// Revoke the site's key; whether the site has such a key (revoked already or not).
-pub async fn revoke(pool: &PgPool, client_key: &ClientKey, id: Uuid) -> Result<bool, sqlx::Error> {
-    let found: Option<(Uuid,)> = sqlx::query_as(
-        "UPDATE api_key SET revoked_at = COALESCE(revoked_at, now())
-         WHERE client_key = $1 AND id = $2 RETURNING id",
+/// What revoking a key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// Revoked by this call; the key's name.
+    Now(String),
+    /// Revoked before: nothing changed.
+    Already,
+    /// The site has no such key.
+    Missing,
+}
+
+/// Revoke the site's key (with `db`: the transaction that audits it).
+pub async fn revoke(
+    db: &mut sqlx::PgConnection,
+    client_key: &ClientKey,
+    id: Uuid,
+) -> Result<Revoked, sqlx::Error> {
+    let name: Option<String> = sqlx::query_scalar(
+        "UPDATE api_key SET revoked_at = now()
+         WHERE client_key = $1 AND id = $2 AND revoked_at IS NULL RETURNING name",
     )
     .bind(client_key)
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *db)
     .await?;
-    Ok(found.is_some())
+    if let Some(name) = name {
+        return Ok(Revoked::Now(name));
+    }
+    let exists: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM api_key WHERE client_key = $1 AND id = $2")
+            .bind(client_key)
+            .bind(id)
+            .fetch_optional(&mut *db)
+            .await?;
+    Ok(match exists {
+        Some(_) => Revoked::Already,
+        None => Revoked::Missing,
+    })
 }
 
 /// Record that the key was used at `at` (records may arrive out of order).
@@ -208,24 +238,62 @@ pub async fn record_use(pool: &PgPool, id: Uuid, at: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
+/// Audit the key's first use, once whichever instance tries: the row lock makes a second
+/// attempt see `first_used_at` already set.
+async fn record_first_use(pool: &PgPool, id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let first: Option<(ClientKey, String)> = sqlx::query_as(
+        "UPDATE api_key SET first_used_at = $2 WHERE id = $1 AND first_used_at IS NULL
+         RETURNING client_key, name",
+    )
+    .bind(id)
+    .bind(at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((client_key, name)) = first {
+        let detail = describe(id, &name);
+        audit::record(
+            &mut *tx,
+            &client_key,
+            &Actor::ApiKey(id),
+            Action::ApiKeyFirstUsed,
+            None,
+            &detail,
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// A key as audit entries name it: its id and name (never the key).
+pub fn describe(id: Uuid, name: &str) -> String {
+    format!("API key {id} \"{name}\"")
+}
+
 /// When each key was last used, written down at most once a minute per key, in the background:
-/// an API call never waits for a write.
+/// an API call never waits for a write. The first use is audited by the same background task.
 #[derive(Default)]
 pub struct UsageLog {
     recent: super::OncePerMinute<Uuid>,
 }
 
 impl UsageLog {
-    /// The key `id` opened a request just now.
-    pub fn note(&self, pool: &PgPool, id: Uuid) {
-        if !self.recent.first(&id) {
+    /// The key opened a request just now.
+    pub fn note(&self, pool: &PgPool, key: &ApiKey) {
+        if !self.recent.first(&key.id) {
             return;
         }
         let pool = pool.clone();
+        let id = key.id;
+        // The cached key may be older than its first use: the update's condition decides.
+        let maybe_first = key.first_used_at.is_none();
         let at = Utc::now();
         tokio::spawn(async move {
             if let Err(error) = record_use(&pool, id, at).await {
                 tracing::warn!(%error, key = %id, "recording an API key's use failed");
+            }
+            if maybe_first && let Err(error) = record_first_use(&pool, id, at).await {
+                tracing::warn!(%error, key = %id, "auditing an API key's first use failed");
             }
         });
     }

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod app_keys;
+pub mod audit;
 pub mod forge_tenants;
 pub mod installations;
 pub mod jobs;

@@ -1,7 +1,7 @@
 //! The `shared_page` table. Every query a user makes is scoped to the user's tenant.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 
 use super::installations::Installation;
 use crate::confluence::ids::{AccountId, ContentId};
@@ -49,7 +49,7 @@ pub struct NewShare<'a> {
     pub created_by: &'a AccountId,
 }
 
-pub async fn insert(pool: &PgPool, new: NewShare<'_>) -> Result<Share, sqlx::Error> {
+pub async fn insert(db: impl PgExecutor<'_>, new: NewShare<'_>) -> Result<Share, sqlx::Error> {
     sqlx::query_as(concat!(
         "INSERT INTO shared_page (uuid, client_key, content_id, space_key, title, password_hash,
              expires_at, frame_ancestors, created_by, unlock_secret)
@@ -68,7 +68,7 @@ pub async fn insert(pool: &PgPool, new: NewShare<'_>) -> Result<Share, sqlx::Err
     .bind(&new.frame_ancestors)
     .bind(new.created_by)
     .bind(UnlockSecret::generate())
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
 }
 
@@ -116,7 +116,7 @@ pub struct ShareChange {
 /// Apply `change` to a live (not revoked) share of the tenant, in one statement. A password
 /// change bumps the password version, which ends every reader's session.
 pub async fn update(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     client_key: &ClientKey,
     id: ShareId,
     change: ShareChange,
@@ -140,13 +140,13 @@ pub async fn update(
     .bind(change.expires_at.is_some())
     .bind(change.expires_at.flatten())
     .bind(change.frame_ancestors)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 
 /// Give a live share a new unlock secret; tokens signed with the old one stop working.
 pub async fn replace_unlock_secret(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     client_key: &ClientKey,
     id: ShareId,
 ) -> Result<Option<UnlockSecret>, sqlx::Error> {
@@ -158,24 +158,25 @@ pub async fn replace_unlock_secret(
     .bind(id)
     .bind(client_key)
     .bind(&secret)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok((done.rows_affected() == 1).then_some(secret))
 }
 
-/// Revoke a share of the tenant (again: a no-op). False when the tenant has no such share.
+/// Revoke a live share of the tenant; false when it has no such share or it was revoked already
+/// (revoking again changes nothing).
 pub async fn revoke(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     client_key: &ClientKey,
     id: ShareId,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE shared_page SET revoked_at = COALESCE(revoked_at, now()), updated_at = now()
-         WHERE uuid = $1 AND client_key = $2",
+        "UPDATE shared_page SET revoked_at = now(), updated_at = now()
+         WHERE uuid = $1 AND client_key = $2 AND revoked_at IS NULL",
     )
     .bind(id)
     .bind(client_key)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
 }

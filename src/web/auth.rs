@@ -25,6 +25,7 @@ use crate::connect::canonical::{RequestParts, qsh};
 use crate::connect::secrets::{SecretKind, verification_candidates};
 use crate::connect::token::{QshRule, TokenError, UnverifiedToken};
 use crate::storage::api_keys::{self, ApiKey, Scope};
+use crate::storage::audit::Actor;
 use crate::storage::installations::Installation;
 
 /// An authenticated request: the tenant and the user, if any, and the platform it came through.
@@ -108,6 +109,14 @@ impl Caller {
         match &self.via {
             Via::ApiKey(key) => Some(key),
             _ => None,
+        }
+    }
+
+    /// Who the audit log names for what this caller does: the API key, else the user.
+    pub fn actor(&self) -> Result<Actor, AppError> {
+        match &self.via {
+            Via::ApiKey(key) => Ok(Actor::ApiKey(key.id)),
+            _ => Ok(Actor::User(self.user()?.clone())),
         }
     }
 
@@ -359,7 +368,7 @@ async fn authenticate_key(req: &HttpRequest, credentials: &str) -> Result<Caller
             "Pageshare is disabled on this Confluence site.",
         ));
     }
-    state.api_key_usage.note(&state.pool, key.id);
+    state.api_key_usage.note(&state.pool, &key);
     Ok(Caller {
         installation,
         account_id: Some(key.created_by.clone()),

@@ -13,10 +13,10 @@ use crate::helpers::{
 };
 
 /// Administers the site, and edits the sample page.
-const ADMIN: &str = "557058:site-admin";
+pub const ADMIN: &str = "557058:site-admin";
 
 /// A site with the sample page that [`ADMIN`] administers and edits.
-async fn site_with_admin(app: &TestApp, name: &str) -> pageshare::sandbox::Site {
+pub async fn site_with_admin(app: &TestApp, name: &str) -> pageshare::sandbox::Site {
     app.site_with_page(name).await;
     app.sandbox.update_site(name, |s| {
         s.admins.insert(ADMIN.into());
@@ -36,18 +36,18 @@ async fn post_key(
 }
 
 /// A new key with `scopes`; its JSON (with `key`).
-async fn new_key(app: &TestApp, site: &pageshare::sandbox::Site, scopes: &[&str]) -> Value {
+pub async fn new_key(app: &TestApp, site: &pageshare::sandbox::Site, scopes: &[&str]) -> Value {
     let response = post_key(app, site, json!({"name": "ci", "scopes": scopes})).await;
     assert_eq!(response.status(), 201);
     response.json().await.unwrap()
 }
 
-fn text(key: &Value) -> String {
+pub fn text(key: &Value) -> String {
     key["key"].as_str().expect("the new key").to_owned()
 }
 
 /// A Web API call on `address` with `Authorization: Bearer {key}`.
-async fn call(
+pub async fn call(
     app: &TestApp,
     address: &str,
     key: &str,
@@ -65,7 +65,7 @@ async fn call(
     request.send().await.unwrap()
 }
 
-async fn with_key(
+pub async fn with_key(
     app: &TestApp,
     key: &str,
     method: Method,

@@ -2,6 +2,7 @@
 
 mod admin_ui;
 mod api_keys;
+mod audit;
 mod browser;
 mod cli;
 mod connect_auth;

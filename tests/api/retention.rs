@@ -100,6 +100,19 @@ async fn a_tenant_uninstalled_longer_than_the_retention_is_deleted_and_no_other(
         .await
         .unwrap();
     assert_eq!(keys, 3, "the deleted tenant's API key went with it");
+    // Each tenant's log holds the creation of its share; the deleted tenant's log went with it.
+    let logged: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT i.base_url FROM audit_entry a JOIN installation i USING (client_key)
+         ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_entry")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((logged.len(), entries), (3, 3), "{logged:?}");
     assert_eq!(
         deleted,
         Some(Deleted {

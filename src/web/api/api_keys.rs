@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::storage::api_keys::{self, ApiKey, NewApiKey, NewKey, Scope};
+use crate::storage::api_keys::{self, ApiKey, NewApiKey, NewKey, Revoked, Scope};
+use crate::storage::audit::{self, Action};
 use crate::web::auth::ApiUser;
 use crate::web::error::{ApiError, AppError, Missing};
 use crate::web::json::Json;
@@ -147,9 +148,11 @@ async fn create(
         )
         .into());
     }
+    let actor = connect.actor()?;
     let text = NewKey::generate();
+    let mut tx = state.pool.begin().await?;
     let key = api_keys::insert(
-        &state.pool,
+        &mut *tx,
         NewApiKey {
             client_key,
             name,
@@ -160,6 +163,17 @@ async fn create(
         },
     )
     .await?;
+    let detail = created_detail(&key);
+    audit::record(
+        &mut *tx,
+        client_key,
+        &actor,
+        Action::ApiKeyCreated,
+        None,
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(key = %key.id, %client_key, "API key created");
     Ok(HttpResponse::Created().json(KeyJson::new(key, Some(text.expose()))))
 }
@@ -172,11 +186,33 @@ async fn revoke(
     let connect = &user.0;
     require_site_admin(connect, &state).await?;
     let client_key = &connect.installation.client_key;
-    if !api_keys::revoke(&state.pool, client_key, *id).await? {
-        return Err(AppError::NotFound(Missing::ApiKey).into());
+    let actor = connect.actor()?;
+    let mut tx = state.pool.begin().await?;
+    match api_keys::revoke(&mut tx, client_key, *id).await? {
+        Revoked::Missing => return Err(AppError::NotFound(Missing::ApiKey).into()),
+        // Revoking again changes nothing, and records nothing.
+        Revoked::Already => {}
+        Revoked::Now(name) => {
+            let detail = api_keys::describe(*id, &name);
+            let action = Action::ApiKeyRevoked;
+            audit::record(&mut *tx, client_key, &actor, action, None, &detail).await?;
+        }
     }
+    tx.commit().await?;
     // This instance refuses the key at once; the others hear of it through Postgres.
     state.readers.invalidate_api_keys();
     tracing::info!(key = %id, %client_key, "API key revoked");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// What the audit log says of a new key: its id, name, scopes and expiry (never the key).
+fn created_detail(key: &ApiKey) -> String {
+    let expiry = key
+        .expires_at
+        .map_or_else(|| "never".to_owned(), |at| at.to_rfc3339());
+    format!(
+        "{}; scopes: {}; expires: {expiry}",
+        api_keys::describe(key.id, &key.name),
+        key.scopes.join(" ")
+    )
 }

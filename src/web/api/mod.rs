@@ -3,6 +3,7 @@
 
 mod admin;
 mod api_keys;
+mod audit;
 mod share_json;
 mod shares;
 
@@ -40,5 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(shares::routes)
         .configure(api_keys::routes)
+        // Before `/admin`, whose scope would answer 404 for paths it does not know.
+        .configure(audit::routes)
         .configure(admin::routes);
 }

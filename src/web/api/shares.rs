@@ -11,6 +11,7 @@ use crate::share::ShareId;
 use crate::share::origins::{FrameAncestor, parse_list};
 use crate::share::password::{Password, PasswordHash};
 use crate::storage::api_keys::Scope;
+use crate::storage::audit::{self, Action};
 use crate::storage::shares::{self, NewShare, Share, ShareChange};
 use crate::web::auth::{ApiUser, Caller};
 use crate::web::error::{ApiError, AppError, Missing};
@@ -114,11 +115,26 @@ async fn list(
     let secrets = may_see_secrets(connect);
     // Unlock secrets of the caller's own shares only; others' come from GET /api/shares/{uuid}
     // to those who manage them.
+    let own = |share: &Share| secrets && caller == Some(&share.created_by);
+    // A key's answer that carries secrets is audited; a person's is not: the panel keeps the
+    // list's secrets from the page until its Show button asks `read` for one (docs/SECURITY.md).
+    if connect.api_key().is_some() {
+        let shown: Vec<ShareId> = found.iter().filter(|s| own(s)).map(|s| s.id).collect();
+        if !shown.is_empty() {
+            let client_key = &connect.installation.client_key;
+            let actor = connect.actor()?;
+            let (action, detail) = (
+                Action::UnlockSecretShown,
+                "in the list of the page's shares",
+            );
+            audit::record_each(&state.pool, client_key, &actor, action, &shown, detail).await?;
+        }
+    }
     let body: Vec<ShareJson> = found
         .into_iter()
         .map(|share| {
-            let own = secrets && caller == Some(&share.created_by);
-            ShareJson::new(share, &state.settings.base_url, now, own)
+            let with_secret = own(&share);
+            ShareJson::new(share, &state.settings.base_url, now, with_secret)
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))
@@ -160,8 +176,10 @@ async fn create(
         Some(password) => Some(hash(password).await?),
         None => None,
     };
+    let actor = connect.actor()?;
+    let mut tx = state.pool.begin().await?;
     let share = shares::insert(
-        &state.pool,
+        &mut *tx,
         NewShare {
             client_key: &connect.installation.client_key,
             content_id: &content,
@@ -174,6 +192,21 @@ async fn create(
         },
     )
     .await?;
+    let (client_key, id) = (&share.client_key, Some(share.id));
+    let detail = created_detail(&share);
+    audit::record(
+        &mut *tx,
+        client_key,
+        &actor,
+        Action::ShareCreated,
+        id,
+        &detail,
+    )
+    .await?;
+    if share.password_protected {
+        audit::record(&mut *tx, client_key, &actor, Action::PasswordSet, id, "").await?;
+    }
+    tx.commit().await?;
     tracing::info!(share = %share.id, client_key = %share.client_key, "share created");
     let location = format!(
         "{}{}/shares/{}",
@@ -196,6 +229,12 @@ async fn read(
     let share = tenant_share(connect, &state, *id).await?;
     require_read(connect, &state, &share.content_id).await?;
     let manages = may_see_secrets(connect) && may_manage(connect, &state, &share).await?;
+    if manages {
+        // Recorded before the secret leaves: no answer carries it unaudited.
+        let (client_key, actor) = (&share.client_key, connect.actor()?);
+        let action = Action::UnlockSecretShown;
+        audit::record(&state.pool, client_key, &actor, action, Some(share.id), "").await?;
+    }
     Ok(HttpResponse::Ok().json(ShareJson::new(
         share,
         &state.settings.base_url,
@@ -245,6 +284,10 @@ async fn update(
         .map(|raw| raw.map(password).transpose())
         .transpose()?;
     let share = managed_share(connect, &state, *id).await?;
+    let password_action = new_password.as_ref().map(|new| match new {
+        Some(_) => Action::PasswordSet,
+        None => Action::PasswordRemoved,
+    });
     let password = match new_password {
         Some(Some(password)) => Some(Some(hash(password).await?)),
         Some(None) => Some(None),
@@ -255,9 +298,27 @@ async fn update(
         expires_at,
         frame_ancestors,
     };
-    let updated = shares::update(&state.pool, &share.client_key, share.id, change)
+    let actor = connect.actor()?;
+    let mut tx = state.pool.begin().await?;
+    let updated = shares::update(&mut *tx, &share.client_key, share.id, change)
         .await?
         .ok_or(AppError::ShareRevoked)?;
+    let (client_key, id) = (&share.client_key, Some(share.id));
+    if let Some(action) = password_action {
+        audit::record(&mut *tx, client_key, &actor, action, id, "").await?;
+    }
+    if let Some(detail) = changed_detail(&share, &updated) {
+        audit::record(
+            &mut *tx,
+            client_key,
+            &actor,
+            Action::ShareChanged,
+            id,
+            &detail,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     // This instance sees its own change at once; the others hear of it through Postgres.
     state.readers.invalidate(updated.id);
     tracing::info!(share = %updated.id, "share updated");
@@ -275,11 +336,17 @@ async fn new_unlock_secret(
     id: web::Path<ShareId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    user.0.require_scope(Scope::SharesWrite)?;
-    let share = managed_share(&user.0, &state, *id).await?;
-    let secret = shares::replace_unlock_secret(&state.pool, &share.client_key, share.id)
+    let connect = &user.0;
+    connect.require_scope(Scope::SharesWrite)?;
+    let share = managed_share(connect, &state, *id).await?;
+    let actor = connect.actor()?;
+    let mut tx = state.pool.begin().await?;
+    let secret = shares::replace_unlock_secret(&mut *tx, &share.client_key, share.id)
         .await?
         .ok_or(AppError::ShareRevoked)?;
+    let (client_key, action) = (&share.client_key, Action::UnlockSecretRotated);
+    audit::record(&mut *tx, client_key, &actor, action, Some(share.id), "").await?;
+    tx.commit().await?;
     state.readers.invalidate(share.id);
     tracing::info!(share = %share.id, "unlock secret changed");
     Ok(HttpResponse::Ok().json(UnlockSecretJson {
@@ -296,8 +363,57 @@ async fn revoke(
     connect.require_scope(Scope::SharesWrite)?;
     let share = tenant_share(connect, &state, *id).await?;
     require_revoke(connect, &state, &share).await?;
-    shares::revoke(&state.pool, &share.client_key, share.id).await?;
+    let actor = connect.actor()?;
+    let mut tx = state.pool.begin().await?;
+    // Revoking a revoked share changes nothing, and records nothing.
+    if shares::revoke(&mut *tx, &share.client_key, share.id).await? {
+        let (client_key, action) = (&share.client_key, Action::ShareRevoked);
+        audit::record(&mut *tx, client_key, &actor, action, Some(share.id), "").await?;
+    }
+    tx.commit().await?;
     state.readers.invalidate(share.id);
     tracing::info!(share = %share.id, "share revoked");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// What the audit log says of a new share: its page, and its expiry and embedding sites.
+fn created_detail(share: &Share) -> String {
+    let page = format!(
+        "page {} \"{}\" in {}",
+        share.content_id, share.title, share.space_key
+    );
+    let mut parts = vec![page];
+    parts.extend(share.expires_at.map(|at| expiry_detail(Some(at))));
+    if !share.frame_ancestors.is_empty() {
+        parts.push(origins_detail(&share.frame_ancestors));
+    }
+    parts.join("; ")
+}
+
+/// What the audit log says of a change to the share's expiry or embedding sites (the password
+/// has entries of its own, without a value); `None` when neither changed.
+fn changed_detail(before: &Share, after: &Share) -> Option<String> {
+    let mut parts = Vec::new();
+    if before.expires_at != after.expires_at {
+        parts.push(expiry_detail(after.expires_at));
+    }
+    if before.frame_ancestors != after.frame_ancestors {
+        parts.push(origins_detail(&after.frame_ancestors));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+fn expiry_detail(at: Option<DateTime<Utc>>) -> String {
+    match at {
+        Some(at) => format!("expiresAt: {}", at.to_rfc3339()),
+        None => "expiresAt: never".into(),
+    }
+}
+
+fn origins_detail(origins: &[FrameAncestor]) -> String {
+    if origins.is_empty() {
+        return "frameAncestors: none (the site's default)".into();
+    }
+    let list: Vec<&str> = origins.iter().map(FrameAncestor::as_str).collect();
+    format!("frameAncestors: {}", list.join(" "))
 }
