@@ -601,3 +601,66 @@ async fn no_secret_the_test_used_is_in_the_log_or_any_other_table() {
         assert!(found.is_empty(), "a secret is stored as text in {found:?}");
     }
 }
+
+#[tokio::test]
+async fn a_change_whose_entry_cannot_be_written_does_not_happen() {
+    let app = spawn_app().await;
+    let site = site_with_admin(&app, "acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let path = path_of(&share);
+    let stored = async || -> (bool, bool, bool, Vec<u8>, i64, i64) {
+        sqlx::query_as(
+            "SELECT revoked_at IS NOT NULL, password_hash IS NOT NULL, expires_at IS NOT NULL,
+                    unlock_secret,
+                    (SELECT count(*) FROM shared_page), (SELECT count(*) FROM api_key)
+             FROM shared_page",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = stored().await;
+    // From now on the log refuses every entry, as a failing disk would.
+    sqlx::query("ALTER TABLE audit_entry ADD CONSTRAINT refuse_all CHECK (false) NOT VALID")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let secret = format!("{path}/unlock-secret");
+    let cases = [
+        (
+            Method::POST,
+            "/api/shares",
+            Some(json!({"contentId": PAGE_ID})),
+        ),
+        (
+            Method::PATCH,
+            path.as_str(),
+            Some(json!({"password": "correct horse"})),
+        ),
+        (
+            Method::PATCH,
+            path.as_str(),
+            Some(json!({"expiresAt": "2099-01-01T00:00:00Z"})),
+        ),
+        (Method::POST, secret.as_str(), None),
+        (Method::GET, path.as_str(), None),
+        (Method::DELETE, path.as_str(), None),
+    ];
+    for (method, path, body) in cases {
+        let response = app.api(&site, EDITOR, method.clone(), path, body).await;
+        assert_eq!(response.status(), 500, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body.get("unlockSecret").is_none(), "{body}");
+    }
+    let key = app
+        .api(
+            &site,
+            ADMIN,
+            Method::POST,
+            "/api/admin/api-keys",
+            Some(json!({"name": "ci", "scopes": ["shares:read"]})),
+        )
+        .await;
+    assert_eq!(key.status(), 500);
+    assert_eq!(stored().await, before, "nothing changed without its entry");
+}

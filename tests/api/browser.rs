@@ -2,8 +2,10 @@
 //! another origin embeds a password-protected share and unlocks it with `?unlock=`; the share
 //! panel and the site admin page inside Confluence, as a user clicks through them.
 
+use pageshare::confluence::ids::AccountId;
 use pageshare::share::unlock::mint_unlock_token;
 use pageshare::share::{ShareId, UnlockSecret};
+use pageshare::storage::audit::{self, Action, Actor};
 use serde_json::{Value, json};
 
 use crate::helpers::{EDITOR, OUTSIDER, PAGE_ID, TestApp, spawn_app};
@@ -125,6 +127,22 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
         s.admins.insert(EDITOR.into());
     });
     let panel_url = || app.sandbox.iframe_url(&app.target, &site, PANEL, EDITOR);
+    // Older entries of the audit log, more than its first page holds.
+    let client_key = pageshare::tenant::ClientKey::parse(&site.client_key).unwrap();
+    let actor = Actor::User(AccountId::parse(OUTSIDER).unwrap());
+    for n in 0..60 {
+        let detail = format!("older entry {n}");
+        audit::record(
+            &app.pool,
+            &client_key,
+            &actor,
+            Action::ShareChanged,
+            None,
+            &detail,
+        )
+        .await
+        .unwrap();
+    }
     // A page of the site that frames the app's pages, as Confluence's pages do.
     let host_page = || format!("{}/dev/{}/frame", site.host_url(), site.name);
 
@@ -259,6 +277,31 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     assert_eq!(seen["keyRowsAfterReload"], 1);
     assert_eq!(seen["keyInPageAfterReload"], false, "the key shown again");
     assert_eq!(seen["keyNewShownAfterReload"], false);
+    // The audit log as the page showed it before the key was revoked: its first page, then
+    // everything, newest first, and the same as CSV.
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_entry")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let shown = logged as u64 - 1;
+    assert_eq!(seen["auditFirstPage"], 50);
+    assert_eq!(seen["auditMoreShown"], true);
+    assert_eq!(seen["auditNewest"], "API key created");
+    assert_eq!(seen["auditNewestActor"], EDITOR);
+    assert_eq!(seen["auditAll"], shown, "{seen}");
+    assert_eq!(seen["auditMoreAtEnd"], false);
+    let details = seen["auditDetails"].as_array().unwrap();
+    assert_eq!(details.last().unwrap(), "older entry 0", "oldest last");
+    assert!(
+        details
+            .iter()
+            .any(|d| d.as_str().unwrap().starts_with("API key "))
+    );
+    assert_eq!(seen["auditCsvName"], "pageshare-audit.csv");
+    let csv = seen["auditCsv"].as_str().unwrap();
+    assert!(csv.starts_with("at,actor,action,share,detail\r\n"), "{csv}");
+    assert_eq!(csv.matches("\r\n").count() as u64, shown + 1, "{csv}");
+    assert!(!csv.contains(new_secret) && !csv.contains(key), "{csv}");
     assert_eq!(seen["keyRowsAfterRevoke"], 0);
     assert_eq!(seen["keyCount"], "This site has no API keys.");
     let revoked: (Option<chrono::DateTime<chrono::Utc>>, Vec<u8>) =

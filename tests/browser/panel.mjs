@@ -8,7 +8,8 @@
 //     password, shows, copies and changes its unlock secret;
 //   { phase: "revoke", hostPage, panelUrl, adminUrl, outsiderAdminUrl, screenshot }
 //     opens the panel again and revokes the share, then the admin page as an admin (who also
-//     sets the site's default embedding sites, with the keyboard) and not;
+//     sets the site's default embedding sites, with the keyboard, creates and revokes an API
+//     key, and reads the audit log a page at a time and as CSV) and not;
 // and prints one JSON line with what the browser showed.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -185,6 +186,26 @@ async function revoke(page) {
   result.keyRowsAfterReload = await again.locator('[data-role=key-rows] tr').count();
   result.keyInPageAfterReload = (await again.content()).includes(result.newKey);
   result.keyNewShownAfterReload = await again.locator('[data-role=new-key]').isVisible();
+
+  // The audit log: the newest page, then the older entries with Load more, then the CSV.
+  const auditRows = again.locator('[data-role=audit-rows] tr');
+  await auditRows.first().waitFor();
+  result.auditFirstPage = await auditRows.count();
+  result.auditNewest = await auditRows.first().locator('[data-field=action]').textContent();
+  result.auditNewestActor = await auditRows.first().locator('[data-field=actor]').textContent();
+  const more = again.getByRole('button', { name: 'Load more' });
+  result.auditMoreShown = await more.isVisible();
+  await more.click();
+  await again.locator('[data-role=audit-count]', { hasText: /entries shown\.$/ }).waitFor();
+  result.auditAll = await auditRows.count();
+  result.auditMoreAtEnd = await more.isVisible();
+  result.auditDetails = await again.locator('[data-role=audit-rows] [data-field=detail]').allTextContents();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    again.getByRole('button', { name: 'Download CSV' }).click(),
+  ]);
+  result.auditCsvName = download.suggestedFilename();
+  result.auditCsv = fs.readFileSync(await download.path(), 'utf8');
   await again.getByRole('button', { name: 'Revoke the API key Deploy bot' }).click();
   await again.getByRole('button', { name: 'Revoke key' }).click();
   await again.locator('[data-role=progress]', { hasText: 'API key Deploy bot is revoked' }).waitFor();

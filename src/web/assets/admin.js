@@ -1,10 +1,23 @@
 // The site admin page: every external link of the site, filtered here, revocable; the site's
-// default embedding sites; and its API keys (a new one shown once, with Copy).
+// default embedding sites; its API keys (a new one shown once, with Copy); and its audit log,
+// newest first, a page at a time, with a CSV download.
 'use strict';
 
 (() => {
-  const { root, ready, api, busy, showError, copy, date, fromLocalInput, origins, resize, lozenge } =
-    Pageshare;
+  const {
+    root,
+    ready,
+    api,
+    download,
+    busy,
+    showError,
+    copy,
+    date,
+    fromLocalInput,
+    origins,
+    resize,
+    lozenge,
+  } = Pageshare;
   const rows = root.querySelector('[data-role=rows]');
   const count = root.querySelector('[data-role=count]');
   const progress = root.querySelector('[data-role=progress]');
@@ -238,11 +251,75 @@
     copy(newKeyValue.value, event.currentTarget),
   );
 
+  // The audit log.
+  const auditRows = root.querySelector('[data-role=audit-rows]');
+  const auditCount = root.querySelector('[data-role=audit-count]');
+  const auditError = root.querySelector('[data-role=audit-error]');
+  const moreAudit = root.querySelector('[data-action=more-audit]');
+  const downloadAudit = root.querySelector('[data-action=download-audit]');
+  const auditTemplate = document.getElementById('audit-template');
+  const ACTIONS = {
+    'share.created': 'Link created',
+    'share.changed': 'Link changed',
+    'share.revoked': 'Link revoked',
+    'password.set': 'Password set',
+    'password.removed': 'Password removed',
+    'unlock_secret.shown': 'Unlock secret shown',
+    'unlock_secret.rotated': 'Unlock secret changed',
+    'unlock_key.added': 'Unlock key added',
+    'unlock_key.removed': 'Unlock key removed',
+    'api_key.created': 'API key created',
+    'api_key.first_used': 'API key first used',
+    'api_key.revoked': 'API key revoked',
+  };
+  let auditCursor = null;
+  let auditShown = 0;
+
+  function auditRow(entry) {
+    const node = auditTemplate.content.firstElementChild.cloneNode(true);
+    const $ = (selector) => node.querySelector(selector);
+    $('[data-field=at]').textContent = date(entry.at);
+    $('[data-field=actor]').textContent = entry.actor;
+    const action = $('[data-field=action]');
+    action.textContent = ACTIONS[entry.action] || entry.action;
+    action.title = entry.action;
+    $('[data-field=share]').textContent = entry.share || '';
+    $('[data-field=detail]').textContent = entry.detail;
+    return node;
+  }
+
+  // The next page of the log (the first when `fresh`), after what is shown.
+  async function loadAudit(fresh) {
+    const query = !fresh && auditCursor ? `?cursor=${encodeURIComponent(auditCursor)}` : '';
+    const page = await api('GET', `/api/admin/audit${query}`);
+    if (fresh) {
+      auditRows.replaceChildren();
+      auditShown = 0;
+    }
+    auditRows.append(...page.items.map(auditRow));
+    auditShown += page.items.length;
+    auditCursor = page.nextCursor;
+    moreAudit.hidden = !auditCursor;
+    auditCount.textContent = auditShown
+      ? `${auditShown} ${auditShown === 1 ? 'entry' : 'entries'} shown${auditCursor ? '; older ones follow' : ''}.`
+      : 'Nothing has been recorded yet.';
+    resize();
+    return true;
+  }
+
+  moreAudit.addEventListener('click', () => busy(moreAudit, 'Loading…', auditError, () => loadAudit(false)));
+  downloadAudit.addEventListener('click', () =>
+    busy(downloadAudit, 'Preparing…', auditError, () =>
+      download('/api/admin/audit.csv', 'pageshare-audit.csv', 'text/csv'),
+    ),
+  );
+
   ready.then(
     () => {
       load();
       loadDefaults();
       loadKeys();
+      loadAudit(true).catch((error) => showError(auditError, error.message));
     },
     (error) => showError(pageError, error.message),
   );

@@ -122,6 +122,45 @@ const Pageshare = (() => {
     return forge ? forgeCall(method, path, body) : connectCall(method, path, body);
   }
 
+  // The text a GET of `path` answers (a CSV export), fetched the way `api` calls.
+  async function connectText(path) {
+    const token = await contextToken();
+    let response;
+    try {
+      response = await fetch(apiBase + path, {
+        headers: { Authorization: `JWT ${token}` },
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch {
+      throw new Error('Pageshare could not be reached. Check your connection and try again.');
+    }
+    if (!response.ok) {
+      throw new Error(explain(response.status, await response.json().catch(() => null)));
+    }
+    return response.text();
+  }
+
+  async function forgeText(path) {
+    const answer = await forgeCall('GET', path);
+    if (typeof answer !== 'string') throw new Error(UNREACHABLE);
+    return answer;
+  }
+
+  // Save what a GET of `path` answers as the file `name` (the export is authenticated like
+  // every call, so a plain link could not fetch it).
+  async function download(path, name, type) {
+    const text = await (forge ? forgeText(path) : connectText(path));
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
   // Run `work` while `button` shows progress; its error goes to `errorBox`, in words.
   async function busy(button, label, errorBox, work) {
     const original = button.textContent;
@@ -209,6 +248,7 @@ const Pageshare = (() => {
     root,
     ready,
     api,
+    download,
     busy,
     showError,
     copy,
