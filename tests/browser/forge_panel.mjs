@@ -5,7 +5,8 @@
 //   { panelUrl, adminUrl, password, screenshot, full }
 // Opens the panel (its page comes from view.getContext), creates a link, sends a wrong
 // embedding site (the server's words must show), sets a password, shows the unlock secret;
-// with `full`, then revokes it from the admin page. Prints one JSON line of what it saw.
+// with `full`, then reads the admin page's audit log and revokes the link there. Prints one
+// JSON line of what it saw.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,6 +78,10 @@ async function admin(page, uuid) {
   const row = page.locator(`[data-role=rows] tr[data-uuid="${uuid}"]`);
   await row.waitFor();
   result.adminRows = await page.locator('[data-role=rows] tr').count();
+  const audit = page.locator('[data-role=audit-rows] tr');
+  await audit.first().waitFor();
+  result.auditNewest = await audit.first().locator('[data-field=action]').textContent();
+  result.auditDownloadShown = await page.getByRole('button', { name: 'Download CSV' }).isVisible();
   await row.locator('[data-action=revoke]').click();
   await row.locator('[data-action=confirm-revoke]').click();
   await page.locator(`[data-role=rows] tr[data-uuid="${uuid}"]`).locator('[data-field=status]', { hasText: 'Revoked' }).waitFor();

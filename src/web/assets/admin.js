@@ -6,6 +6,7 @@
 (() => {
   const {
     root,
+    forge,
     ready,
     api,
     download,
@@ -308,6 +309,8 @@
   }
 
   moreAudit.addEventListener('click', () => busy(moreAudit, 'Loading…', auditError, () => loadAudit(false)));
+  // Forge's invokeRemote carries JSON only: the Forge page has no CSV download.
+  downloadAudit.hidden = forge;
   downloadAudit.addEventListener('click', () =>
     busy(downloadAudit, 'Preparing…', auditError, () =>
       download('/api/admin/audit.csv', 'pageshare-audit.csv', 'text/csv'),

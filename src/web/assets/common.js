@@ -122,8 +122,10 @@ const Pageshare = (() => {
     return forge ? forgeCall(method, path, body) : connectCall(method, path, body);
   }
 
-  // The text a GET of `path` answers (a CSV export), fetched the way `api` calls.
-  async function connectText(path) {
+  // Save what a GET of `path` answers (a CSV export) as the file `name`. The export is
+  // authenticated like every call, so a plain link could not fetch it. Connect only: Forge's
+  // invokeRemote refuses an answer that is not JSON.
+  async function download(path, name, type) {
     const token = await contextToken();
     let response;
     try {
@@ -138,20 +140,7 @@ const Pageshare = (() => {
     if (!response.ok) {
       throw new Error(explain(response.status, await response.json().catch(() => null)));
     }
-    return response.text();
-  }
-
-  async function forgeText(path) {
-    const answer = await forgeCall('GET', path);
-    if (typeof answer !== 'string') throw new Error(UNREACHABLE);
-    return answer;
-  }
-
-  // Save what a GET of `path` answers as the file `name` (the export is authenticated like
-  // every call, so a plain link could not fetch it).
-  async function download(path, name, type) {
-    const text = await (forge ? forgeText(path) : connectText(path));
-    const url = URL.createObjectURL(new Blob([text], { type }));
+    const url = URL.createObjectURL(new Blob([await response.text()], { type }));
     const link = document.createElement('a');
     link.href = url;
     link.download = name;
@@ -246,6 +235,7 @@ const Pageshare = (() => {
 
   return {
     root,
+    forge,
     ready,
     api,
     download,
