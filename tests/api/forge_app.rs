@@ -188,7 +188,10 @@ async fn the_forge_pages_work_on_atlassians_bridge_and_on_the_sandboxs_stand_in(
         seen["auditNewest"], "Unlock secret shown",
         "the audit log reads through invokeRemote: {seen}"
     );
-    assert_eq!(seen["auditDownloadShown"], false, "no CSV through invokeRemote");
+    assert_eq!(
+        seen["auditDownloadShown"], false,
+        "no CSV through invokeRemote"
+    );
     assert_eq!(seen["adminStatus"], "Revoked", "{seen}");
     assert_eq!(app.read_share(link, None).await.status(), 404);
     let shares: Vec<(String, bool)> = sqlx::query_as(

@@ -75,7 +75,8 @@ const Pageshare = (() => {
     return label ? `${label}: ${message}` : message;
   }
 
-  async function connectCall(method, path, body) {
+  // A Web API call with a fresh context token; the answer, once it is known to be a success.
+  async function connectFetch(method, path, body) {
     const token = await contextToken();
     const init = {
       method,
@@ -93,10 +94,16 @@ const Pageshare = (() => {
     } catch {
       throw new Error('Pageshare could not be reached. Check your connection and try again.');
     }
+    if (!response.ok) {
+      throw new Error(explain(response.status, await response.json().catch(() => null)));
+    }
+    return response;
+  }
+
+  async function connectCall(method, path, body) {
+    const response = await connectFetch(method, path, body);
     if (response.status === 204) return null;
-    const data = await response.json().catch(() => null);
-    if (!response.ok) throw new Error(explain(response.status, data));
-    return data;
+    return response.json().catch(() => null);
   }
 
   // invokeRemote resolves with `{status, headers, body}` for any answer with a JSON body, and
@@ -126,20 +133,7 @@ const Pageshare = (() => {
   // authenticated like every call, so a plain link could not fetch it. Connect only: Forge's
   // invokeRemote refuses an answer that is not JSON.
   async function download(path, name, type) {
-    const token = await contextToken();
-    let response;
-    try {
-      response = await fetch(apiBase + path, {
-        headers: { Authorization: `JWT ${token}` },
-        cache: 'no-store',
-        credentials: 'omit',
-      });
-    } catch {
-      throw new Error('Pageshare could not be reached. Check your connection and try again.');
-    }
-    if (!response.ok) {
-      throw new Error(explain(response.status, await response.json().catch(() => null)));
-    }
+    const response = await connectFetch('GET', path);
     const url = URL.createObjectURL(new Blob([await response.text()], { type }));
     const link = document.createElement('a');
     link.href = url;
