@@ -25,7 +25,8 @@ pub struct Settings {
     pub allow_legacy_install: bool,
     pub clock_skew_secs: u64,
     pub unlock_leeway_secs: u64,
-    pub cookie_key: Option<CookieKey>,
+    /// `PAGESHARE_COOKIE_KEY`, decoded; unset: one kept in the database.
+    pub cookie_key: Option<CookieKeys>,
     pub trusted_proxies: Vec<IpAddr>,
     /// Hosts an attachment download may be redirected to (besides the tenant's own origin).
     pub media_hosts: MediaHosts,
@@ -36,7 +37,7 @@ pub struct Settings {
     /// Forge Remote, when `PAGESHARE_FORGE_APP_ID` is set.
     pub forge: Option<ForgeSettings>,
     /// `PAGESHARE_DATA_KEY`, decoded; unset: one kept in the database.
-    pub data_key: Option<SecretBytes>,
+    pub data_key: Option<DataKeys>,
     /// Days the data of an uninstalled tenant is kept (`PAGESHARE_RETENTION_DAYS`).
     pub retention_days: u32,
     /// Where the iframe pages load Atlassian's `all.js` from. Not an environment variable:
@@ -76,24 +77,85 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// `PAGESHARE_COOKIE_KEY`, decoded. Never printed.
+/// `PAGESHARE_COOKIE_KEY`, decoded: the first key signs, every one verifies. Never printed.
 #[derive(Clone)]
-pub struct CookieKey(pub Vec<u8>);
+pub struct CookieKeys(pub Vec<Vec<u8>>);
 
-impl std::fmt::Debug for CookieKey {
+impl std::fmt::Debug for CookieKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CookieKey(<redacted>)")
+        write!(f, "CookieKeys(<{} redacted>)", self.0.len())
     }
 }
 
-/// A key given in hex, decoded. Never printed.
+/// `PAGESHARE_DATA_KEY`, decoded: the first key seals, every one opens. Never printed.
 #[derive(Clone)]
-pub struct SecretBytes(pub [u8; 32]);
+pub struct DataKeys(pub Vec<[u8; 32]>);
 
-impl std::fmt::Debug for SecretBytes {
+impl std::fmt::Debug for DataKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretBytes(<redacted>)")
+        write!(f, "DataKeys(<{} redacted>)", self.0.len())
     }
+}
+
+/// A comma-separated list of hex keys (the rotation form of a key setting), each decoded by
+/// `decode`; an error names the setting and the key's place, never the key.
+fn key_list<T>(
+    name: &'static str,
+    value: &str,
+    rule: &str,
+    decode: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, ConfigError> {
+    let items: Vec<&str> = value.split(',').map(str::trim).collect();
+    let count = items.len();
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            decode(item).ok_or_else(|| {
+                let which = if count == 1 {
+                    "must be".to_owned()
+                } else {
+                    format!("key {} of {count} must be", i + 1)
+                };
+                invalid(name, format!("{which} {rule}"))
+            })
+        })
+        .collect()
+}
+
+/// `PAGESHARE_COOKIE_KEY`: one or more comma-separated keys of at least 32 bytes of hex.
+pub fn cookie_keys(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<CookieKeys>, ConfigError> {
+    get("PAGESHARE_COOKIE_KEY")
+        .map(|value| {
+            key_list(
+                "PAGESHARE_COOKIE_KEY",
+                &value,
+                "at least 32 bytes of hex",
+                |item| hex::decode(item).ok().filter(|k| k.len() >= 32),
+            )
+            .map(CookieKeys)
+        })
+        .transpose()
+}
+
+/// `PAGESHARE_DATA_KEY`: one or more comma-separated keys of 32 bytes as 64 hex digits.
+pub fn data_keys(get: &impl Fn(&str) -> Option<String>) -> Result<Option<DataKeys>, ConfigError> {
+    get("PAGESHARE_DATA_KEY")
+        .map(|value| {
+            key_list(
+                "PAGESHARE_DATA_KEY",
+                &value,
+                "32 bytes as 64 hex digits",
+                |item| {
+                    let mut key = [0u8; 32];
+                    hex::decode_to_slice(item, &mut key).ok().map(|()| key)
+                },
+            )
+            .map(DataKeys)
+        })
+        .transpose()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,17 +253,7 @@ impl Settings {
                 ),
             ));
         }
-        let cookie_key = get("PAGESHARE_COOKIE_KEY")
-            .map(|hex_key| {
-                hex::decode(hex_key.trim())
-                    .ok()
-                    .filter(|k| k.len() >= 32)
-                    .map(CookieKey)
-                    .ok_or_else(|| {
-                        invalid("PAGESHARE_COOKIE_KEY", "must be at least 32 bytes of hex")
-                    })
-            })
-            .transpose()?;
+        let cookie_key = cookie_keys(&get)?;
         let trusted_proxies = or("PAGESHARE_TRUSTED_PROXIES", "")
             .split(',')
             .map(str::trim)
@@ -236,16 +288,7 @@ impl Settings {
             max_attachment_bytes: parse_megabytes(&get, "PAGESHARE_MAX_ATTACHMENT_MB", 50)?,
             content_cache_bytes: parse_megabytes(&get, "PAGESHARE_CONTENT_CACHE_MB", 256)?,
             forge: forge_settings(&get)?,
-            data_key: get("PAGESHARE_DATA_KEY")
-                .map(|hex_key| {
-                    let mut key = [0u8; 32];
-                    hex::decode_to_slice(hex_key.trim(), &mut key)
-                        .map(|()| SecretBytes(key))
-                        .map_err(|_| {
-                            invalid("PAGESHARE_DATA_KEY", "must be 32 bytes as 64 hex digits")
-                        })
-                })
-                .transpose()?,
+            data_key: data_keys(&get)?,
             retention_days: parse_retention_days(&get)?,
             all_js_url: ATLASSIAN_ALL_JS.to_owned(),
         })
@@ -523,7 +566,73 @@ mod tests {
         }
         let key = "ab".repeat(32);
         let s = settings(&[("PAGESHARE_DATA_KEY", &key)]).unwrap();
-        assert_eq!(s.data_key.unwrap().0, [0xab; 32]);
+        assert_eq!(s.data_key.unwrap().0, vec![[0xab; 32]]);
+    }
+
+    #[test]
+    fn key_settings_take_a_list_whose_first_key_is_current() {
+        let (a, b) = ("ab".repeat(32), "cd".repeat(40));
+        let cases: [(&str, String, Result<usize, &str>); 8] = [
+            ("PAGESHARE_COOKIE_KEY", a.clone(), Ok(1)),
+            ("PAGESHARE_COOKIE_KEY", format!("{b}, {a}"), Ok(2)),
+            (
+                "PAGESHARE_COOKIE_KEY",
+                format!("{a},"),
+                Err("key 2 of 2 must be"),
+            ),
+            (
+                "PAGESHARE_COOKIE_KEY",
+                format!("{a},{}", "ab".repeat(31)),
+                Err("key 2 of 2"),
+            ),
+            (
+                "PAGESHARE_COOKIE_KEY",
+                "zz".repeat(32),
+                Err("must be at least 32 bytes"),
+            ),
+            (
+                "PAGESHARE_DATA_KEY",
+                format!("{a},{}", "ef".repeat(32)),
+                Ok(2),
+            ),
+            (
+                "PAGESHARE_DATA_KEY",
+                format!("{a},{b}"),
+                Err("key 2 of 2 must be 32 bytes"),
+            ),
+            (
+                "PAGESHARE_DATA_KEY",
+                "ab".repeat(31),
+                Err("must be 32 bytes as 64 hex"),
+            ),
+        ];
+        for (name, value, expected) in cases {
+            let result = settings(&[(name, &value)]);
+            match (result, expected) {
+                (Ok(s), Ok(count)) => {
+                    let got = match name {
+                        "PAGESHARE_COOKIE_KEY" => s.cookie_key.unwrap().0.len(),
+                        _ => s.data_key.unwrap().0.len(),
+                    };
+                    assert_eq!(got, count, "{name}={value}");
+                }
+                (Err(err), Err(text)) => {
+                    assert_eq!(err.name, name);
+                    assert!(err.to_string().contains(text), "{err}");
+                    assert!(
+                        !err.to_string().contains(&"ab".repeat(8)),
+                        "no key in {err}"
+                    );
+                }
+                (got, expected) => panic!("{name}={value}: {got:?}, expected {expected:?}"),
+            }
+        }
+        let s = settings(&[("PAGESHARE_COOKIE_KEY", &format!("{b},{a}"))]).unwrap();
+        assert_eq!(
+            s.cookie_key.unwrap().0[0],
+            hex::decode(&b).unwrap(),
+            "first is current"
+        );
     }
 
     #[test]

@@ -8,8 +8,14 @@ use rand::Rng;
 
 const NONCE_LEN: usize = 12;
 
+/// The data keys: the first seals, every one opens, so a new key can be put first while values
+/// sealed with the old one still open (`pageshare keys reencrypt` then moves them to the new one;
+/// `docs/OPERATIONS.md`, "Rotating keys").
 #[derive(Clone)]
-pub struct DataKey(Aes256Gcm);
+pub struct DataKey {
+    current: Aes256Gcm,
+    older: Box<[Aes256Gcm]>,
+}
 
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21,14 +27,22 @@ impl DataKey {
     pub const LEN: usize = 32;
 
     pub fn new(key: &[u8; Self::LEN]) -> Self {
-        Self(Aes256Gcm::new(key.into()))
+        Self::with_older(key, &[])
+    }
+
+    /// `current` seals; `current` and each of `older` open.
+    pub fn with_older(current: &[u8; Self::LEN], older: &[[u8; Self::LEN]]) -> Self {
+        Self {
+            current: Aes256Gcm::new(current.into()),
+            older: older.iter().map(|key| Aes256Gcm::new(key.into())).collect(),
+        }
     }
 
     /// Encrypt `plaintext` for `owner`.
     pub fn seal(&self, plaintext: &[u8], owner: &[u8]) -> Vec<u8> {
         let nonce: [u8; NONCE_LEN] = rand::rng().random();
         let ciphertext = self
-            .0
+            .current
             .encrypt(
                 &nonce.into(),
                 Payload {
@@ -40,16 +54,21 @@ impl DataKey {
         [nonce.as_slice(), &ciphertext].concat()
     }
 
-    /// Decrypt a value sealed for `owner`; `None` when it was sealed with another key, for
+    /// Decrypt a value sealed for `owner`; `None` when it was sealed with none of the keys, for
     /// another owner, or changed.
     pub fn open(&self, sealed: &[u8], owner: &[u8]) -> Option<Vec<u8>> {
+        self.open_telling(sealed, owner).map(|(plain, _)| plain)
+    }
+
+    /// Like [`Self::open`], and whether the value was sealed with the current key.
+    pub fn open_telling(&self, sealed: &[u8], owner: &[u8]) -> Option<(Vec<u8>, bool)> {
         if sealed.len() < NONCE_LEN {
             return None;
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-        self.0
-            .decrypt(
+        let open = |key: &Aes256Gcm| {
+            key.decrypt(
                 &nonce.into(),
                 Payload {
                     msg: ciphertext,
@@ -57,6 +76,10 @@ impl DataKey {
                 },
             )
             .ok()
+        };
+        open(&self.current)
+            .map(|plain| (plain, true))
+            .or_else(|| self.older.iter().find_map(open).map(|plain| (plain, false)))
     }
 }
 
@@ -88,5 +111,32 @@ mod tests {
             key.seal(b"x", b"o"),
             "a fresh nonce each time"
         );
+    }
+
+    #[test]
+    fn the_first_key_seals_and_every_key_opens() {
+        let old = DataKey::new(&[7; 32]);
+        let rotated = DataKey::with_older(&[8; 32], &[[7; 32]]);
+        let new_only = DataKey::new(&[8; 32]);
+        let sealed_old = old.seal(b"token", b"t");
+        let sealed_new = rotated.seal(b"token", b"t");
+        assert_eq!(
+            rotated.open_telling(&sealed_old, b"t"),
+            Some((b"token".to_vec(), false))
+        );
+        assert_eq!(
+            rotated.open_telling(&sealed_new, b"t"),
+            Some((b"token".to_vec(), true))
+        );
+        assert_eq!(
+            new_only.open(&sealed_new, b"t").as_deref(),
+            Some(&b"token"[..])
+        );
+        assert_eq!(
+            new_only.open(&sealed_old, b"t"),
+            None,
+            "a removed key opens nothing"
+        );
+        assert_eq!(old.open(&sealed_new, b"t"), None);
     }
 }

@@ -3,7 +3,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pageshare::cli::{
-    Cli, Command, TenantsCommand, dev, error_message, secrets, tenants, unlock_url,
+    Cli, Command, KeysCommand, TenantsCommand, dev, error_message, keys, secrets, tenants,
+    unlock_url,
 };
 use pageshare::config::{self, Settings};
 use pageshare::startup::Application;
@@ -42,6 +43,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Secrets(command) => return secrets::run(command).await,
         Command::Tenants(TenantsCommand::Status { json }) => tenants::run(json).await?,
+        Command::Keys(KeysCommand::Reencrypt { json }) => keys::run(json).await?,
         Command::UnlockUrl(args) => unlock_url::run(args)?,
         Command::Dev { keep } => dev::run(keep).await?,
         Command::ForgeUi { dir } => write_forge_ui(&dir)?,

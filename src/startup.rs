@@ -74,14 +74,16 @@ impl Application {
         workers: Option<usize>,
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        let cookie_key = match &settings.cookie_key {
-            Some(key) => key.0.clone(),
-            None => shared_key(&pool, "cookie")
-                .await
-                .context("cannot load the cookie key from the database")?,
+        let signing_key = match &settings.cookie_key {
+            Some(keys) => SigningKey::with_older(&keys.0[0], &keys.0[1..]),
+            None => SigningKey::new(
+                &shared_key(&pool, "cookie")
+                    .await
+                    .context("cannot load the cookie key from the database")?,
+            ),
         };
         let data_key = match &settings.data_key {
-            Some(key) => DataKey::new(&key.0),
+            Some(keys) => DataKey::with_older(&keys.0[0], &keys.0[1..]),
             None => {
                 let stored = shared_key(&pool, "data")
                     .await
@@ -108,7 +110,7 @@ impl Application {
             settings.retention_days,
         ));
         let state = web::Data::new(AppState {
-            signing_key: SigningKey::new(&cookie_key),
+            signing_key,
             readers,
             password_checks: Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -1,6 +1,7 @@
 //! The `pageshare` command line (`docs/CONFIGURATION.md`).
 
 pub mod dev;
+pub mod keys;
 pub mod secrets;
 pub mod tenants;
 pub mod unlock_url;
@@ -38,6 +39,9 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Keys of the app itself (`PAGESHARE_DATA_KEY`, `PAGESHARE_COOKIE_KEY`) during a rotation.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Tenants: which platform (Connect, Forge) each has been seen on, and when.
     #[command(subcommand)]
     Tenants(TenantsCommand),
@@ -46,6 +50,17 @@ pub enum Command {
     ForgeUi {
         /// Where to write `panel/` and `admin/`.
         dir: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Seal every stored Forge app token under the first key of PAGESHARE_DATA_KEY (opening each
+    /// with any key of the list, or the database's own), so the others can be removed.
+    Reencrypt {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 

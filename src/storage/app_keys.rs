@@ -17,3 +17,11 @@ pub async fn shared_key(pool: &PgPool, name: &str) -> Result<Vec<u8>, sqlx::Erro
         .fetch_one(pool)
         .await
 }
+
+/// The key kept in the database under `name`, if one was ever made (never makes one).
+pub async fn stored_key(pool: &PgPool, name: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT key FROM app_key WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+}

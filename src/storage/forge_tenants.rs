@@ -217,3 +217,39 @@ impl SeenLog {
         });
     }
 }
+
+/// A tenant's stored app token, still sealed.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SealedAppToken {
+    pub client_key: String,
+    pub sealed: Vec<u8>,
+}
+
+/// Every stored app token, sealed (for `pageshare keys reencrypt`).
+pub async fn sealed_app_tokens(pool: &PgPool) -> Result<Vec<SealedAppToken>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT client_key, forge_app_token AS sealed FROM installation
+         WHERE forge_app_token IS NOT NULL ORDER BY client_key",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Put `resealed` in place of `token`, unless an invocation stored a newer token meanwhile.
+/// Whether it was replaced.
+pub async fn reseal_app_token(
+    pool: &PgPool,
+    token: &SealedAppToken,
+    resealed: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE installation SET forge_app_token = $3
+         WHERE client_key = $1 AND forge_app_token = $2",
+    )
+    .bind(&token.client_key)
+    .bind(&token.sealed)
+    .bind(resealed)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

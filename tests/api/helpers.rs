@@ -108,14 +108,19 @@ impl TestApp {
     /// Another instance of the app on the same database (as behind a load balancer); its
     /// address. It has its own pool and its own in-memory caches.
     pub async fn second_instance(&self) -> String {
-        self.second_instance_on(&self.database_url).await
+        self.second_instance_on(&self.database_url, |_| {}).await
+    }
+
+    /// Another instance on the same database whose settings `configure` changes (another key).
+    pub async fn second_instance_with(&self, configure: impl FnOnce(&mut Settings)) -> String {
+        self.second_instance_on(&self.database_url, configure).await
     }
 
     /// A second instance whose every database connection goes through `proxy`.
     pub async fn second_instance_through(&self, proxy: &crate::proxy::FreezableProxy) -> String {
         let mut url = url::Url::parse(&self.database_url).expect("a database URL");
         url.set_port(Some(proxy.address.port())).unwrap();
-        self.second_instance_on(url.as_str()).await
+        self.second_instance_on(url.as_str(), |_| {}).await
     }
 
     /// Run `sql` with the database's triggers off (`session_replication_role = replica`), so no
@@ -159,11 +164,16 @@ impl TestApp {
             .expect("an IP address and port")
     }
 
-    async fn second_instance_on(&self, database_url: &str) -> String {
+    async fn second_instance_on(
+        &self,
+        database_url: &str,
+        configure: impl FnOnce(&mut Settings),
+    ) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let mut settings = self.settings.clone();
         settings.base_url = address.clone();
+        configure(&mut settings);
         let pool = pageshare::db::connect_and_migrate(database_url)
             .await
             .expect("test database");

@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod hostile_confluence;
 mod instances;
+mod key_rotation;
 mod lifecycle;
 mod logs;
 mod migrations;

@@ -318,9 +318,10 @@ async fn repeated_failures_are_limited_with_retry_after() {
 #[tokio::test]
 async fn password_posts_need_the_form_token_and_the_same_site() {
     let cookie_key = [7u8; 32];
-    let app =
-        spawn_app_with(|s| s.cookie_key = Some(pageshare::config::CookieKey(cookie_key.to_vec())))
-            .await;
+    let app = spawn_app_with(|s| {
+        s.cookie_key = Some(pageshare::config::CookieKeys(vec![cookie_key.to_vec()]))
+    })
+    .await;
     let site = app.site_with_page("acme").await;
     let shared = protected_share(&app, &site).await;
     let other = protected_share(&app, &site).await;
