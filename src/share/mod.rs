@@ -50,6 +50,11 @@ impl ShareId {
         self.0
     }
 
+    /// The id whose 16 bytes these are (a cursor of the admin list carries them).
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Uuid::from_bytes(bytes))
+    }
+
     /// `{base}/content/{uuid}`: the share's page under `base` (the app's base URL for a link,
     /// or its path for a cookie's `Path` and a form's `action`).
     pub fn page_url(self, base: &str) -> String {
@@ -137,7 +142,7 @@ impl fmt::Debug for UnlockSecret {
 }
 
 /// Where a share stands for its owners: revoked wins over expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShareStatus {
     Active,

@@ -9,11 +9,11 @@ use crate::helpers::{
     EDITOR, OUTSIDER, PAGE_ID, TestApp, assert_bad_json_bodies_refused, error_code, spawn_app,
 };
 
-const ADMIN: &str = "557058:site-admin";
+pub const ADMIN: &str = "557058:site-admin";
 const PANEL: &str = "/connect/share-panel?contentId=1234567&spaceKey=ENG";
 
 /// A site with the sample page (readable by [`EDITOR`]) and [`ADMIN`], who cannot read it.
-async fn site_with_admin(app: &TestApp, name: &str) -> pageshare::sandbox::Site {
+pub async fn site_with_admin(app: &TestApp, name: &str) -> pageshare::sandbox::Site {
     app.site_with_page(name).await;
     app.sandbox.update_site(name, |s| {
         s.admins.insert(ADMIN.into());
@@ -68,8 +68,9 @@ async fn site_admins_list_every_share_of_their_site_without_secrets() {
         .await;
 
     assert_eq!(response.status(), 200);
-    let list: Value = response.json().await.unwrap();
-    let list = list.as_array().unwrap();
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(page["nextCursor"], Value::Null, "one page: {page}");
+    let list = page["items"].as_array().unwrap();
     assert_eq!(list.len(), 2, "only this site's shares: {list:?}");
     assert_eq!(list[0]["uuid"], open["uuid"], "newest first");
     assert_eq!(list[0]["status"], "revoked");

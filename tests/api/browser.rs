@@ -8,6 +8,7 @@ use pageshare::share::{ShareId, UnlockSecret};
 use pageshare::storage::audit::{self, Action, Actor};
 use serde_json::{Value, json};
 
+use crate::admin_list::{Seeded, seed_shares};
 use crate::helpers::{EDITOR, OUTSIDER, PAGE_ID, TestApp, spawn_app};
 
 /// Run `tests/browser/<script>` with one JSON argument; its one JSON line of output.
@@ -236,6 +237,21 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
         );
     }
 
+    // Fifty older, expired links: the admin page shows them a page of 50 at a time.
+    let archived: Vec<String> = (1..=50).map(|i| format!("Archived guide {i}")).collect();
+    let rows: Vec<Seeded> = archived
+        .iter()
+        .enumerate()
+        .map(|(i, title)| Seeded {
+            title,
+            space_key: "DOC",
+            created_by: EDITOR,
+            age_minutes: 60 + i as i32,
+            expired: true,
+            revoked: false,
+        })
+        .collect();
+    seed_shares(&app, &site.client_key, &rows).await;
     let seen = run_browser_script(
         "panel.mjs",
         json!({
@@ -259,9 +275,15 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     assert_eq!(seen["secretBeforeAsking"], "");
     assert_eq!(seen["status"], "Revoked");
     assert_eq!(unlock_status(&app, &signed_with(new_secret)).await, 404);
-    assert_eq!(seen["adminRows"], 1);
-    assert_eq!(seen["adminStatus"], "Revoked");
+    assert_eq!(seen["adminRows"], 50, "the first page");
+    assert_eq!(seen["adminStatus"], "Revoked", "newest first");
+    assert_eq!(seen["adminRowsAfterMore"], 51, "Load more appends the rest");
+    assert_eq!(seen["adminMoreHidden"], true, "nothing more to load");
     assert_eq!(seen["adminActiveRows"], 0, "the status filter");
+    assert_eq!(
+        seen["adminSearchTitle"], "Archived guide 7",
+        "the server's search"
+    );
     assert_eq!(seen["adminSearchRows"], 0, "the text filter");
     assert_eq!(seen["defaultsBefore"], "");
     assert_eq!(

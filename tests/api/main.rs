@@ -1,5 +1,6 @@
 //! Integration tests: the spawned app over HTTP, real Postgres, the simulated Confluence host.
 
+mod admin_list;
 mod admin_ui;
 mod api_keys;
 mod audit;

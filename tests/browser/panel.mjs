@@ -147,15 +147,29 @@ async function revoke(page) {
 
   await page.setViewportSize({ width: 1024, height: 560 });
   const admin = await openFramed(page, config.adminUrl);
-  await admin.locator('[data-role=rows] tr').first().waitFor();
-  result.adminRows = await admin.locator('[data-role=rows] tr').count();
+  // The list comes from the server a page at a time; each change of the filters asks again.
+  const adminCount = (text) => admin.locator('[data-role=count]', { hasText: text }).waitFor();
+  const adminRowCount = () => admin.locator('[data-role=rows] tr').count();
+  await adminCount(/more follow/);
+  result.adminRows = await adminRowCount();
   result.adminStatus = await admin.locator('[data-role=rows] [data-field=status]').first().textContent();
+  await admin.getByRole('button', { name: 'Load more links' }).click();
+  await adminCount(/^51 links shown\.$/);
+  result.adminRowsAfterMore = await adminRowCount();
+  result.adminMoreHidden = await admin.getByRole('button', { name: 'Load more links' }).isHidden();
   await admin.getByLabel('Status').selectOption('active');
-  result.adminActiveRows = await admin.locator('[data-role=rows] tr').count();
+  await adminCount('No link matches these filters.');
+  result.adminActiveRows = await adminRowCount();
   await admin.getByLabel('Status').selectOption('');
+  await adminCount(/more follow/);
+  await admin.getByLabel('Search').fill('Archived guide 7');
+  await adminCount(/^1 link shown\.$/);
+  result.adminSearchTitle = await admin.locator('[data-role=rows] [data-field=title]').textContent();
   await admin.getByLabel('Search').fill('no page is called this');
-  result.adminSearchRows = await admin.locator('[data-role=rows] tr').count();
+  await adminCount('No link matches these filters.');
+  result.adminSearchRows = await adminRowCount();
   await admin.getByLabel('Search').fill('');
+  await adminCount(/more follow/);
 
   const defaults = admin.getByLabel('Sites that may embed shared pages');
   await admin.locator('#default-origins:enabled').waitFor();
@@ -193,7 +207,7 @@ async function revoke(page) {
   result.auditFirstPage = await auditRows.count();
   result.auditNewest = await auditRows.first().locator('[data-field=action]').textContent();
   result.auditNewestActor = await auditRows.first().locator('[data-field=actor]').textContent();
-  const more = again.getByRole('button', { name: 'Load more' });
+  const more = again.getByRole('button', { name: 'Load more', exact: true });
   result.auditMoreShown = await more.isVisible();
   await more.click();
   await again.locator('[data-role=audit-count]', { hasText: /entries shown\.$/ }).waitFor();

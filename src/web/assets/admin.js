@@ -1,6 +1,6 @@
-// The site admin page: every external link of the site, filtered here, revocable; the site's
-// default embedding sites; its API keys (a new one shown once, with Copy); and its audit log,
-// newest first, a page at a time, with a CSV download.
+// The site admin page: the site's external links, searched and filtered by the server a page at
+// a time ("Load more"), revocable; the site's default embedding sites; its API keys (a new one
+// shown once, with Copy); and its audit log, newest first, a page at a time, with a CSV download.
 'use strict';
 
 (() => {
@@ -31,16 +31,13 @@
   const defaultsError = defaults.querySelector('[data-role=defaults-error]');
   const defaultsNote = defaults.querySelector('[data-role=defaults-note]');
 
-  let shares = [];
+  const more = root.querySelector('[data-action=more]');
 
-  function matches(share, text, status) {
-    if (status && share.status !== status) return false;
-    if (!text) return true;
-    const haystack = [share.title, share.spaceKey, share.contentId, share.createdBy, share.url]
-      .join(' ')
-      .toLowerCase();
-    return haystack.includes(text);
-  }
+  // The rows shown, and where the next page starts (null: none follows).
+  let shares = [];
+  let nextCursor = null;
+  // Each query gets a number: an answer to an older one (the filters changed meanwhile) is dropped.
+  let query = 0;
 
   function row(share) {
     const node = template.content.firstElementChild.cloneNode(true);
@@ -88,19 +85,64 @@
     return node;
   }
 
+  function filtered() {
+    return Boolean(filters.elements.text.value.trim() || filters.elements.status.value);
+  }
+
   function render() {
-    const text = filters.elements.text.value.trim().toLowerCase();
-    const status = filters.elements.status.value;
-    const shown = shares.filter((share) => matches(share, text, status));
-    rows.replaceChildren(...shown.map(row));
-    count.textContent = shares.length
-      ? `${shown.length} of ${shares.length} links shown.`
-      : 'No page of this site is shared outside Confluence.';
+    rows.replaceChildren(...shares.map(row));
+    const shown = `${shares.length} link${shares.length === 1 ? '' : 's'} shown`;
+    if (shares.length) {
+      count.textContent = nextCursor ? `${shown}; more follow.` : `${shown}.`;
+    } else {
+      count.textContent = filtered()
+        ? 'No link matches these filters.'
+        : 'No page of this site is shared outside Confluence.';
+    }
+    more.hidden = !nextCursor;
     resize();
   }
 
-  filters.addEventListener('input', render);
+  function listPath(cursor) {
+    const params = new URLSearchParams();
+    const text = filters.elements.text.value.trim();
+    if (text) params.set('q', text);
+    if (filters.elements.status.value) params.set('status', filters.elements.status.value);
+    if (cursor) params.set('cursor', cursor);
+    const search = params.toString();
+    return search ? `/api/admin/shares?${search}` : '/api/admin/shares';
+  }
+
+  // The first page for the current filters (replacing the rows), or with `cursor` the next one.
+  async function load(cursor) {
+    const mine = ++query;
+    progress.textContent = 'Loading links…';
+    showError(pageError, null);
+    try {
+      const page = await api('GET', listPath(cursor));
+      if (mine !== query) return;
+      shares = cursor ? shares.concat(page.items) : page.items;
+      nextCursor = page.nextCursor;
+      progress.textContent = '';
+      render();
+    } catch (error) {
+      if (mine !== query) return;
+      progress.textContent = '';
+      showError(pageError, error.message);
+    }
+  }
+
+  let typing;
+  filters.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => load(null), 250);
+  });
   filters.addEventListener('submit', (event) => event.preventDefault());
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    await load(nextCursor);
+    more.disabled = false;
+  });
 
   function showDefaults(settings) {
     defaultsField.value = settings.defaultFrameAncestors.join('\n');
@@ -132,18 +174,6 @@
         : 'Default embedding sites cleared: links without sites of their own may be embedded anywhere.',
     );
   });
-
-  async function load() {
-    progress.textContent = 'Loading links…';
-    try {
-      shares = await api('GET', '/api/admin/shares');
-      progress.textContent = '';
-      render();
-    } catch (error) {
-      progress.textContent = '';
-      showError(pageError, error.message);
-    }
-  }
 
   async function loadDefaults() {
     try {
@@ -319,7 +349,7 @@
 
   ready.then(
     () => {
-      load();
+      load(null);
       loadDefaults();
       loadKeys();
       loadAudit(true).catch((error) => showError(auditError, error.message));
