@@ -288,15 +288,14 @@ async fn bad_cursors_and_limits_are_refused_clearly() {
     let site = site_with_admin(&app, "acme").await;
     add_entries(&app, &site, 0, 3).await;
     let cases = [
-        ("limit=0", 422, "invalid_field"),
-        ("limit=201", 422, "invalid_field"),
-        ("limit=-1", 422, "invalid_field"),
+        ("limit=0", 400, "invalid_query"),
+        ("limit=201", 400, "invalid_query"),
+        ("limit=-1", 400, "invalid_query"),
         ("limit=ten", 400, "invalid_query"),
         ("limit=", 400, "invalid_query"),
-        ("cursor=", 422, "invalid_field"),
-        ("cursor=2", 422, "invalid_field"),
-        ("cursor=not%20a%20cursor", 422, "invalid_field"),
-        ("cursor=AAAAAAAAAAA", 422, "invalid_field"),
+        ("cursor=2", 400, "invalid_query"),
+        ("cursor=not%20a%20cursor", 400, "invalid_query"),
+        ("cursor=AAAAAAAAAAA", 400, "invalid_query"),
         ("page=2", 400, "invalid_query"),
     ];
     for (query, status, code) in cases {
@@ -319,7 +318,7 @@ async fn bad_cursors_and_limits_are_refused_clearly() {
     }
     for (query, status) in [
         ("from=yesterday", 400),
-        ("from=2030-01-01T00:00:00Z&to=2030-01-01T00:00:00Z", 422),
+        ("from=2030-01-01T00:00:00Z&to=2030-01-01T00:00:00Z", 400),
     ] {
         let response = app
             .api(

@@ -67,11 +67,9 @@ fn cursor_after(entry: &Entry) -> String {
 }
 
 fn parse_cursor(raw: &str) -> Result<i64, AppError> {
-    let refused = || {
-        AppError::invalid(
-            "cursor",
-            "cursor is not one this API gave out; leave it out to start from the newest entry.",
-        )
+    let refused = || AppError::BadParameter {
+        name: "cursor",
+        message: "cursor is not one this API gave out; leave it out to start from the newest entry.",
     };
     let bytes: [u8; 8] = URL_SAFE_NO_PAD
         .decode(raw)
@@ -89,15 +87,22 @@ async fn page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
-    require_site_admin(connect, &state).await?;
+    // The query first: a bad one costs no call to Confluence.
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(
-            AppError::invalid("limit", format!("limit must be from 1 to {MAX_LIMIT}.")).into(),
-        );
+        return Err(AppError::BadParameter {
+            name: "limit",
+            message: "limit must be from 1 to 200.",
+        }
+        .into());
     }
-    let before = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    // An empty cursor is no cursor, as in the admin share list.
+    let before = (query.cursor.as_deref())
+        .filter(|cursor| !cursor.is_empty())
+        .map(parse_cursor)
+        .transpose()?;
+    require_site_admin(connect, &state).await?;
     let client_key = &connect.installation.client_key;
     // One more than asked for tells whether another page follows.
     let mut entries = audit::page(&state.pool, client_key, before, limit + 1).await?;
@@ -123,13 +128,17 @@ async fn csv(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
-    require_site_admin(connect, &state).await?;
     let CsvQuery { from, to } = query.into_inner();
     if let (Some(from), Some(to)) = (from, to)
         && from >= to
     {
-        return Err(AppError::invalid("to", "to must be later than from.").into());
+        return Err(AppError::BadParameter {
+            name: "to",
+            message: "to must be later than from.",
+        }
+        .into());
     }
+    require_site_admin(connect, &state).await?;
     let client_key = &connect.installation.client_key;
     let entries = audit::between(&state.pool, client_key, from, to).await?;
     Ok(HttpResponse::Ok()
