@@ -14,6 +14,9 @@ use crate::forge::token::Environment;
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
+    /// Where the change listener connects (`PAGESHARE_LISTEN_DATABASE_URL`): a direct
+    /// connection when the pool goes through a transaction-mode pooler. Unset: as the pool.
+    pub listen_database_url: Option<String>,
     pub bind: String,
     /// Public base URL, without a trailing `/`.
     pub base_url: String,
@@ -180,9 +183,35 @@ pub fn env_var(name: &str) -> Option<String> {
 /// `DATABASE_URL`, checked (it must name a database).
 pub fn database_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     database_url::check(
+        "DATABASE_URL",
         &get("DATABASE_URL")
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/pageshare".to_owned()),
     )
+}
+
+/// `PAGESHARE_LISTEN_DATABASE_URL`, checked like `DATABASE_URL`, and naming the same database
+/// (another host or port is the point: a direct connection beside a pooler); unset: the change
+/// listener connects as the pool does.
+pub fn listen_database_url(
+    get: &impl Fn(&str) -> Option<String>,
+    database_url: &str,
+) -> Result<Option<String>, ConfigError> {
+    const NAME: &str = "PAGESHARE_LISTEN_DATABASE_URL";
+    let Some(url) = get(NAME) else {
+        return Ok(None);
+    };
+    let url = database_url::check(NAME, &url)?;
+    let (listen, pool) = (
+        database_url::database_name(&url),
+        database_url::database_name(database_url),
+    );
+    if listen != pool {
+        return Err(invalid(
+            NAME,
+            format!("names the database {listen:?}, DATABASE_URL {pool:?}: they must be the same"),
+        ));
+    }
+    Ok(Some(url))
 }
 
 /// `PAGESHARE_SECRET_MODE`.
@@ -217,6 +246,7 @@ impl Settings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
         let database_url = database_url(&get)?;
+        let listen_database_url = listen_database_url(&get, &database_url)?;
         let bind = checks::bind(&or("PAGESHARE_BIND", "127.0.0.1:8080"))?;
         let base_url = base_url(&get)?;
         let app_key = checks::app_key(&or("PAGESHARE_APP_KEY", "pageshare"))?;
@@ -271,6 +301,7 @@ impl Settings {
             .collect::<Result<_, _>>()?;
         Ok(Self {
             database_url,
+            listen_database_url,
             bind,
             base_url,
             app_key,
@@ -633,6 +664,39 @@ mod tests {
             hex::decode(&b).unwrap(),
             "first is current"
         );
+    }
+
+    #[test]
+    fn the_listener_may_connect_elsewhere_to_the_same_database() {
+        let pool = ("DATABASE_URL", "postgres://app@pgbouncer:6432/pageshare");
+        let cases = [
+            ("postgres://app:pw@db:5432/pageshare", Ok(())),
+            (
+                "postgres://app:s3cret@db/other",
+                Err("names the database \"other\", DATABASE_URL \"pageshare\""),
+            ),
+            ("postgres://app:s3cret@db/", Err("names no database")),
+            ("mysql://app:s3cret@db/pageshare", Err("must be a postgres://")),
+            (
+                "postgres://app:s3cret@db/pageshare?sslmod=require",
+                Err("unknown parameter"),
+            ),
+        ];
+        for (url, expected) in cases {
+            match (
+                settings(&[pool, ("PAGESHARE_LISTEN_DATABASE_URL", url)]),
+                expected,
+            ) {
+                (Ok(s), Ok(())) => assert_eq!(s.listen_database_url.as_deref(), Some(url)),
+                (Err(err), Err(text)) => {
+                    assert_eq!(err.name, "PAGESHARE_LISTEN_DATABASE_URL");
+                    assert!(err.to_string().contains(text), "{url}: {err}");
+                    assert!(!err.to_string().contains("s3cret"), "{err}");
+                }
+                (got, _) => panic!("{url}: {got:?}"),
+            }
+        }
+        assert_eq!(settings(&[pool]).unwrap().listen_database_url, None);
     }
 
     #[test]

@@ -103,7 +103,18 @@ impl Application {
             }
         };
         let readers = Arc::new(ReaderCache::new(READER_TTL, READER_CAPACITY));
-        tokio::spawn(reader_cache::keep_listening(pool.clone(), readers.clone()));
+        let listen_options = match &settings.listen_database_url {
+            Some(url) => Some(
+                url.parse::<sqlx::postgres::PgConnectOptions>()
+                    .context("PAGESHARE_LISTEN_DATABASE_URL")?,
+            ),
+            None => None,
+        };
+        tokio::spawn(reader_cache::keep_listening(
+            pool.clone(),
+            listen_options,
+            readers.clone(),
+        ));
         tokio::spawn(crate::storage::password_failures::keep_pruned(pool.clone()));
         tokio::spawn(crate::storage::retention::keep_retained(
             pool.clone(),

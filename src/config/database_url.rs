@@ -1,13 +1,11 @@
-//! `DATABASE_URL`: checked before any connection, and the database it names. Never echoed: it
-//! may carry a password.
+//! `DATABASE_URL` (and `PAGESHARE_LISTEN_DATABASE_URL`): checked before any connection, and the
+//! database it names. Never echoed: it may carry a password.
 
 use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
 use super::{ConfigError, invalid};
-
-const NAME: &str = "DATABASE_URL";
 
 /// The query parameters sqlx reads from a Postgres URL. It would only log any other, value and
 /// all (a mistyped `password`), so those are refused here.
@@ -32,23 +30,23 @@ const KNOWN_PARAMETERS: &[&str] = &[
     "options",
 ];
 
-/// `value` when it is a Postgres URL that names a database.
-pub fn check(value: &str) -> Result<String, ConfigError> {
+/// `value` when it is a Postgres URL that names a database; errors name the setting `name`.
+pub fn check(name: &'static str, value: &str) -> Result<String, ConfigError> {
     let url = url::Url::parse(value).map_err(|e| {
         invalid(
-            NAME,
+            name,
             format!("not a URL ({e}); expected postgres://user@host:port/database"),
         )
     })?;
     if !matches!(url.scheme(), "postgres" | "postgresql") {
         return Err(invalid(
-            NAME,
+            name,
             "must be a postgres:// (or postgresql://) URL",
         ));
     }
     if let Some((key, _)) = url.query_pairs().find(|(key, _)| !known_parameter(key)) {
         return Err(invalid(
-            NAME,
+            name,
             format!(
                 "unknown parameter {key:?} (known: {})",
                 KNOWN_PARAMETERS.join(", ")
@@ -56,10 +54,10 @@ pub fn check(value: &str) -> Result<String, ConfigError> {
         ));
     }
     let options =
-        PgConnectOptions::from_str(value).map_err(|e| invalid(NAME, innermost_message(&e)))?;
+        PgConnectOptions::from_str(value).map_err(|e| invalid(name, innermost_message(&e)))?;
     if options.get_database().is_none_or(str::is_empty) {
         return Err(invalid(
-            NAME,
+            name,
             "names no database; put its name in the path, e.g. postgres://postgres@127.0.0.1:5432/pageshare",
         ));
     }
@@ -117,7 +115,7 @@ mod tests {
             "postgres://app@db/?dbname=pageshare",
             "postgres:///pageshare?host=/var/run/postgresql",
         ] {
-            assert_eq!(check(good).unwrap(), good);
+            assert_eq!(check("DATABASE_URL", good).unwrap(), good);
         }
         let cases = [
             ("postgres://postgres@127.0.0.1:5432/", "names no database"),
@@ -131,7 +129,7 @@ mod tests {
             ),
         ];
         for (url, problem) in cases {
-            let error = check(url).unwrap_err().to_string();
+            let error = check("DATABASE_URL", url).unwrap_err().to_string();
             assert!(error.starts_with("DATABASE_URL: "), "{error}");
             assert_eq!(error.matches(problem).count(), 1, "{error}");
             assert!(!error.contains("hunter2"), "{error}");

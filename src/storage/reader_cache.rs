@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::time::{Instant, timeout, timeout_at};
 
 use super::api_keys::{ApiKey, KeyHash};
@@ -213,16 +213,21 @@ impl ReaderCache {
     }
 }
 
-/// Listen for changes for as long as the pool lives; reconnect after failures.
-pub async fn keep_listening(pool: PgPool, cache: Arc<ReaderCache>) {
+/// Listen for changes for as long as the pool lives; reconnect after failures. The listener
+/// connects with `listen_options` (`PAGESHARE_LISTEN_DATABASE_URL`), else as the pool does.
+pub async fn keep_listening(
+    pool: PgPool,
+    listen_options: Option<PgConnectOptions>,
+    cache: Arc<ReaderCache>,
+) {
     // Heartbeats go to this instance's own channel, so instances do not echo each other.
     let own = format!("pageshare_beat_{}", uuid::Uuid::new_v4().simple());
     // A pool of one connection of its own: the listener never takes one of the requests'
     // connections, and a lost one is replaced by a new connection, so the listener being up
     // proves the database takes new connections (what `/readyz` reports).
-    let listener_pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_lazy_with(pool.connect_options().as_ref().clone());
+    let listener_pool = PgPoolOptions::new().max_connections(1).connect_lazy_with(
+        listen_options.unwrap_or_else(|| pool.connect_options().as_ref().clone()),
+    );
     loop {
         if pool.is_closed() {
             listener_pool.close().await;

@@ -202,3 +202,29 @@ async fn hsts_is_sent_only_when_the_base_url_is_https() {
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     }
 }
+
+#[tokio::test]
+async fn with_a_listen_url_the_change_listener_connects_there_and_requests_do_not() {
+    let app = spawn_app().await;
+    let proxy = FreezableProxy::start(app.database_server()).await;
+    let mut listen_url = url::Url::parse(&app.settings.database_url).unwrap();
+    listen_url.set_port(Some(proxy.address.port())).unwrap();
+    let other = app
+        .second_instance_with(|s| s.listen_database_url = Some(listen_url.to_string()))
+        .await;
+    ready_within(&app.http, &other, Duration::from_secs(5)).await;
+    let site = app.site_with_page("acme").await;
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let path = format!("/content/{}", share["uuid"].as_str().unwrap());
+
+    // Only the listener's connection goes through the proxy: cutting it leaves the pool alone.
+    proxy.cut();
+    assert_eq!(
+        unready_code(&app.http, &other).await,
+        "change_listener_unavailable"
+    );
+    let page = app.read_share(&format!("{other}{path}"), None).await;
+    assert_eq!(page.status(), 200, "requests still reach the database directly");
+    proxy.thaw();
+    ready_within(&app.http, &other, Duration::from_secs(10)).await;
+}
