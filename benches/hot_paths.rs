@@ -167,5 +167,29 @@ fn content(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, connect_jwt, forge_fit, unlock_and_cookie, content);
+fn metrics(c: &mut Criterion) {
+    let metrics = pageshare::metrics::Metrics::default();
+    c.bench_function(
+        "metrics: record one request (route, method, status, time)",
+        |b| {
+            b.iter(|| {
+                metrics.request(
+                    black_box("/content/{uuid}").to_owned(),
+                    "GET",
+                    200,
+                    std::time::Duration::from_micros(900),
+                )
+            })
+        },
+    );
+}
+
+criterion_group!(
+    benches,
+    connect_jwt,
+    forge_fit,
+    unlock_and_cookie,
+    content,
+    metrics
+);
 criterion_main!(benches);

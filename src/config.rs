@@ -17,6 +17,8 @@ pub struct Settings {
     /// Where the change listener connects (`PAGESHARE_LISTEN_DATABASE_URL`): a direct
     /// connection when the pool goes through a transaction-mode pooler. Unset: as the pool.
     pub listen_database_url: Option<String>,
+    /// Where `GET /metrics` listens (`PAGESHARE_METRICS_BIND`); unset: no metrics are kept.
+    pub metrics_bind: Option<String>,
     pub bind: String,
     /// Public base URL, without a trailing `/`.
     pub base_url: String,
@@ -247,7 +249,10 @@ impl Settings {
         let or = |name: &str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
         let database_url = database_url(&get)?;
         let listen_database_url = listen_database_url(&get, &database_url)?;
-        let bind = checks::bind(&or("PAGESHARE_BIND", "127.0.0.1:8080"))?;
+        let bind = checks::bind("PAGESHARE_BIND", &or("PAGESHARE_BIND", "127.0.0.1:8080"))?;
+        let metrics_bind = get("PAGESHARE_METRICS_BIND")
+            .map(|value| checks::bind("PAGESHARE_METRICS_BIND", &value))
+            .transpose()?;
         let base_url = base_url(&get)?;
         let app_key = checks::app_key(&or("PAGESHARE_APP_KEY", "pageshare"))?;
         let install_keys_url = checks::secure_url(
@@ -302,6 +307,7 @@ impl Settings {
         Ok(Self {
             database_url,
             listen_database_url,
+            metrics_bind,
             bind,
             base_url,
             app_key,
@@ -506,6 +512,7 @@ mod tests {
         let cases = [
             ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/"),
             ("PAGESHARE_BIND", "8080"),
+            ("PAGESHARE_METRICS_BIND", "9090"),
             ("PAGESHARE_APP_KEY", "my app"),
             ("PAGESHARE_INSTALL_KEYS_URL", "keys.example.com"),
             ("PAGESHARE_HOST_ALLOWLIST", "https://acme.atlassian.net/"),
@@ -676,7 +683,10 @@ mod tests {
                 Err("names the database \"other\", DATABASE_URL \"pageshare\""),
             ),
             ("postgres://app:s3cret@db/", Err("names no database")),
-            ("mysql://app:s3cret@db/pageshare", Err("must be a postgres://")),
+            (
+                "mysql://app:s3cret@db/pageshare",
+                Err("must be a postgres://"),
+            ),
             (
                 "postgres://app:s3cret@db/pageshare?sslmod=require",
                 Err("unknown parameter"),

@@ -8,6 +8,7 @@ pub mod data_key;
 pub mod db;
 pub mod forge;
 pub mod jws;
+pub mod metrics;
 pub mod outgoing;
 pub mod sandbox;
 pub mod share;

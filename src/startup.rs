@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -18,6 +18,7 @@ use crate::connect::descriptor;
 use crate::connect::signed_install::InstallKeys;
 use crate::data_key::DataKey;
 use crate::forge::keys::ForgeKeys;
+use crate::metrics::Metrics;
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
 use crate::storage::app_keys::shared_key;
@@ -56,6 +57,33 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: PgPool,
+    /// `GET /metrics` on `PAGESHARE_METRICS_BIND`: its port and its server, stopped last.
+    metrics: Option<(u16, ServerHandle)>,
+}
+
+/// The metrics listener: `GET /metrics` only, one worker, no signal handling of its own (it stops
+/// when the app has drained).
+fn metrics_server(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    readers: Arc<ReaderCache>,
+    pool: PgPool,
+) -> std::io::Result<Server> {
+    let scrape = move || {
+        let text = metrics.render(readers.is_trusted(), pool.size(), pool.num_idle());
+        async move {
+            actix_web::HttpResponse::Ok()
+                .content_type("text/plain; version=0.0.4; charset=utf-8")
+                .body(text)
+        }
+    };
+    Ok(
+        HttpServer::new(move || App::new().route("/metrics", web::get().to(scrape.clone())))
+            .workers(1)
+            .disable_signals()
+            .listen(listener)?
+            .run(),
+    )
 }
 
 impl Application {
@@ -103,6 +131,16 @@ impl Application {
             }
         };
         let readers = Arc::new(ReaderCache::new(READER_TTL, READER_CAPACITY));
+        let metrics_listener = match &settings.metrics_bind {
+            Some(bind) => Some(
+                TcpListener::bind(bind)
+                    .with_context(|| format!("cannot listen on PAGESHARE_METRICS_BIND={bind}"))?,
+            ),
+            None => None,
+        };
+        let metrics = metrics_listener
+            .as_ref()
+            .map(|_| Arc::new(Metrics::default()));
         let listen_options = match &settings.listen_database_url {
             Some(url) => Some(
                 url.parse::<sqlx::postgres::PgConnectOptions>()
@@ -120,6 +158,7 @@ impl Application {
             pool.clone(),
             settings.retention_days,
         ));
+        let readers_for_metrics = readers.clone();
         let state = web::Data::new(AppState {
             signing_key,
             readers,
@@ -131,16 +170,19 @@ impl Application {
             api_key_usage: Default::default(),
             data_key,
             forge: settings.forge.as_ref().map(|forge| ForgeRuntime {
-                keys: ForgeKeys::new(&forge.jwks_url),
+                keys: ForgeKeys::new(&forge.jwks_url).with_metrics(metrics.clone()),
                 seen: Default::default(),
             }),
             descriptor: descriptor::render(&settings.base_url, &settings.app_key)?,
-            install_keys: InstallKeys::new(&settings.install_keys_url),
+            install_keys: InstallKeys::new(&settings.install_keys_url)
+                .with_metrics(metrics.clone()),
             host: HostClient::new(
                 &settings.app_key,
                 settings.media_hosts.clone(),
                 settings.max_attachment_bytes,
-            ),
+            )
+            .with_metrics(metrics.clone()),
+            metrics: metrics.clone(),
             pool: pool.clone(),
             settings,
         });
@@ -159,10 +201,22 @@ impl Application {
         if let Some(workers) = workers {
             server = server.workers(workers);
         }
+        let readers = readers_for_metrics;
+        let metrics = match (metrics_listener, metrics) {
+            (Some(listener), Some(metrics)) => {
+                let port = listener.local_addr()?.port();
+                let server = metrics_server(listener, metrics, readers, pool.clone())?;
+                let handle = server.handle();
+                tokio::spawn(server);
+                Some((port, handle))
+            }
+            _ => None,
+        };
         Ok(Self {
             port,
             server: server.run(),
             pool,
+            metrics,
         })
     }
 
@@ -170,11 +224,19 @@ impl Application {
         self.port
     }
 
+    /// The port of `GET /metrics`, when `PAGESHARE_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serve until SIGTERM or SIGINT; then drain (`docs/OPERATIONS.md`): the listening socket
     /// is closed at once, requests in flight get [`SHUTDOWN_TIMEOUT_SECS`] to finish, and the
     /// pool is closed last (waiting for the connections still in use to come back).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Some((_, metrics)) = self.metrics {
+            metrics.stop(true).await;
+        }
         tracing::info!("requests drained; closing the database pool");
         self.pool.close().await;
         tracing::info!("stopped");

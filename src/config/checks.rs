@@ -66,15 +66,16 @@ pub fn secure_url(name: &'static str, value: &str) -> Result<String, ConfigError
         })
 }
 
-/// `host:port` to listen on: an IP address (IPv6 in brackets) or a host name, and a port.
-pub fn bind(value: &str) -> Result<String, ConfigError> {
+/// `host:port` to listen on: an IP address (IPv6 in brackets) or a host name, and a port; errors
+/// name the setting `name`.
+pub fn bind(name: &'static str, value: &str) -> Result<String, ConfigError> {
     let valid = value.parse::<std::net::SocketAddr>().is_ok()
         || value
             .rsplit_once(':')
             .is_some_and(|(host, port)| port.parse::<u16>().is_ok() && is_host_name(host));
     if !valid {
         return Err(invalid(
-            "PAGESHARE_BIND",
+            name,
             "must be host:port, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::]:8080",
         ));
     }
@@ -140,7 +141,7 @@ mod tests {
     #[test]
     fn bind_addresses() {
         for good in ["127.0.0.1:8080", "0.0.0.0:0", "[::]:8080", "localhost:8080"] {
-            assert_eq!(bind(good).unwrap(), good);
+            assert_eq!(bind("PAGESHARE_BIND", good).unwrap(), good);
         }
         for bad in [
             "8080",
@@ -150,7 +151,11 @@ mod tests {
             "::1:8080",
             "a b:80",
         ] {
-            assert_eq!(bind(bad).unwrap_err().name, "PAGESHARE_BIND", "{bad}");
+            assert_eq!(
+                bind("PAGESHARE_BIND", bad).unwrap_err().name,
+                "PAGESHARE_BIND",
+                "{bad}"
+            );
         }
     }
 

@@ -2,7 +2,9 @@
 //! JSON calls follow no redirect and are read up to 5 MB; attachment downloads follow at most two
 //! redirects, each to the tenant's origin or a media host (see [`super::redirects`]).
 
+use crate::metrics::{CallKind, Metrics};
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -105,6 +107,7 @@ pub struct HostClient {
     app_key: String,
     media_hosts: MediaHosts,
     max_attachment_bytes: u64,
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// One REST call to a tenant, before it is signed.
@@ -160,7 +163,38 @@ impl HostClient {
             app_key: app_key.to_owned(),
             media_hosts,
             max_attachment_bytes,
+            metrics: None,
         }
+    }
+
+    /// Count every call in `metrics`.
+    pub fn with_metrics(self, metrics: Option<Arc<Metrics>>) -> Self {
+        Self { metrics, ..self }
+    }
+
+    /// Run one call, counted by kind and outcome, with its time.
+    async fn counted<T>(
+        &self,
+        kind: CallKind,
+        call: impl Future<Output = Result<T, HostError>>,
+    ) -> Result<T, HostError> {
+        let Some(metrics) = &self.metrics else {
+            return call.await;
+        };
+        let started = std::time::Instant::now();
+        let result = call.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(HostError::Unreachable) => "unreachable",
+            Err(HostError::NotFound) => "not_found",
+            Err(HostError::Status(_)) => "status",
+            Err(HostError::BadAnswer) => "bad_answer",
+            Err(HostError::Redirected) => "redirected",
+            Err(HostError::RedirectRefused) => "redirect_refused",
+            Err(HostError::TooLarge) => "too_large",
+        };
+        metrics.confluence_call(kind, outcome, started.elapsed());
+        result
     }
 
     /// The `Authorization` header value for a request to `path?query` of the host.
@@ -371,15 +405,9 @@ impl HostClient {
             operation: String,
             target_type: String,
         }
-        let user: User = self
-            .call(
-                host,
-                reqwest::Method::GET,
-                "/rest/api/user",
-                &[("accountId", account_id.as_str()), ("expand", "operations")],
-                None,
-            )
-            .await?;
+        let params = [("accountId", account_id.as_str()), ("expand", "operations")];
+        let call = self.call(host, reqwest::Method::GET, "/rest/api/user", &params, None);
+        let user: User = self.counted(CallKind::SiteAdmin, call).await?;
         Ok(user
             .operations
             .iter()
@@ -404,9 +432,8 @@ impl HostClient {
             "operation": match operation { ContentOperation::Read => "read", ContentOperation::Update => "update" },
         });
         let path = format!("/rest/api/content/{}/permission/check", content.as_str());
-        let answer: Answer = self
-            .call(host, reqwest::Method::POST, &path, &[], Some(&body))
-            .await?;
+        let call = self.call(host, reqwest::Method::POST, &path, &[], Some(&body));
+        let answer: Answer = self.counted(CallKind::Permission, call).await?;
         Ok(answer.has_permission)
     }
 
@@ -440,15 +467,14 @@ impl HostClient {
             value: String,
         }
         let path = format!("/rest/api/content/{}", content.as_str());
-        let answer: Answer = self
-            .call(
-                host,
-                reqwest::Method::GET,
-                &path,
-                &[("expand", "body.export_view,version,space")],
-                None,
-            )
-            .await?;
+        let call = self.call(
+            host,
+            reqwest::Method::GET,
+            &path,
+            &[("expand", "body.export_view,version,space")],
+            None,
+        );
+        let answer: Answer = self.counted(CallKind::Content, call).await?;
         Ok(PageContent {
             title: answer.title,
             space_key: answer.space.key,
@@ -479,7 +505,8 @@ impl HostClient {
             body: None,
             answer: Answer::Download,
         };
-        self.send(host, call).await
+        self.counted(CallKind::Attachment, self.send(host, call))
+            .await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Signed install: `installed`/`uninstalled` callbacks signed by Atlassian with RS256, the
 //! public key fetched by `kid` from the install-keys server and cached.
 
+use crate::metrics::{KeySource, Metrics};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -172,6 +173,7 @@ pub struct InstallKeys {
     keys: Cache<String, Arc<DecodingKey>>,
     unknown: Cache<String, ()>,
     fetches: Semaphore,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl InstallKeys {
@@ -191,7 +193,13 @@ impl InstallKeys {
                 .time_to_live(UNKNOWN_KID_TTL)
                 .build(),
             fetches: Semaphore::new(CONCURRENT_FETCHES),
+            metrics: None,
         }
+    }
+
+    /// Count every key fetch in `metrics`.
+    pub fn with_metrics(self, metrics: Option<Arc<Metrics>>) -> Self {
+        Self { metrics, ..self }
     }
 
     /// The key for a `kid` already checked by [`is_valid_kid`].
@@ -231,6 +239,14 @@ impl InstallKeys {
     }
 
     async fn fetch(&self, kid: &str) -> Result<DecodingKey, InstallAuthError> {
+        let fetched = self.fetch_uncounted(kid).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.key_fetch(KeySource::ConnectInstall, fetched.is_ok());
+        }
+        fetched
+    }
+
+    async fn fetch_uncounted(&self, kid: &str) -> Result<DecodingKey, InstallAuthError> {
         let url = format!("{}/{kid}", self.base_url);
         let response = self.http.get(&url).send().await.map_err(|error| {
             tracing::warn!(%error, kid, "install key server unreachable");

@@ -4,6 +4,7 @@
 //! answers a set without a usable key, the cached keys keep working. The URL is configuration,
 //! never taken from a token.
 
+use crate::metrics::{KeySource, Metrics};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,6 +92,7 @@ struct Inner {
     cached: ArcSwap<Cached>,
     last_fetch: Mutex<Option<LastFetch>>,
     refreshing: AtomicBool,
+    metrics: Option<Arc<Metrics>>,
 }
 
 #[derive(Deserialize)]
@@ -169,8 +171,17 @@ impl ForgeKeys {
                 }),
                 last_fetch: Mutex::new(None),
                 refreshing: AtomicBool::new(false),
+                metrics: None,
             }),
         }
+    }
+
+    /// Count every fetch of the set in `metrics`.
+    pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("not shared before it is set up")
+            .metrics = metrics;
+        self
     }
 
     /// The key of `kid`: from the cached set, else from a fresh fetch (paced).
@@ -237,6 +248,9 @@ impl Inner {
     /// Fetch the set; on success it replaces the cached one.
     async fn fetch_and_store(&self, last: &mut Option<LastFetch>) -> Result<(), ()> {
         let fetched = self.fetch().await;
+        if let Some(metrics) = &self.metrics {
+            metrics.key_fetch(KeySource::ForgeKeySet, fetched.is_ok());
+        }
         *last = Some(LastFetch {
             at: Instant::now(),
             succeeded: fetched.is_ok(),

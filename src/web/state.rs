@@ -9,6 +9,7 @@ use crate::confluence::client::HostClient;
 use crate::connect::signed_install::InstallKeys;
 use crate::data_key::DataKey;
 use crate::forge::keys::ForgeKeys;
+use crate::metrics::{Cache, Metrics};
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
 use crate::storage::api_keys::{ApiKey, KeyHash, UsageLog};
@@ -39,6 +40,8 @@ pub struct AppState {
     pub data_key: DataKey,
     /// Forge Remote, when configured.
     pub forge: Option<ForgeRuntime>,
+    /// Counted only while `PAGESHARE_METRICS_BIND` is set.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// What the Forge side keeps: Forge's key set, and when each installation was last seen.
@@ -53,7 +56,9 @@ impl AppState {
         &self,
         client_key: &str,
     ) -> Result<Option<Arc<Installation>>, sqlx::Error> {
-        if let Some(known) = self.readers.installation(client_key) {
+        let known = self.readers.installation(client_key);
+        self.count_lookup(Cache::Installations, known.is_some());
+        if let Some(known) = known {
             return Ok(Some(known));
         }
         let read_at = self.readers.generation();
@@ -63,6 +68,12 @@ impl AppState {
 }
 
 impl AppState {
+    pub fn count_lookup(&self, cache: Cache, hit: bool) {
+        if let Some(metrics) = &self.metrics {
+            metrics.cache_lookup(cache, hit);
+        }
+    }
+
     /// The API key with this hash, from memory when the change listener vouches for it.
     pub async fn api_key(&self, hash: &KeyHash) -> Result<Option<Arc<ApiKey>>, sqlx::Error> {
         if let Some(known) = self.readers.api_key(hash) {

@@ -224,7 +224,11 @@ async fn with_a_listen_url_the_change_listener_connects_there_and_requests_do_no
         "change_listener_unavailable"
     );
     let page = app.read_share(&format!("{other}{path}"), None).await;
-    assert_eq!(page.status(), 200, "requests still reach the database directly");
+    assert_eq!(
+        page.status(),
+        200,
+        "requests still reach the database directly"
+    );
     proxy.thaw();
     ready_within(&app.http, &other, Duration::from_secs(10)).await;
 }

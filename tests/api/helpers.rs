@@ -19,6 +19,8 @@ pub struct TestApp {
     pub pool: PgPool,
     pub http: reqwest::Client,
     pub settings: Settings,
+    /// `http://127.0.0.1:PORT/metrics` when the settings asked for metrics.
+    pub metrics_url: Option<String>,
     database_url: String,
 }
 
@@ -86,6 +88,9 @@ async fn spawn(bind: &str, configure: impl FnOnce(&mut Settings, &Sandbox)) -> T
     let app = Application::with_listener(settings.clone(), pool.clone(), listener, Some(1))
         .await
         .expect("app builds");
+    let metrics_url = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}/metrics"));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         target: AppTarget {
@@ -100,6 +105,7 @@ async fn spawn(bind: &str, configure: impl FnOnce(&mut Settings, &Sandbox)) -> T
             .build()
             .unwrap(),
         settings,
+        metrics_url,
         database_url,
     }
 }

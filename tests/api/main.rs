@@ -17,6 +17,7 @@ mod instances;
 mod key_rotation;
 mod lifecycle;
 mod logs;
+mod metrics;
 mod migrations;
 mod proxy;
 mod rate_limits;

@@ -6,6 +6,7 @@ mod attachments;
 mod password;
 mod render;
 
+use crate::metrics::Cache;
 use std::sync::Arc;
 
 use actix_web::error::UrlencodedError;
@@ -63,7 +64,9 @@ pub struct Served {
 /// The share behind `/content/{uuid}` and its tenant, if it may be served now; from memory when
 /// the change listener vouches for them.
 async fn servable_share(state: &AppState, id: ShareId) -> Result<Served, AppError> {
-    let share = match state.readers.get(id) {
+    let cached = state.readers.get(id);
+    state.count_lookup(Cache::Shares, cached.is_some());
+    let share = match cached {
         Some(share) => share,
         None => {
             let read_at = state.readers.generation();

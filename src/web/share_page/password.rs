@@ -59,6 +59,9 @@ pub async fn post(
         .await
         .map_err(AppError::from)?
     {
+        if let Some(metrics) = &state.metrics {
+            metrics.rate_limited();
+        }
         let mut response = render::password_form(
             &state,
             &served,
@@ -87,6 +90,9 @@ pub async fn post(
         .await
         .map_err(|_| AppError::Busy)?;
     if !matches {
+        if let Some(metrics) = &state.metrics {
+            metrics.password_failure();
+        }
         return render::password_form(
             &state,
             &served,

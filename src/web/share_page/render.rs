@@ -1,6 +1,7 @@
 //! The share page and its password form: content from the cache (or Confluence, sanitised),
 //! attachment URLs signed for the reader, and the headers every page of a share carries.
 
+use crate::metrics::Cache;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -97,7 +98,9 @@ pub fn content_failed(error: HostError) -> AppError {
 pub async fn content(state: &AppState, served: &Served) -> Result<Arc<CachedPage>, AppError> {
     let Served { share, tenant } = served;
     // Credentials are made only when the page is fetched (a Forge token is sealed at rest).
+    let missed = std::sync::atomic::AtomicBool::new(false);
     let fetch = async {
+        missed.store(true, std::sync::atomic::Ordering::Relaxed);
         let host = state.tenant_host(tenant)?;
         let page = state
             .host
@@ -113,11 +116,15 @@ pub async fn content(state: &AppState, served: &Served) -> Result<Arc<CachedPage
         .await
         .map_err(|_| content_failed(HostError::BadAnswer))
     };
-    state
+    let page = state
         .content
         .get_or_fetch(tenant.client_key.as_str(), share.content_id.as_str(), fetch)
         .await
-        .map_err(|error| (*error).clone())
+        .map_err(|error| (*error).clone());
+    // A reader who waited for another's fetch of the same page counts as a hit.
+    let hit = !missed.load(std::sync::atomic::Ordering::Relaxed);
+    state.count_lookup(Cache::Content, hit);
+    page
 }
 
 /// The page itself, with signed attachment URLs; `set_cookie` when access was just proven.
