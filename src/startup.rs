@@ -158,10 +158,9 @@ impl Application {
             pool.clone(),
             settings.retention_days,
         ));
-        let readers_for_metrics = readers.clone();
         let state = web::Data::new(AppState {
             signing_key,
-            readers,
+            readers: readers.clone(),
             password_checks: Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
@@ -201,7 +200,6 @@ impl Application {
         if let Some(workers) = workers {
             server = server.workers(workers);
         }
-        let readers = readers_for_metrics;
         let metrics = match (metrics_listener, metrics) {
             (Some(listener), Some(metrics)) => {
                 let port = listener.local_addr()?.port();
