@@ -24,22 +24,35 @@ const RANDOM_LEN: usize = 32;
 /// Base64url characters after the prefix.
 const ENCODED_LEN: usize = 43;
 
-/// What a key may do on `/api/shares…`.
+/// What a key may do on `/api/shares…` (`docs/HTTP.md#api-keys`). The unlock secret has scopes
+/// of its own: no other scope shows or rotates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
-    /// `GET /api/shares?contentId=…`, `GET /api/shares/{uuid}` (unlock secrets never shown).
+    /// `GET /api/shares?contentId=…`, `GET /api/shares/{uuid}`.
     SharesRead,
-    /// `POST /api/shares`, `PATCH`/`DELETE /api/shares/{uuid}`, `POST …/unlock-secret`.
+    /// `POST /api/shares`, `PATCH`/`DELETE /api/shares/{uuid}`.
     SharesWrite,
+    /// `unlockSecret` in the share JSON the key's other scopes answer (where its creator would
+    /// see it); opens no call by itself.
+    UnlockSecretsRead,
+    /// `POST /api/shares/{uuid}/unlock-secret`, whose answer is the new secret.
+    UnlockSecretsRotate,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::SharesRead, Scope::SharesWrite];
+    pub const ALL: [Scope; 4] = [
+        Scope::SharesRead,
+        Scope::SharesWrite,
+        Scope::UnlockSecretsRead,
+        Scope::UnlockSecretsRotate,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SharesRead => "shares:read",
             Self::SharesWrite => "shares:write",
+            Self::UnlockSecretsRead => "unlock-secrets:read",
+            Self::UnlockSecretsRotate => "unlock-secrets:rotate",
         }
     }
 
@@ -341,5 +354,6 @@ mod tests {
         }
         assert_eq!(Scope::parse("shares:admin"), None);
         assert_eq!(Scope::parse("SHARES:READ"), None);
+        assert_eq!(Scope::parse("unlock-secrets:write"), None);
     }
 }

@@ -89,7 +89,8 @@ async fn a_key_is_shown_once_listed_without_itself_and_stored_as_its_hash_only()
     let created = post_key(
         &app,
         &site,
-        json!({"name": " deploy bot ", "scopes": ["shares:write", "shares:read", "shares:read"],
+        json!({"name": " deploy bot ",
+               "scopes": ["unlock-secrets:rotate", "shares:write", "shares:read", "shares:read"],
                "expiresAt": "2099-01-01T00:00:00Z"}),
     )
     .await;
@@ -99,7 +100,10 @@ async fn a_key_is_shown_once_listed_without_itself_and_stored_as_its_hash_only()
     let key = text(&created);
     assert!(key.starts_with("psk_") && key.len() == 47, "{key}");
     assert_eq!(created["name"], "deploy bot");
-    assert_eq!(created["scopes"], json!(["shares:read", "shares:write"]));
+    assert_eq!(
+        created["scopes"],
+        json!(["shares:read", "shares:write", "unlock-secrets:rotate"])
+    );
     assert_eq!(created["createdBy"], ADMIN);
     assert_eq!(created["expiresAt"], "2099-01-01T00:00:00Z");
     assert_eq!(created["lastUsedAt"], Value::Null);
@@ -167,92 +171,151 @@ async fn a_key_is_shown_once_listed_without_itself_and_stored_as_its_hash_only()
     }
 }
 
-/// Which calls each scope opens: (scopes, call, expected status).
+/// Which calls each scope opens, and which answers carry an unlock secret, one site per key:
+/// the key's creator (who edits the page) owns one share and manages the editor's.
 #[tokio::test]
-async fn each_scope_opens_its_calls_and_no_other() {
+async fn each_scope_opens_its_calls_and_only_unlock_secrets_read_shows_secrets() {
+    const R: &str = "shares:read";
+    const W: &str = "shares:write";
+    const SECRETS: &str = "unlock-secrets:read";
+    const ROTATE: &str = "unlock-secrets:rotate";
     let app = spawn_app().await;
-    let site = site_with_admin(&app, "acme").await;
-    let read = text(&new_key(&app, &site, &["shares:read"]).await);
-    let write = text(&new_key(&app, &site, &["shares:write"]).await);
-    let both = text(&new_key(&app, &site, &["shares:read", "shares:write"]).await);
-    for (name, key, read_ok, write_ok) in [
-        ("shares:read", &read, true, false),
-        ("shares:write", &write, false, true),
-        ("both", &both, true, true),
-    ] {
-        // A share to act on, made by a person.
-        let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
-        let uuid = share["uuid"].as_str().unwrap();
-        let one = format!("/api/shares/{uuid}");
-        let calls: Vec<(Method, String, Option<Value>, bool, u16)> = vec![
-            (Method::GET, page_shares_path(), None, read_ok, 200),
-            (Method::GET, one.clone(), None, read_ok, 200),
+    let keys: [(&str, &[&str]); 7] = [
+        ("read", &[R]),
+        ("write", &[W]),
+        // What every key made before the unlock-secret scopes holds at most.
+        ("read and write", &[R, W]),
+        ("read with secrets", &[R, SECRETS]),
+        ("write with secrets", &[W, SECRETS]),
+        ("rotate alone", &[ROTATE]),
+        ("all four", &[R, W, SECRETS, ROTATE]),
+    ];
+    for (index, (name, scopes)) in keys.into_iter().enumerate() {
+        let site = site_with_admin(&app, &format!("site{index}")).await;
+        let created = new_key(&app, &site, scopes).await;
+        let (key, key_id) = (text(&created), created["id"].as_str().unwrap().to_owned());
+        let has = |scope: &str| scopes.contains(&scope);
+        let own = app
+            .post_share(&site, ADMIN, json!({"contentId": PAGE_ID}))
+            .await;
+        assert_eq!(own.status(), 201);
+        let theirs = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+        let one = format!("/api/shares/{}", theirs["uuid"].as_str().unwrap());
+        // (call, body, the scope it needs, success status, whether its answer is share JSON)
+        let calls = [
+            (Method::GET, page_shares_path(), None, R, 200, true),
+            (Method::GET, one.clone(), None, R, 200, true),
             (
                 Method::POST,
-                "/api/shares".into(),
+                "/api/shares".to_owned(),
                 Some(json!({"contentId": PAGE_ID})),
-                write_ok,
+                W,
                 201,
+                true,
             ),
             (
                 Method::PATCH,
                 one.clone(),
                 Some(json!({"expiresAt": "2099-01-01T00:00:00Z"})),
-                write_ok,
+                W,
                 200,
+                true,
             ),
             (
                 Method::POST,
                 format!("{one}/unlock-secret"),
                 None,
-                write_ok,
+                ROTATE,
                 200,
+                false,
             ),
-            (Method::DELETE, one.clone(), None, write_ok, 204),
+            (Method::DELETE, one.clone(), None, W, 204, false),
         ];
-        for (method, path, body, allowed, status) in calls {
-            let response = with_key(&app, key, method.clone(), &path, body).await;
-            if allowed {
-                assert_eq!(response.status(), status, "{name}: {method} {path}");
-            } else {
-                assert_eq!(response.status(), 403, "{name}: {method} {path}");
-                assert_eq!(
-                    error_code(response).await,
-                    "missing_scope",
-                    "{name}: {method} {path}"
+        let mut shown = 0;
+        for (method, path, body, needs, status, share_json) in calls {
+            let call = format!("{name}: {method} {path}");
+            let response = with_key(&app, &key, method.clone(), &path, body).await;
+            if !has(needs) {
+                assert_eq!(response.status(), 403, "{call}");
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "missing_scope", "{call}");
+                let message = body["error"]["message"].as_str().unwrap();
+                assert!(message.contains(&format!("`{needs}`")), "{call}: {message}");
+                continue;
+            }
+            assert_eq!(response.status(), status, "{call}");
+            if status == 204 {
+                continue;
+            }
+            let body: Value = response.json().await.unwrap();
+            if !share_json {
+                // The rotation answers the new secret, which is what rotating is for.
+                assert!(
+                    body["unlockSecret"].as_str().is_some_and(|s| s.len() == 64),
+                    "{call}"
                 );
+                continue;
+            }
+            // The list: the secret of the creator's own share only, as for the creator.
+            let answered: Vec<&Value> = body.as_array().map_or(vec![&body], |l| l.iter().collect());
+            for share in answered {
+                let expected = has(SECRETS) && (!body.is_array() || share["createdBy"] == ADMIN);
+                assert_eq!(
+                    share["unlockSecret"].is_string(),
+                    expected,
+                    "{call}: {share}"
+                );
+                assert!(
+                    expected || share.get("unlockSecret").is_none(),
+                    "{call}: {share}"
+                );
+                shown += usize::from(expected);
             }
         }
-    }
-    // Shares a key creates belong to the admin who created the key.
-    let shares = app.api_get_json(&site, EDITOR, &page_shares_path()).await;
-    let by_key = shares
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|share| share["createdBy"] == ADMIN)
-        .count();
-    assert_eq!(by_key, 2);
-    // A read-only key never sees an unlock secret, even of its creator's shares.
-    let listed = with_key(&app, &read, Method::GET, &page_shares_path(), None).await;
-    let listed: Value = listed.json().await.unwrap();
-    assert!(listed.as_array().unwrap().len() >= 2);
-    for share in listed.as_array().unwrap() {
-        assert!(
-            share.get("unlockSecret").is_none_or(Value::is_null),
-            "{share}"
+        // Each answer that carried a secret was recorded as shown to the key; no other was.
+        let actor = format!("apikey:{key_id}");
+        let count = |action: &'static str| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM audit_entry WHERE actor = $1 AND action = $2",
+            )
+            .bind(actor.clone())
+            .bind(action)
+            .fetch_one(&app.pool)
+        };
+        assert_eq!(
+            count("unlock_secret.shown").await.unwrap(),
+            shown as i64,
+            "{name}"
         );
-        let one = with_key(
+        let rotated = i64::from(has(ROTATE));
+        assert_eq!(
+            count("unlock_secret.rotated").await.unwrap(),
+            rotated,
+            "{name}"
+        );
+        // Keys open `/api` only: under `/forge/api` a Bearer header is a Forge token.
+        let forge = call(
             &app,
-            &read,
+            &app.address,
+            &key,
             Method::GET,
-            &format!("/api/shares/{}", share["uuid"].as_str().unwrap()),
+            &format!("/forge{}", page_shares_path()),
             None,
         )
         .await;
-        let one: Value = one.json().await.unwrap();
-        assert!(one.get("unlockSecret").is_none_or(Value::is_null), "{one}");
+        assert_eq!(forge.status(), 401, "{name} under /forge/api");
+        assert!(!forge.text().await.unwrap().contains(&key[4..]), "{name}");
     }
+    // Shares a key creates belong to the admin who created the key.
+    let site = app.sandbox.site("site1");
+    let shares = app.api_get_json(&site, EDITOR, &page_shares_path()).await;
+    let by_admin = shares
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["createdBy"] == ADMIN);
+    assert_eq!(by_admin.count(), 2, "the admin's own share and the key's");
+    let both = text(&new_key(&app, &site, &[R, W, SECRETS, ROTATE]).await);
     // No key opens the site admin API, whatever its scopes.
     // A bad body changes nothing to that: the key is refused before the body is judged.
     for (method, path, body) in [
@@ -447,7 +510,13 @@ async fn a_key_of_another_site_cannot_touch_this_sites_shares() {
     let globex = site_with_admin(&app, "globex").await;
     let share = app.create_share(&acme, json!({"contentId": PAGE_ID})).await;
     let uuid = share["uuid"].as_str().unwrap();
-    let theirs = text(&new_key(&app, &globex, &["shares:read", "shares:write"]).await);
+    let all = [
+        "shares:read",
+        "shares:write",
+        "unlock-secrets:read",
+        "unlock-secrets:rotate",
+    ];
+    let theirs = text(&new_key(&app, &globex, &all).await);
     let one = format!("/api/shares/{uuid}");
     for (method, path, body) in [
         (Method::GET, one.clone(), None),
@@ -531,6 +600,11 @@ async fn only_site_admins_manage_keys_and_bad_bodies_are_refused() {
             "name",
         ),
         ("no scopes", json!({"name": "x", "scopes": []}), "scopes"),
+        (
+            "unlock-secrets:read opening nothing",
+            json!({"name": "x", "scopes": ["unlock-secrets:read", "unlock-secrets:rotate"]}),
+            "scopes",
+        ),
         (
             "unknown scope",
             json!({"name": "x", "scopes": ["shares:admin"]}),
@@ -644,7 +718,14 @@ async fn last_use_is_written_in_the_background_at_most_once_a_minute_and_keys_ar
 async fn a_key_has_its_creators_rights_in_confluence_and_no_more() {
     let app = spawn_app().await;
     let site = site_with_admin(&app, "acme").await;
-    let key = text(&new_key(&app, &site, &["shares:read", "shares:write"]).await);
+    let key = text(
+        &new_key(
+            &app,
+            &site,
+            &["shares:read", "shares:write", "unlock-secrets:read"],
+        )
+        .await,
+    );
     let editors_share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
     let one = format!("/api/shares/{}", editors_share["uuid"].as_str().unwrap());
     // The admin edits the page: the key manages the editor's share.

@@ -87,7 +87,13 @@ async fn each_share_and_key_event_is_recorded_with_its_actor_and_share() {
     assert_eq!(app.rotate_secret(&site, EDITOR, &a).await.status(), 200);
 
     // An API key of the admin (who edits the page): created, used, first use recorded once.
-    let created = new_key(&app, &site, &["shares:read", "shares:write"]).await;
+    let all = [
+        "shares:read",
+        "shares:write",
+        "unlock-secrets:read",
+        "unlock-secrets:rotate",
+    ];
+    let created = new_key(&app, &site, &all).await;
     let key = text(&created);
     let key_id = created["id"].as_str().unwrap().to_owned();
     let by_key = format!("apikey:{key_id}");
@@ -147,6 +153,7 @@ async fn each_share_and_key_event_is_recorded_with_its_actor_and_share() {
         row(&by_key, "unlock_secret.shown", &a),
         row(&by_key, "share.created", &b),
         row(&by_key, "unlock_secret.shown", &b),
+        row(&by_key, "unlock_secret.shown", &b),
         row(&by_key, "share.revoked", &b),
         row(EDITOR, "share.revoked", &a),
         row(ADMIN, "api_key.revoked", ""),
@@ -169,7 +176,10 @@ async fn each_share_and_key_event_is_recorded_with_its_actor_and_share() {
     );
     assert_eq!(
         detail("api_key.created"),
-        format!("API key {key_id} \"ci\"; scopes: shares:read shares:write; expires: never")
+        format!(
+            "API key {key_id} \"ci\"; scopes: shares:read shares:write unlock-secrets:read \
+             unlock-secrets:rotate; expires: never"
+        )
     );
     assert_eq!(
         detail("api_key.first_used"),
@@ -559,7 +569,12 @@ async fn no_secret_the_test_used_is_in_the_log_or_any_other_table() {
         .await
         .unwrap();
     secrets.push(rotated["unlockSecret"].as_str().unwrap().to_owned());
-    let key = text(&new_key(&app, &site, &["shares:read", "shares:write"]).await);
+    let scopes = [
+        "shares:read",
+        "unlock-secrets:read",
+        "unlock-secrets:rotate",
+    ];
+    let key = text(&new_key(&app, &site, &scopes).await);
     secrets.push(key.clone());
     let used = with_key(&app, &key, Method::GET, &path, None).await;
     let used: Value = used.json().await.unwrap();

@@ -295,7 +295,10 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     let key = seen["newKey"].as_str().unwrap();
     assert!(key.starts_with("psk_") && key.len() == 47, "{key}");
     assert_eq!(seen["keyRowsAfterCreate"], 1);
-    assert_eq!(seen["keyScopes"], "shares:read shares:write");
+    assert_eq!(
+        seen["keyScopes"], "shares:read shares:write unlock-secrets:read",
+        "the scopes ticked, unticked ones left out"
+    );
     assert_eq!(seen["keyRowsAfterReload"], 1);
     assert_eq!(seen["keyInPageAfterReload"], false, "the key shown again");
     assert_eq!(seen["keyNewShownAfterReload"], false);

@@ -184,6 +184,12 @@ async function revoke(page) {
   result.keyRowsBefore = await admin.locator('[data-role=key-rows] tr').count();
   await admin.getByLabel('Key name').fill('Deploy bot');
   await admin.getByLabel('Create, change and revoke links (shares:write)').check();
+  await admin.getByLabel('See the unlock secrets of the links it reads or changes (unlock-secrets:read)').check();
+  await admin.getByLabel('Rotate unlock secrets, receiving the new one (unlock-secrets:rotate)').check();
+  // Chosen and then given up: not in the key.
+  await admin.getByLabel('Read links (shares:read)').uncheck();
+  await admin.getByLabel('Read links (shares:read)').check();
+  await admin.getByLabel('Rotate unlock secrets, receiving the new one (unlock-secrets:rotate)').uncheck();
   await admin.getByRole('button', { name: 'Create key' }).click();
   const shown = admin.getByLabel('New API key');
   await shown.waitFor();

@@ -104,6 +104,16 @@ fn scopes(raw: &[String]) -> Result<Vec<Scope>, AppError> {
             format!("scopes needs at least one of: {known}."),
         ));
     }
+    // It only adds the secret to what `shares:…` answer: alone it would open nothing.
+    let answers_shares =
+        chosen.contains(&Scope::SharesRead) || chosen.contains(&Scope::SharesWrite);
+    if chosen.contains(&Scope::UnlockSecretsRead) && !answers_shares {
+        return Err(AppError::invalid(
+            "scopes",
+            "unlock-secrets:read adds the unlock secret to the shares a key reads or changes: \
+             give it shares:read or shares:write too.",
+        ));
+    }
     Ok(chosen)
 }
 

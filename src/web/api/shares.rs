@@ -31,17 +31,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// A share for a user who manages it (its unlock secret included).
-fn managed_json(state: &AppState, share: Share) -> ShareJson {
-    ShareJson::new(share, &state.settings.base_url, Utc::now(), true)
+/// The answer of a change the caller made to a share they manage: its unlock secret included
+/// when the caller may see secrets.
+fn changed_json(connect: &Caller, state: &AppState, share: Share) -> ShareJson {
+    let with_secret = may_see_secrets(connect);
+    ShareJson::new(share, &state.settings.base_url, Utc::now(), with_secret)
 }
 
 /// Whether the caller may be shown unlock secrets at all: a user may (of the shares they
-/// manage); an API key only with `shares:write`, so a read-only key never carries a credential.
+/// manage); an API key only with `unlock-secrets:read`, whatever else it may do
+/// (`docs/SECURITY.md#api-keys`).
 fn may_see_secrets(connect: &Caller) -> bool {
     connect
         .api_key()
-        .is_none_or(|key| key.has(Scope::SharesWrite))
+        .is_none_or(|key| key.has(Scope::UnlockSecretsRead))
+}
+
+/// Record that the answer about to be sent shows `shown`'s unlock secrets to the caller's API
+/// key (with `db`: the change's transaction, when there is one). A person's answers are recorded
+/// by [`read`] only (`docs/SECURITY.md#audit-log`); without a key this does nothing.
+async fn record_shown_to_key(
+    db: impl sqlx::PgExecutor<'_>,
+    connect: &Caller,
+    shown: &[ShareId],
+    detail: &str,
+) -> Result<(), AppError> {
+    if connect.api_key().is_none() || shown.is_empty() {
+        return Ok(());
+    }
+    let (client_key, actor) = (&connect.installation.client_key, connect.actor()?);
+    let action = Action::UnlockSecretShown;
+    audit::record_each(db, client_key, &actor, action, shown, detail).await?;
+    Ok(())
 }
 
 fn content_id(raw: &str) -> Result<ContentId, AppError> {
@@ -118,18 +139,9 @@ async fn list(
     let own = |share: &Share| secrets && caller == Some(&share.created_by);
     // A key's answer that carries secrets is audited; a person's is not: the panel keeps the
     // list's secrets from the page until its Show button asks `read` for one (docs/SECURITY.md).
-    if connect.api_key().is_some() {
-        let shown: Vec<ShareId> = found.iter().filter(|s| own(s)).map(|s| s.id).collect();
-        if !shown.is_empty() {
-            let client_key = &connect.installation.client_key;
-            let actor = connect.actor()?;
-            let (action, detail) = (
-                Action::UnlockSecretShown,
-                "in the list of the page's shares",
-            );
-            audit::record_each(&state.pool, client_key, &actor, action, &shown, detail).await?;
-        }
-    }
+    let shown: Vec<ShareId> = found.iter().filter(|s| own(s)).map(|s| s.id).collect();
+    let detail = "in the list of the page's shares";
+    record_shown_to_key(&state.pool, connect, &shown, detail).await?;
     let body: Vec<ShareJson> = found
         .into_iter()
         .map(|share| {
@@ -206,6 +218,10 @@ async fn create(
     if share.password_protected {
         audit::record(&mut *tx, client_key, &actor, Action::PasswordSet, id, "").await?;
     }
+    if may_see_secrets(connect) {
+        let detail = "in the answer that created the share";
+        record_shown_to_key(&mut *tx, connect, &[share.id], detail).await?;
+    }
     tx.commit().await?;
     tracing::info!(share = %share.id, client_key = %share.client_key, "share created");
     let location = format!(
@@ -216,7 +232,7 @@ async fn create(
     );
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, location))
-        .json(managed_json(&state, share)))
+        .json(changed_json(connect, &state, share)))
 }
 
 async fn read(
@@ -318,11 +334,15 @@ async fn update(
         )
         .await?;
     }
+    if may_see_secrets(connect) {
+        let detail = "in the answer to a change of the share";
+        record_shown_to_key(&mut *tx, connect, &[share.id], detail).await?;
+    }
     tx.commit().await?;
     // This instance sees its own change at once; the others hear of it through Postgres.
     state.readers.invalidate(updated.id);
     tracing::info!(share = %updated.id, "share updated");
-    Ok(HttpResponse::Ok().json(managed_json(&state, updated)))
+    Ok(HttpResponse::Ok().json(changed_json(connect, &state, updated)))
 }
 
 #[derive(Serialize)]
@@ -331,13 +351,16 @@ struct UnlockSecretJson {
     unlock_secret: String,
 }
 
+/// A new secret, answered to whoever rotated it: `unlock-secrets:rotate` is enough for a key,
+/// since a secret nobody receives could sign nothing (`docs/HTTP.md#api-keys`). The rotation's
+/// audit entry stands for that answer.
 async fn new_unlock_secret(
     user: ApiUser,
     id: web::Path<ShareId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
-    connect.require_scope(Scope::SharesWrite)?;
+    connect.require_scope(Scope::UnlockSecretsRotate)?;
     let share = managed_share(connect, &state, *id).await?;
     let actor = connect.actor()?;
     let mut tx = state.pool.begin().await?;
