@@ -10,7 +10,7 @@ use pageshare::forge::ids::AppId;
 use pageshare::forge::keys::ForgeKey;
 use pageshare::forge::token::{Environment, Expectations, UnverifiedFit};
 use pageshare::sandbox::{FORGE_APP_ID, Page, keys};
-use pageshare::share::content::sanitize;
+use pageshare::share::content::{PageLink, sanitize};
 use pageshare::share::cookie::{
     AttachmentGrant, attachment_signature, cookie_is_valid, cookie_value,
 };
@@ -151,16 +151,18 @@ fn content(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let mut out = String::with_capacity(64 * 1024);
-                page.render(&mut out, |id, out| {
+                let signed = |id: &str, out: &mut String| {
                     out.push_str(id);
                     let grant = AttachmentGrant {
                         share,
                         password_version: 0,
+                        page_id: "65538",
                         attachment_id: id,
                         expires: NOW,
                     };
                     out.push_str(&attachment_signature(&key, grant));
-                });
+                };
+                page.render(&mut out, signed, |_| PageLink::Unchanged);
                 out
             })
         },

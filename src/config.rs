@@ -39,6 +39,9 @@ pub struct Settings {
     pub max_attachment_bytes: u64,
     /// Bytes of sanitised pages kept in memory (`PAGESHARE_CONTENT_CACHE_MB`).
     pub content_cache_bytes: u64,
+    /// How long a fetched page, and a tree share's list of pages, is kept: 30 s, not configurable
+    /// (`docs/PERFORMANCE.md`); tests shorten it.
+    pub content_ttl: std::time::Duration,
     /// Forge Remote, when `PAGESHARE_FORGE_APP_ID` is set.
     pub forge: Option<ForgeSettings>,
     /// `PAGESHARE_DATA_KEY`, decoded; unset: one kept in the database.
@@ -324,6 +327,7 @@ impl Settings {
                 .map_err(|problem| invalid("PAGESHARE_MEDIA_HOSTS", problem))?,
             max_attachment_bytes: parse_megabytes(&get, "PAGESHARE_MAX_ATTACHMENT_MB", 50)?,
             content_cache_bytes: parse_megabytes(&get, "PAGESHARE_CONTENT_CACHE_MB", 256)?,
+            content_ttl: std::time::Duration::from_secs(30),
             forge: forge_settings(&get)?,
             data_key: data_keys(&get)?,
             retention_days: parse_retention_days(&get)?,

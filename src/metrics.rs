@@ -56,6 +56,8 @@ pub enum Cache {
     Installations,
     /// Sanitised page content (`content_cache.rs`).
     Content,
+    /// The page lists of tree shares (`content_cache.rs`).
+    Trees,
 }
 
 /// What a call to Confluence asked.
@@ -64,6 +66,8 @@ pub enum CallKind {
     SiteAdmin,
     Permission,
     Content,
+    /// A page of Confluence's descendant listing (for a tree share).
+    Descendants,
     Attachment,
 }
 
@@ -213,6 +217,7 @@ impl Metrics {
             Cache::Shares => "shares",
             Cache::Installations => "installations",
             Cache::Content => "content",
+            Cache::Trees => "trees",
         };
         let outcome = if hit { "hit" } else { "miss" };
         self.cache
@@ -226,6 +231,7 @@ impl Metrics {
             CallKind::SiteAdmin => "site_admin",
             CallKind::Permission => "permission",
             CallKind::Content => "content",
+            CallKind::Descendants => "descendants",
             CallKind::Attachment => "attachment",
         };
         self.confluence_calls

@@ -27,7 +27,6 @@ use crate::web::state::{AppState, ForgeRuntime};
 use crate::web::{app_routes, logging};
 
 /// How long sanitised page content is reused before Confluence is asked again.
-const CONTENT_TTL: Duration = Duration::from_secs(30);
 /// Shares kept in memory; change notifications keep them fresh, the TTL is a safety net.
 const READER_TTL: Duration = Duration::from_secs(60);
 const READER_CAPACITY: u64 = 100_000;
@@ -164,7 +163,9 @@ impl Application {
             password_checks: Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
-            content: ContentCache::new(CONTENT_TTL, settings.content_cache_bytes),
+            content: ContentCache::new(settings.content_ttl, settings.content_cache_bytes),
+            // Trees are small beside pages: an eighth of the budget holds thousands of them.
+            trees: ContentCache::new(settings.content_ttl, settings.content_cache_bytes / 8),
             verifications: Default::default(),
             api_key_usage: Default::default(),
             data_key,

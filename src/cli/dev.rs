@@ -132,6 +132,8 @@ pub async fn run(keep: bool) -> anyhow::Result<()> {
     let page = Page::sample(&site.base_url, PAGE_ID);
     sandbox.update_site("dev", |s| {
         s.pages.insert(PAGE_ID.into(), page);
+        // A small guide below the page: the sample share is a tree.
+        s.add_guide(PAGE_ID);
         s.add_editor(PAGE_ID, USER);
         s.admins.insert(USER.into());
     });
@@ -151,7 +153,7 @@ pub async fn run(keep: bool) -> anyhow::Result<()> {
             "Authorization",
             format!("JWT {}", sandbox.context_token(&site, USER)),
         )
-        .json(&json!({"contentId": PAGE_ID, "password": DEV_PASSWORD}))
+        .json(&json!({"contentId": PAGE_ID, "password": DEV_PASSWORD, "includeChildren": true}))
         .send()
         .await?
         .error_for_status()
@@ -173,7 +175,7 @@ pub async fn run(keep: bool) -> anyhow::Result<()> {
         "\nPageshare dev sandbox is running.\n\
          \n  app:            {base}\n  Confluence:     {site} (simulated)\
          \n  database:       {database} ({kept})\n\
-         \n  share URL:      {url}\n  password:       {DEV_PASSWORD}\n  unlock secret:  {secret}\
+         \n  share URL:      {url}\n                  (a tree: the sample page and the guide below it, e.g. {url}/pages/2003)\n  password:       {DEV_PASSWORD}\n  unlock secret:  {secret}\
          \n  unlock URL:     {unlock}\n                  (valid 60 s; mint another with the secret\
          \n                   in PAGESHARE_UNLOCK_SECRET: pageshare unlock-url --share {uuid}\
          \n                   or on stdin: pageshare unlock-url --share {uuid} --secret -)\n\

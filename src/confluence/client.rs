@@ -99,6 +99,15 @@ pub struct PageContent {
     pub export_view: String,
 }
 
+/// A page below another, as Confluence's descendant listing names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descendant {
+    pub id: ContentId,
+    pub title: String,
+    /// The page it sits under (the last of its ancestors).
+    pub parent: Option<ContentId>,
+}
+
 pub struct HostClient {
     /// Calls to the tenant: no redirect is followed by the client itself.
     http: reqwest::Client,
@@ -481,6 +490,65 @@ impl HostClient {
             version: answer.version.number,
             export_view: answer.body.export_view.value,
         })
+    }
+
+    /// The pages below `root`, from Confluence's descendant listing (paged with `start` and
+    /// `limit`; Confluence may answer fewer than asked, and names the next page in
+    /// `_links.next` while there is one), at most `at_most` of them; `true` with them when
+    /// Confluence has more.
+    pub async fn descendants(
+        &self,
+        host: &Host<'_>,
+        root: &ContentId,
+        at_most: usize,
+    ) -> Result<(Vec<Descendant>, bool), HostError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            results: Vec<Item>,
+            #[serde(rename = "_links", default)]
+            links: Links,
+        }
+        #[derive(Deserialize)]
+        struct Item {
+            id: String,
+            title: String,
+            #[serde(default)]
+            ancestors: Vec<Ancestor>,
+        }
+        #[derive(Deserialize)]
+        struct Ancestor {
+            id: String,
+        }
+        #[derive(Deserialize, Default)]
+        struct Links {
+            next: Option<String>,
+        }
+        const PAGE_SIZE: usize = 100;
+        let path = format!("/rest/api/content/{}/descendant/page", root.as_str());
+        let mut found = Vec::new();
+        loop {
+            let start = found.len().to_string();
+            let limit = PAGE_SIZE.min(at_most - found.len()).to_string();
+            let params = [
+                ("start", start.as_str()),
+                ("limit", limit.as_str()),
+                ("expand", "ancestors"),
+            ];
+            let call = self.call(host, reqwest::Method::GET, &path, &params, None);
+            let answer: Answer = self.counted(CallKind::Descendants, call).await?;
+            let more = answer.links.next.is_some() && !answer.results.is_empty();
+            // Every result counts for `start`, even one whose id is unusable (then left out).
+            for item in answer.results {
+                found.push(ContentId::parse(&item.id).map(|id| Descendant {
+                    id,
+                    title: item.title,
+                    parent: item.ancestors.last().and_then(|a| ContentId::parse(&a.id)),
+                }));
+            }
+            if !more || found.len() >= at_most {
+                return Ok((found.into_iter().flatten().collect(), more));
+            }
+        }
     }
 
     /// The bytes of one attachment of `page`, ready to stream (`content-type`, `content-length`,

@@ -25,7 +25,10 @@ use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
 pub use forge::{FORGE_APP_ID, FORGE_KID, Invoker};
-pub use sites::{Hostility, KeyServer, Page, Site, new_installation_id, random_secret};
+pub use sites::{
+    GUIDE, GUIDE_IMAGE_ID, Hostility, KeyServer, OUTSIDE_PAGE_ID, Page, Site, new_installation_id,
+    random_secret,
+};
 
 use crate::confluence::redirects::MediaHosts;
 use crate::connect::canonical::CONTEXT_QSH;

@@ -36,6 +36,10 @@ fn confluence_rest(cfg: &mut web::ServiceConfig, prefix: &str) {
         )
         .route(&format!("{prefix}/content/{{id}}"), web::get().to(content))
         .route(
+            &format!("{prefix}/content/{{id}}/descendant/page"),
+            web::get().to(descendant_pages),
+        )
+        .route(
             &format!("{prefix}/content/{{page}}/child/attachment/{{attachment}}/download"),
             web::get().to(attachment_download),
         );
@@ -293,6 +297,20 @@ fn authorize_bearer(req: &HttpRequest, state: &Shared, cloud_id: &str) -> Result
     Ok(site)
 }
 
+/// The site a JSON call is for, once [`authorize`]d; else the answer it gets (a refusal, or the
+/// site's hostile answer).
+async fn answering_site(
+    req: &HttpRequest,
+    state: &Shared,
+    name: &str,
+) -> Result<Site, HttpResponse> {
+    let site = authorize(req, state, name).map_err(Refusal::response)?;
+    match hostile_json(&site).await {
+        Some(hostile) => Err(hostile),
+        None => Ok(site),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UserQuery {
@@ -307,13 +325,10 @@ async fn user(
     query: web::Query<UserQuery>,
     state: web::Data<Shared>,
 ) -> HttpResponse {
-    let site = match authorize(&req, &state, &site) {
+    let site = match answering_site(&req, &state, &site).await {
         Ok(site) => site,
-        Err(refusal) => return refusal.response(),
+        Err(answer) => return answer,
     };
-    if let Some(hostile) = hostile_json(&site).await {
-        return hostile;
-    }
     let mut user = json!({
         "type": "known",
         "accountId": query.account_id,
@@ -350,13 +365,10 @@ async fn permission_check(
     state: web::Data<Shared>,
 ) -> HttpResponse {
     let (site, content_id) = path.into_inner();
-    let site = match authorize(&req, &state, &site) {
+    let site = match answering_site(&req, &state, &site).await {
         Ok(site) => site,
-        Err(refusal) => return refusal.response(),
+        Err(answer) => return answer,
     };
-    if let Some(hostile) = hostile_json(&site).await {
-        return hostile;
-    }
     let user = &body.subject.identifier;
     let allowed = body.subject.kind == "user"
         && match body.operation.as_str() {
@@ -423,6 +435,80 @@ async fn content(
         answer["padding"] = json!(" ".repeat(size));
     }
     HttpResponse::Ok().json(answer)
+}
+
+/// Most results one call of the descendant listing answers, whatever `limit` asks: a client
+/// must follow `_links.next`, as with Confluence's own system limits.
+pub const MAX_DESCENDANTS_PER_CALL: usize = 50;
+
+#[derive(Deserialize)]
+struct DescendantQuery {
+    #[serde(default)]
+    start: usize,
+    limit: Option<usize>,
+    #[serde(default)]
+    expand: String,
+}
+
+/// `GET /rest/api/content/{id}/descendant/page`: the pages below a page, depth first, paged
+/// like Confluence (`start`, `limit` capped, `_links.next` while more remain), each with its
+/// `ancestors` when expanded. Checked like content: the app's credentials for the site.
+async fn descendant_pages(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<DescendantQuery>,
+    state: web::Data<Shared>,
+) -> HttpResponse {
+    let (site, content_id) = path.into_inner();
+    let site = match answering_site(&req, &state, &site).await {
+        Ok(site) => site,
+        Err(answer) => return answer,
+    };
+    if !site.pages.contains_key(&content_id) {
+        return HttpResponse::NotFound().json(json!({ "message": "No content found" }));
+    }
+    let all = site.descendants(&content_id);
+    let limit = query.limit.unwrap_or(25).clamp(1, MAX_DESCENDANTS_PER_CALL);
+    let start = query.start.min(all.len());
+    let end = (start + limit).min(all.len());
+    let with_ancestors = query.expand.split(',').any(|part| part == "ancestors");
+    let results: Vec<_> = all[start..end]
+        .iter()
+        .map(|(id, ancestors)| {
+            let mut page = json!({
+                "id": id,
+                "type": "page",
+                "status": "current",
+                "title": site.pages[id].title,
+            });
+            if with_ancestors {
+                page["ancestors"] = ancestors
+                    .iter()
+                    .map(|a| json!({"id": a, "type": "page", "title": site.pages[a].title}))
+                    .collect();
+            }
+            page
+        })
+        .collect();
+    let here = format!("/rest/api/content/{content_id}/descendant/page");
+    let mut links = json!({
+        "base": site.base_url,
+        "context": site.base_path(),
+        "self": format!("{}{here}", site.base_url),
+    });
+    if end < all.len() {
+        links["next"] = json!(format!(
+            "{here}?start={end}&limit={limit}&expand={}",
+            query.expand
+        ));
+    }
+    HttpResponse::Ok().json(json!({
+        "results": results,
+        "start": start,
+        "limit": limit,
+        "size": results.len(),
+        "_links": links,
+    }))
 }
 
 /// The download answers with a redirect to the media host, carrying a token instead of a JWT.

@@ -156,7 +156,22 @@ pub struct Page {
     pub export_view: String,
     /// Attachment id → (media type, bytes).
     pub attachments: HashMap<String, (String, Vec<u8>)>,
+    /// The page it sits under, if any.
+    pub parent: Option<String>,
 }
+
+/// The pages [`Site::add_guide`] puts below a page: id, parent (`None`: the page itself), title.
+/// Three levels with the page; they link to each other in each of Confluence's link forms, to a
+/// page outside the tree, and the deepest shows an attached image ([`GUIDE_IMAGE_ID`]).
+pub const GUIDE: [(&str, Option<&str>, &str); 3] = [
+    ("2001", None, "Getting started"),
+    ("2002", None, "Daily work"),
+    ("2003", Some("2001"), "Install the tools"),
+];
+/// The image attached to the guide's page 2003.
+pub const GUIDE_IMAGE_ID: &str = "2900003";
+/// A page of the site outside any guide, which guide pages link to.
+pub const OUTSIDE_PAGE_ID: &str = "98305";
 
 const SAMPLE_PAGE: &str = include_str!("sample_page.html");
 const HOSTILE_PAGE: &str = include_str!("hostile_page.html");
@@ -189,6 +204,7 @@ impl Page {
             version: 7,
             export_view,
             attachments,
+            parent: None,
         }
     }
 
@@ -201,6 +217,7 @@ impl Page {
             version: 1,
             export_view: HOSTILE_PAGE.to_owned(),
             attachments: HashMap::new(),
+            parent: None,
         }
     }
 }
@@ -260,6 +277,81 @@ impl Site {
                 .editors
                 .get(content_id)
                 .is_some_and(|users| users.contains(account_id))
+    }
+
+    /// Put the [`GUIDE`] pages below `root` (a page of the site), bodies in `export_view`'s
+    /// forms: a `/spaces/KEY/pages/ID/Title` link, a `viewpage.action?pageId=ID` link, a link
+    /// with `data-linked-resource-id`, a link outside the guide, and an attached image.
+    pub fn add_guide(&mut self, root: &str) {
+        let base_url = self.base_url.clone();
+        let base_path = self.base_path();
+        let body = |id: &str| match id {
+            "2001" => format!(
+                r#"<p>Start with <a href="{base_path}/spaces/ENG/pages/2003/Install+the+tools">Install the tools</a>, then read <a href="{base_url}/pages/viewpage.action?pageId=2002&amp;src=contextnavpagetreemode">Daily work</a>.</p><p>On call? See the <a href="{base_path}/pages/viewpage.action?pageId={OUTSIDE_PAGE_ID}">Runbook</a>.</p>"#
+            ),
+            "2002" => format!(
+                r#"<p>Back to <a href="{base_path}/spaces/ENG/pages/2001" data-linked-resource-id="2001" data-linked-resource-type="page">Getting started</a> or the <a href="{base_path}/spaces/ENG/pages/{root}/Onboarding">overview</a>.</p>"#
+            ),
+            _ => format!(
+                r#"<p>Install these tools:</p><p><img class="confluence-embedded-image" src="{base_url}/download/attachments/2003/tools.png?api=v2" data-linked-resource-id="{GUIDE_IMAGE_ID}" data-linked-resource-type="attachment" alt="tools.png"></p><p>Questions go to <a href="{base_path}/spaces/OPS/pages/{OUTSIDE_PAGE_ID}/Runbook" data-linked-resource-id="{OUTSIDE_PAGE_ID}" data-linked-resource-type="page">the Runbook</a>.</p>"#
+            ),
+        };
+        for (id, parent, title) in GUIDE {
+            let mut attachments = HashMap::new();
+            if id == "2003" {
+                let image = ("image/png".to_owned(), SAMPLE_PNG.to_vec());
+                attachments.insert(GUIDE_IMAGE_ID.to_owned(), image);
+            }
+            let page = Page {
+                title: title.to_owned(),
+                space_key: "ENG".to_owned(),
+                version: 1,
+                export_view: body(id),
+                attachments,
+                parent: Some(parent.unwrap_or(root).to_owned()),
+            };
+            self.pages.insert(id.to_owned(), page);
+        }
+    }
+
+    /// The pages below `root`, depth first, children in the order of their ids (numerically),
+    /// each with its ancestors from the top of the space down to its parent.
+    pub fn descendants(&self, root: &str) -> Vec<(String, Vec<String>)> {
+        let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (id, page) in &self.pages {
+            if let Some(parent) = &page.parent {
+                children
+                    .entry(parent.as_str())
+                    .or_default()
+                    .push(id.as_str());
+            }
+        }
+        for list in children.values_mut() {
+            list.sort_by_key(|id| (id.len(), *id));
+        }
+        let ancestors_of = |id: &str| {
+            let mut chain = Vec::new();
+            let mut at = self.pages.get(id).and_then(|p| p.parent.clone());
+            while let Some(parent) = at {
+                if chain.len() > self.pages.len() {
+                    break; // a loop of parents: not a tree
+                }
+                at = self.pages.get(&parent).and_then(|p| p.parent.clone());
+                chain.push(parent);
+            }
+            chain.reverse();
+            chain
+        };
+        let mut found = Vec::new();
+        let mut stack: Vec<&str> = children.get(root).cloned().unwrap_or_default();
+        stack.reverse();
+        while let Some(id) = stack.pop() {
+            found.push((id.to_owned(), ancestors_of(id)));
+            if let Some(below) = children.get(id) {
+                stack.extend(below.iter().rev());
+            }
+        }
+        found
     }
 
     /// Let `account_id` read and edit `content_id`.

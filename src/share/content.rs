@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use ammonia::UrlRelative;
 use lol_html::errors::RewritingError;
-use lol_html::html_content::Element;
+use lol_html::html_content::{ContentType, Element};
 use lol_html::{RewriteStrSettings, element, rewrite_str};
 use url::Url;
 
@@ -21,8 +21,15 @@ use crate::confluence::client::ContentId;
 /// Prefix of the ids of the page's elements (and of in-page anchors), so that they cannot clash
 /// with the ids of the app's own page around them.
 const ID_PREFIX: &str = "content-";
+/// What every marker starts with: a bare `&`, which the page cannot produce.
+const MARKER: &str = "&pageshare-";
 /// Takes the place of an attachment URL: the marker, the attachment id, `;`.
 const ATTACHMENT_MARKER: &str = "&pageshare-attachment:";
+/// Takes the place of the start tag of a link to a Confluence page: the marker, the page id, a
+/// space, and the link's escaped `href` in double quotes (which an escaped value cannot hold).
+const PAGE_MARKER: &str = "&pageshare-page:";
+/// Takes the place of the end tag of such a link.
+const PAGE_END_MARKER: &str = "&pageshare-page-end;";
 const RESOURCE_ID: &str = "data-linked-resource-id";
 const RESOURCE_TYPE: &str = "data-linked-resource-type";
 
@@ -38,13 +45,40 @@ enum Segment {
     Html(String),
     /// Inside a double-quoted `src` or `href` attribute value.
     AttachmentUrl(ContentId),
+    /// The start tag of a link to a Confluence page; `href`: the link as the page had it,
+    /// escaped.
+    PageLinkStart {
+        page: ContentId,
+        href: String,
+    },
+    /// The end tag of that link.
+    PageLinkEnd,
+}
+
+/// What a link to a Confluence page becomes for one reader's share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageLink {
+    /// A link to this (plain) URL, in the same tab: a page of the share's tree.
+    To(String),
+    /// The link's text only: a page the share does not serve.
+    Text,
+    /// The link to Confluence, as the page had it (a share of one page).
+    Unchanged,
 }
 
 impl SanitizedPage {
     /// Write the page to `out`. `url_of(attachment_id, buffer)` writes the plain URL of one
-    /// attachment into `buffer`; it is HTML-escaped here.
-    pub fn render(&self, out: &mut String, mut url_of: impl FnMut(&str, &mut String)) {
+    /// attachment into `buffer`; it is HTML-escaped here. `page_link(page_id)` says what each
+    /// link to a Confluence page becomes.
+    pub fn render(
+        &self,
+        out: &mut String,
+        mut url_of: impl FnMut(&str, &mut String),
+        mut page_link: impl FnMut(&str) -> PageLink,
+    ) {
         let mut url = String::new();
+        // Links do not nest (the HTML parser closes one before the next), so one flag will do.
+        let mut link_open = false;
         for segment in &self.segments {
             match segment {
                 Segment::Html(html) => out.push_str(html),
@@ -52,6 +86,27 @@ impl SanitizedPage {
                     url.clear();
                     url_of(id.as_str(), &mut url);
                     push_escaped(out, &url);
+                }
+                Segment::PageLinkStart { page, href } => {
+                    link_open = true;
+                    match page_link(page.as_str()) {
+                        PageLink::To(url) => {
+                            out.push_str("<a href=\"");
+                            push_escaped(out, &url);
+                            out.push_str("\">");
+                        }
+                        PageLink::Unchanged => {
+                            out.push_str("<a href=\"");
+                            out.push_str(href);
+                            out.push_str("\" rel=\"noopener noreferrer\" target=\"_blank\">");
+                        }
+                        PageLink::Text => link_open = false,
+                    }
+                }
+                Segment::PageLinkEnd => {
+                    if std::mem::take(&mut link_open) {
+                        out.push_str("</a>");
+                    }
                 }
             }
         }
@@ -66,6 +121,8 @@ impl SanitizedPage {
                     + match segment {
                         Segment::Html(html) => html.capacity(),
                         Segment::AttachmentUrl(id) => id.as_str().len(),
+                        Segment::PageLinkStart { page, href } => page.as_str().len() + href.len(),
+                        Segment::PageLinkEnd => 0,
                     }
             })
             .sum()
@@ -76,27 +133,43 @@ impl SanitizedPage {
     pub fn attachment_ids(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|segment| match segment {
             Segment::AttachmentUrl(id) => Some(id.as_str()),
-            Segment::Html(_) => None,
+            _ => None,
         })
     }
 
-    /// Split rewritten HTML at the attachment markers.
+    /// Split rewritten HTML at the markers. Only the rewriter writes a marker, always whole and
+    /// with a valid id; anything else after a marker's start is dropped.
     fn from_marked(html: &str) -> Self {
         let mut segments = Vec::new();
-        let mut pieces = html.split(ATTACHMENT_MARKER);
+        let mut pieces = html.split(MARKER);
         push_html(&mut segments, pieces.next().unwrap_or_default());
         for piece in pieces {
-            // Only the rewriter writes a marker, always with a valid id and the `;`.
-            let Some((id, rest)) = piece.split_once(';') else {
+            let piece = format!("{MARKER}{piece}");
+            let Some((segment, rest)) = marked_segment(&piece) else {
                 continue;
             };
-            if let Some(id) = ContentId::parse(id) {
-                segments.push(Segment::AttachmentUrl(id));
-            }
+            segments.push(segment);
             push_html(&mut segments, rest);
         }
         Self { segments }
     }
+}
+
+/// The segment a marker at the start of `piece` stands for, and the HTML after it.
+fn marked_segment(piece: &str) -> Option<(Segment, &str)> {
+    if let Some(rest) = piece.strip_prefix(PAGE_END_MARKER) {
+        return Some((Segment::PageLinkEnd, rest));
+    }
+    if let Some(marked) = piece.strip_prefix(ATTACHMENT_MARKER) {
+        let (id, rest) = marked.split_once(';')?;
+        return Some((Segment::AttachmentUrl(ContentId::parse(id)?), rest));
+    }
+    let marked = piece.strip_prefix(PAGE_MARKER)?;
+    let (id, quoted) = marked.split_once(" \"")?;
+    let (href, rest) = quoted.split_once('"')?;
+    let page = ContentId::parse(id)?;
+    let href = href.to_owned();
+    Some((Segment::PageLinkStart { page, href }, rest))
 }
 
 fn push_html(segments: &mut Vec<Segment>, html: &str) {
@@ -105,7 +178,8 @@ fn push_html(segments: &mut Vec<Segment>, html: &str) {
     }
 }
 
-fn push_escaped(out: &mut String, text: &str) {
+/// `text` escaped for HTML text and double- or single-quoted attribute values.
+pub fn push_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -122,8 +196,8 @@ fn push_escaped(out: &mut String, text: &str) {
 /// tenant's base URL, e.g. `https://acme.atlassian.net/wiki`.
 pub fn sanitize(export_view: &str, tenant_base_url: &str) -> SanitizedPage {
     let base = tenant_base(tenant_base_url);
-    let clean = cleaner(base).clean(export_view).to_string();
-    match rewrite_attachments(&clean) {
+    let clean = cleaner(base.clone()).clean(export_view).to_string();
+    match rewrite_links(&clean, base.as_ref()) {
         Ok(marked) => SanitizedPage::from_marked(&marked),
         Err(error) => {
             // Nothing of the page rather than something unchecked.
@@ -228,15 +302,24 @@ fn resolve(base: Option<&Url>, value: &str) -> Option<Url> {
     }
 }
 
-/// Mark the URLs of attachment images and links (of ammonia's output, in which attribute values
-/// are still HTML-escaped), drop the resource attributes, open links in a new tab.
-fn rewrite_attachments(clean_html: &str) -> Result<String, RewritingError> {
+/// Mark the URLs of attachment images and links, and the links to Confluence pages (of
+/// ammonia's output, in which attribute values are still HTML-escaped), drop the resource
+/// attributes, open links in a new tab.
+fn rewrite_links(clean_html: &str, base: Option<&Url>) -> Result<String, RewritingError> {
     let settings = RewriteStrSettings::new()
         .append_element_content_handler(element!("img", |img| {
             mark_attachment(img, "src", true)?;
             Ok(())
         }))
         .append_element_content_handler(element!("a", |link| {
+            if let Some(page) = linked_page(link, base) {
+                let href = link.get_attribute("href").unwrap_or_default();
+                let start = format!("{PAGE_MARKER}{} \"{href}\"", page.as_str());
+                link.before(&start, ContentType::Html);
+                link.after(PAGE_END_MARKER, ContentType::Html);
+                link.remove_and_keep_content();
+                return Ok(());
+            }
             mark_attachment(link, "href", false)?;
             let leaves_page = link
                 .get_attribute("href")
@@ -248,6 +331,44 @@ fn rewrite_attachments(clean_html: &str) -> Result<String, RewritingError> {
         }))
         .with_enable_esi_tags(false);
     rewrite_str(clean_html, settings)
+}
+
+/// The Confluence page a link leads to: its `data-linked-resource-id` when it says it is a page,
+/// else a page URL of the tenant (`…/spaces/KEY/pages/ID[/title]` or
+/// `…/pages/viewpage.action?pageId=ID`).
+fn linked_page(link: &Element<'_, '_>, base: Option<&Url>) -> Option<ContentId> {
+    let kind = link.get_attribute(RESOURCE_TYPE);
+    if kind.as_deref() == Some("page") {
+        return link
+            .get_attribute(RESOURCE_ID)
+            .and_then(|id| ContentId::parse(&id));
+    }
+    if kind.is_some() {
+        return None;
+    }
+    let href = link.get_attribute("href")?.replace("&amp;", "&");
+    page_of_url(base?, &href)
+}
+
+/// The page id of a page URL of the tenant at `base`.
+fn page_of_url(base: &Url, href: &str) -> Option<ContentId> {
+    let url = Url::parse(href).ok()?;
+    let same_site = url.scheme() == base.scheme()
+        && url.host_str()?.eq_ignore_ascii_case(base.host_str()?)
+        && url.port_or_known_default() == base.port_or_known_default();
+    let path = url.path().strip_prefix(base.path().trim_end_matches('/'))?;
+    if !same_site {
+        return None;
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["spaces", _, "pages", id, ..] => ContentId::parse(id),
+        ["pages", "viewpage.action"] => url
+            .query_pairs()
+            .find(|(name, _)| name == "pageId")
+            .and_then(|(_, id)| ContentId::parse(&id)),
+        _ => None,
+    }
 }
 
 /// An element that names an attachment gets the marker as its URL, or loses the URL when the id
@@ -293,7 +414,8 @@ mod tests {
     /// Render with URLs like the app's, with the attachment id in place of `ID`.
     fn rendered(page: &SanitizedPage) -> String {
         let mut out = String::new();
-        page.render(&mut out, |id, url| url.push_str(&SIGNED.replace("ID", id)));
+        let signed = |id: &str, url: &mut String| url.push_str(&SIGNED.replace("ID", id));
+        page.render(&mut out, signed, |_| PageLink::Unchanged);
         out
     }
 
@@ -578,15 +700,71 @@ mod tests {
             BASE,
         );
         let mut out = String::new();
-        page.render(&mut out, |id, url| {
+        let url_of = |id: &str, url: &mut String| {
             url.push_str("/a/");
             url.push_str(id);
             url.push_str("?x=\"><script>&y='");
-        });
+        };
+        page.render(&mut out, url_of, |_| PageLink::Unchanged);
         assert_eq!(
             out,
             r#"<img src="/a/att1?x=&quot;&gt;&lt;script&gt;&amp;y=&#39;">"#
         );
+    }
+
+    #[test]
+    fn links_to_confluence_pages_are_recognised_in_each_form_and_become_what_the_share_says() {
+        // Page 2001 is in the reader's tree; any other page is not.
+        let tree = |id: &str| match id {
+            "2001" => PageLink::To("/content/t/pages/2001".into()),
+            _ => PageLink::Text,
+        };
+        let render = |html: &str| {
+            let mut out = String::new();
+            sanitize(html, BASE).render(&mut out, |_, _| {}, tree);
+            out
+        };
+        let to_2001 = |text: &str| format!(r#"<a href="/content/t/pages/2001">{text}</a>"#);
+        let cases = [
+            ("/wiki/spaces/ENG/pages/2001/Getting+started", to_2001("x")),
+            ("spaces/ENG/pages/2001", to_2001("x")),
+            ("https://ACME.atlassian.net/wiki/spaces/ENG/pages/2001#Intro", to_2001("x")),
+            ("/wiki/pages/viewpage.action?pageId=2001&amp;src=tree", to_2001("x")),
+            ("/wiki/spaces/ENG/pages/9999/Elsewhere", "x".into()),
+            ("/wiki/pages/viewpage.action?pageId=9999", "x".into()),
+            // Not a page link: left as it was.
+            (
+                "https://other.example/wiki/spaces/ENG/pages/2001",
+                r#"<a href="https://other.example/wiki/spaces/ENG/pages/2001" rel="noopener noreferrer" target="_blank">x</a>"#.into(),
+            ),
+            (
+                "/wiki/spaces/ENG/overview",
+                r#"<a href="https://acme.atlassian.net/wiki/spaces/ENG/overview" rel="noopener noreferrer" target="_blank">x</a>"#.into(),
+            ),
+            (
+                "/wiki/pages/viewpage.action?pageId=not%20an%20id",
+                r#"<a href="https://acme.atlassian.net/wiki/pages/viewpage.action?pageId=not%20an%20id" rel="noopener noreferrer" target="_blank">x</a>"#.into(),
+            ),
+        ];
+        for (href, expected) in cases {
+            assert_eq!(
+                render(&format!(r#"<a href="{href}">x</a>"#)),
+                expected,
+                "{href}"
+            );
+        }
+        // `data-linked-resource-id` of a page decides, whatever the URL; markup inside is kept.
+        let linked = r#"<a href="https://elsewhere.example/x" data-linked-resource-id="2001" data-linked-resource-type="page"><strong>Start</strong></a>"#;
+        assert_eq!(render(linked), to_2001("<strong>Start</strong>"));
+        let outside = r#"<p>See <a href="/wiki/x" data-linked-resource-id="77" data-linked-resource-type="page" title="t"><em>it</em></a>.</p>"#;
+        assert_eq!(render(outside), "<p>See <em>it</em>.</p>");
+        // Page text cannot forge a page link.
+        for html in [
+            r#"<p>&pageshare-page:2001 "/x"&pageshare-page-end;</p>"#,
+            r#"<a href="https://example.com/?&pageshare-page:2001 &quot;x&quot;">a</a>"#,
+        ] {
+            assert!(!render(html).contains("/content/t/pages/2001"), "{html}");
+        }
     }
 
     #[test]

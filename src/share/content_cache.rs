@@ -1,6 +1,7 @@
-//! Sanitised pages kept briefly per tenant and content id, so that many readers of a page cost
-//! Confluence one call (and the app one sanitising) per time-to-live. The cache is bounded in
-//! bytes, and readers who miss the same page at once wait for one fetch.
+//! Sanitised pages (and the page trees of tree shares) kept briefly per tenant and content id, so
+//! that many readers of a page cost Confluence one call (and the app one sanitising) per
+//! time-to-live. The cache is bounded in bytes, and readers who miss the same page at once wait
+//! for one fetch.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,6 +11,12 @@ use moka::Equivalent;
 use moka::future::Cache;
 
 use super::content::SanitizedPage;
+use super::tree::PageTree;
+
+/// What a cache holds: values that know about how many bytes they take.
+pub trait Weighed: Send + Sync + 'static {
+    fn size_bytes(&self) -> usize;
+}
 
 /// One page as the readers of its shares see it.
 #[derive(Debug)]
@@ -19,21 +26,27 @@ pub struct CachedPage {
     pub page: SanitizedPage,
 }
 
-impl CachedPage {
-    /// About how many bytes the entry takes (key and bookkeeping included).
-    fn weight(&self, key: &Key) -> u32 {
-        let bytes = 128
-            + key.client_key.len()
-            + key.content_id.len()
-            + self.title.len()
-            + self.page.size_bytes();
-        u32::try_from(bytes).unwrap_or(u32::MAX)
+impl Weighed for CachedPage {
+    fn size_bytes(&self) -> usize {
+        self.title.len() + self.page.size_bytes()
     }
 }
 
+impl Weighed for PageTree {
+    fn size_bytes(&self) -> usize {
+        PageTree::size_bytes(self)
+    }
+}
+
+/// About how many bytes an entry takes (key and bookkeeping included).
+fn weight<V: Weighed>(key: &Key, value: &V) -> u32 {
+    let bytes = 128 + key.client_key.len() + key.content_id.len() + value.size_bytes();
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
 /// Lookups borrow the caller's strings: a hit allocates nothing.
-pub struct ContentCache {
-    pages: Cache<Key, Arc<CachedPage>>,
+pub struct ContentCache<V: Weighed = CachedPage> {
+    pages: Cache<Key, Arc<V>>,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -56,18 +69,18 @@ impl Equivalent<Key> for KeyRef<'_> {
     }
 }
 
-impl ContentCache {
+impl<V: Weighed> ContentCache<V> {
     /// Pages live `ttl` after they were fetched; at most about `max_bytes` are kept.
     pub fn new(ttl: Duration, max_bytes: u64) -> Self {
         let pages = Cache::builder()
             .time_to_live(ttl)
             .max_capacity(max_bytes)
-            .weigher(|key: &Key, page: &Arc<CachedPage>| page.weight(key))
+            .weigher(|key: &Key, value: &Arc<V>| weight(key, value.as_ref()))
             .build();
         Self { pages }
     }
 
-    pub async fn get(&self, client_key: &str, content_id: &str) -> Option<Arc<CachedPage>> {
+    pub async fn get(&self, client_key: &str, content_id: &str) -> Option<Arc<V>> {
         self.pages
             .get(&KeyRef {
                 client_key,
@@ -82,8 +95,8 @@ impl ContentCache {
         &self,
         client_key: &str,
         content_id: &str,
-        fetch: impl Future<Output = Result<CachedPage, E>>,
-    ) -> Result<Arc<CachedPage>, Arc<E>> {
+        fetch: impl Future<Output = Result<V, E>>,
+    ) -> Result<Arc<V>, Arc<E>> {
         if let Some(hit) = self.get(client_key, content_id).await {
             return Ok(hit);
         }
@@ -135,7 +148,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cached_page_is_found_until_its_time_to_live_ends() {
-        let cache = ContentCache::new(Duration::from_millis(100), 1 << 20);
+        let cache: ContentCache = ContentCache::new(Duration::from_millis(100), 1 << 20);
         assert_eq!(fetched(&cache, "tenant-a", "123", 1).await, 1);
         assert_eq!(
             fetched(&cache, "tenant-a", "123", 2).await,
@@ -149,7 +162,7 @@ mod tests {
 
     #[tokio::test]
     async fn tenants_and_pages_do_not_see_each_others_entries() {
-        let cache = ContentCache::new(Duration::from_secs(30), 1 << 20);
+        let cache: ContentCache = ContentCache::new(Duration::from_secs(30), 1 << 20);
         fetched(&cache, "tenant-a", "123", 1).await;
         fetched(&cache, "tenant-b", "123", 2).await;
         let version = |c: Option<Arc<CachedPage>>| c.map(|p| p.version);
@@ -164,7 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_cache_is_bounded_in_bytes() {
-        let cache = ContentCache::new(Duration::from_secs(30), 100 * 1024);
+        let cache: ContentCache = ContentCache::new(Duration::from_secs(30), 100 * 1024);
         let body = format!("<p>{}</p>", "x".repeat(10 * 1024));
         for id in 0..50 {
             cache
@@ -184,7 +197,10 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_misses_share_one_fetch_and_errors_are_not_kept() {
-        let cache = Arc::new(ContentCache::new(Duration::from_secs(30), 1 << 20));
+        let cache = Arc::new(ContentCache::<CachedPage>::new(
+            Duration::from_secs(30),
+            1 << 20,
+        ));
         let fetches = Arc::new(AtomicUsize::new(0));
         let readers = (0..20).map(|_| {
             let cache = cache.clone();

@@ -77,6 +77,8 @@ pub fn attachment_url_expiry(now: i64) -> i64 {
 pub struct AttachmentGrant<'a> {
     pub share: ShareId,
     pub password_version: i32,
+    /// The page of the share that shows the attachment (its own, or one of its tree).
+    pub page_id: &'a str,
     pub attachment_id: &'a str,
     pub expires: i64,
 }
@@ -89,6 +91,7 @@ impl AttachmentGrant<'_> {
         f(&[
             self.share.uuid().as_bytes(),
             &version,
+            self.page_id.as_bytes(),
             self.attachment_id.as_bytes(),
             &expires,
         ])
@@ -299,6 +302,7 @@ mod tests {
         let grant = AttachmentGrant {
             share: ShareId::new(),
             password_version: 2,
+            page_id: "1234",
             attachment_id: "att1",
             expires: exp,
         };
@@ -315,6 +319,15 @@ mod tests {
                     ..grant
                 },
                 sig.as_str(),
+                NOW,
+            ),
+            (
+                "other page",
+                AttachmentGrant {
+                    page_id: "1235",
+                    ..grant
+                },
+                sig,
                 NOW,
             ),
             (

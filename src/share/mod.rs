@@ -6,6 +6,7 @@ pub mod cookie;
 pub mod origins;
 pub mod password;
 pub mod signing;
+pub mod tree;
 pub mod unlock;
 
 use std::fmt;

@@ -328,6 +328,7 @@ mod tests {
             revoked: false,
             unlock_secret: UnlockSecret::generate(),
             client_key: crate::tenant::ClientKey::parse("acme").unwrap(),
+            include_children: false,
         }
     }
 

@@ -27,6 +27,8 @@ pub struct Share {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The share serves the page's descendants too.
+    pub include_children: bool,
 }
 
 /// The columns of a [`Share`], as a literal so queries stay `&'static str`.
@@ -34,7 +36,7 @@ macro_rules! share_columns {
     () => {
         "uuid, client_key, content_id, space_key, title,
          password_hash IS NOT NULL AS password_protected, expires_at, frame_ancestors,
-         unlock_secret, created_by, created_at, updated_at, revoked_at"
+         unlock_secret, created_by, created_at, updated_at, revoked_at, include_children"
     };
 }
 
@@ -47,13 +49,14 @@ pub struct NewShare<'a> {
     pub expires_at: Option<DateTime<Utc>>,
     pub frame_ancestors: Vec<FrameAncestor>,
     pub created_by: &'a AccountId,
+    pub include_children: bool,
 }
 
 pub async fn insert(db: impl PgExecutor<'_>, new: NewShare<'_>) -> Result<Share, sqlx::Error> {
     sqlx::query_as(concat!(
         "INSERT INTO shared_page (uuid, client_key, content_id, space_key, title, password_hash,
-             expires_at, frame_ancestors, created_by, unlock_secret)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             expires_at, frame_ancestors, created_by, unlock_secret, include_children)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          RETURNING ",
         share_columns!(),
         ""
@@ -68,6 +71,7 @@ pub async fn insert(db: impl PgExecutor<'_>, new: NewShare<'_>) -> Result<Share,
     .bind(&new.frame_ancestors)
     .bind(new.created_by)
     .bind(UnlockSecret::generate())
+    .bind(new.include_children)
     .fetch_one(db)
     .await
 }
@@ -196,6 +200,8 @@ pub struct ReaderShare {
     pub revoked: bool,
     pub unlock_secret: UnlockSecret,
     pub client_key: ClientKey,
+    /// Descendants are served at `/content/{uuid}/pages/{pageId}`.
+    pub include_children: bool,
 }
 
 impl ReaderShare {
@@ -216,7 +222,7 @@ pub async fn find_for_reader(
     sqlx::query_as(
         "SELECT uuid, content_id, title, password_version,
                 password_hash IS NOT NULL AS password_protected, expires_at, frame_ancestors,
-                revoked_at IS NOT NULL AS revoked, unlock_secret, client_key
+                revoked_at IS NOT NULL AS revoked, unlock_secret, client_key, include_children
          FROM shared_page WHERE uuid = $1",
     )
     .bind(id)
@@ -264,6 +270,7 @@ mod tests {
             revoked: false,
             unlock_secret: UnlockSecret::generate(),
             client_key: tenant.client_key.clone(),
+            include_children: false,
         };
         (share, tenant)
     }

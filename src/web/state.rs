@@ -12,6 +12,7 @@ use crate::forge::keys::ForgeKeys;
 use crate::metrics::{Cache, Metrics};
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
+use crate::share::tree::PageTree;
 use crate::storage::api_keys::{ApiKey, KeyHash, UsageLog};
 use crate::storage::forge_tenants::SeenLog;
 use crate::storage::installations::{Installation, VerificationLog};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub password_checks: tokio::sync::Semaphore,
     /// Sanitised page content, per tenant and page, for a short while.
     pub content: ContentCache,
+    /// The pages of tree shares, per tenant and top page, as long as content.
+    pub trees: ContentCache<PageTree>,
     /// Which kind of secret verified each tenant, written down in the background.
     pub verifications: VerificationLog,
     /// When each API key was last used, written down in the background.

@@ -55,8 +55,6 @@ async fn embedded_share_unlocks_with_and_without_third_party_cookies() {
             json!({"contentId": PAGE_ID, "password": "correct horse battery"}),
         )
         .await;
-    let id = ShareId::parse(share["uuid"].as_str().unwrap()).unwrap();
-    let secret = UnlockSecret::from_hex(share["unlockSecret"].as_str().unwrap()).unwrap();
     let share_url = share["url"].as_str().unwrap();
     // Another share that only https://docs.example.com may embed: not the customer's site.
     let elsewhere = app
@@ -68,11 +66,7 @@ async fn embedded_share_unlocks_with_and_without_third_party_cookies() {
     let unlisted_url = elsewhere["url"].as_str().unwrap();
 
     for (block, name) in [(false, "allowed"), (true, "blocked")] {
-        let now = chrono::Utc::now().timestamp();
-        let unlock_url = format!(
-            "{share_url}?unlock={}",
-            mint_unlock_token(id, &secret, now, 60)
-        );
+        let unlock_url = unlock_url_of(&share, "");
         let seen = run_browser_script(
             "embed.mjs",
             json!({
@@ -96,6 +90,84 @@ async fn embedded_share_unlocks_with_and_without_third_party_cookies() {
         assert_eq!(seen["unlistedRefused"], true, "{name}: {seen}");
         assert_eq!(seen["unlistedShown"], false, "{name}: {seen}");
     }
+}
+
+/// `{the share's URL}{suffix}?unlock=…` with a fresh token signed with its unlock secret.
+fn unlock_url_of(share: &Value, suffix: &str) -> String {
+    let id = ShareId::parse(share["uuid"].as_str().unwrap()).unwrap();
+    let secret = UnlockSecret::from_hex(share["unlockSecret"].as_str().unwrap()).unwrap();
+    let token = mint_unlock_token(id, &secret, chrono::Utc::now().timestamp(), 60);
+    format!("{}{suffix}?unlock={token}", share["url"].as_str().unwrap())
+}
+
+/// A protected tree share embedded in a narrow cross-site iframe of a browser that blocks
+/// third-party cookies: unlocked with `?unlock=` on a child page, then read page after page
+/// through the navigation and the links inside the pages, kept in by the partitioned cookie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_tree_is_read_page_after_page_without_third_party_cookies() {
+    let app = spawn_app().await;
+    let site = crate::page_trees::guide_site(&app, "acme").await;
+    let share = app
+        .create_share(
+            &site,
+            json!({"contentId": PAGE_ID, "password": "correct horse battery", "includeChildren": true}),
+        )
+        .await;
+    let share_url = share["url"].as_str().unwrap();
+    let unlock_url = unlock_url_of(&share, "/pages/2003");
+    let seen = run_browser_script(
+        "embed.mjs",
+        json!({
+            "unlockUrl": unlock_url,
+            "shareUrl": share_url,
+            "blockThirdPartyCookies": true,
+            "frameWidth": 360,
+            "navigate": [
+                {"link": "Daily work", "in": "tree"},
+                {"link": "Getting started", "in": "content"},
+                {"link": "Daily work", "in": "content"},
+                {"link": "overview", "in": "content"},
+                {"link": "Install the tools", "in": "tree"},
+            ],
+            "screenshot": artifact("embed-tree-narrow.png"),
+        }),
+    )
+    .await;
+    assert_eq!(seen["thirdPartyCookieKept"], false, "{seen}");
+    let visited = seen["visited"].as_array().unwrap();
+    let titles: Vec<&str> = visited
+        .iter()
+        .map(|v| v["title"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Install the tools",
+            "Daily work",
+            "Getting started",
+            "Daily work",
+            "Onboarding",
+            "Install the tools"
+        ],
+        "{seen}"
+    );
+    for page in visited {
+        assert_eq!(page["passwordForm"], false, "{page}");
+        assert_eq!(
+            page["current"], page["title"],
+            "the page read is marked: {page}"
+        );
+        assert_eq!(page["treeVisible"], true, "{page}");
+        assert_eq!(
+            page["fitsWidth"], true,
+            "nothing scrolls sideways at 360 px: {page}"
+        );
+    }
+    // The images of the child page and of the top page, through their signed URLs.
+    assert_eq!(visited[0]["imageLoaded"], true, "{seen}");
+    assert_eq!(visited[4]["imageLoaded"], true, "{seen}");
+    assert_eq!(visited[5]["imageLoaded"], true, "{seen}");
+    assert_eq!(seen["reopenedWithoutToken"], true, "{seen}");
 }
 
 const PANEL: &str = "/connect/share-panel?contentId=1234567&spaceKey=ENG";
@@ -151,6 +223,7 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
         "panel.mjs",
         json!({
             "phase": "edit",
+            "includeChildren": true,
             "hostPage": host_page(),
             "panelUrl": panel_url(),
             "origin": app.address,
@@ -172,6 +245,14 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     let uuid = seen["uuid"].as_str().unwrap();
     let link = format!("{}/content/{uuid}", app.address);
     assert_eq!(seen["link"], link.as_str());
+    assert_eq!(seen["pagesShown"], "This page and the pages below it");
+    let stored: bool =
+        sqlx::query_scalar("SELECT include_children FROM shared_page WHERE uuid = $1::uuid")
+            .bind(uuid)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(stored, "the panel's checkbox made a tree share");
     assert_eq!(seen["passwordShown"], "On");
     let origins_error = seen["originsError"].as_str().unwrap();
     assert!(

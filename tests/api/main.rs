@@ -19,6 +19,7 @@ mod lifecycle;
 mod logs;
 mod metrics;
 mod migrations;
+mod page_trees;
 mod proxy;
 mod rate_limits;
 mod retention;

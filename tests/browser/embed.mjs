@@ -1,7 +1,9 @@
 // A customer's site embeds a password-protected share in an iframe and unlocks it with
 // `?unlock=`, in headless Chromium. Run by tests/api/browser.rs, which passes one JSON argument:
-//   { unlockUrl, shareUrl, blockThirdPartyCookies, screenshot, unlistedUrl? }
-// (unlistedUrl: a share whose embedding sites do not include the customer's, framed beside it)
+//   { unlockUrl, shareUrl, blockThirdPartyCookies, screenshot, unlistedUrl?, frameWidth?, navigate? }
+// (unlistedUrl: a share whose embedding sites do not include the customer's, framed beside it;
+// frameWidth: the share's iframe width, 900 unless given; navigate: for a tree share, links to
+// click one after the other inside the frame, [{ link, in: 'tree' | 'content' }])
 // and reads one JSON line from stdout with what the browser showed.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -32,7 +34,7 @@ const site = await listen('127.0.0.2', (req, res) => {
   res.setHeader('Content-Type', 'text/html');
   res.end(`<!doctype html><title>Customer guide</title>
 <h1>Our user guide</h1>
-<iframe id="share" src="${config.unlockUrl}" width="900" height="700"></iframe>
+<iframe id="share" src="${config.unlockUrl}" width="${config.frameWidth || 900}" height="700"></iframe>
 <iframe id="probe" src="${probeUrl}" width="200" height="60"></iframe>
 ${config.unlistedUrl ? `<iframe id="unlisted" src="${config.unlistedUrl}" width="300" height="100"></iframe>` : ''}`);
 });
@@ -95,6 +97,42 @@ try {
     result.unlistedRefused = consoleErrors.some(refusal);
     result.consoleErrors = consoleErrors;
     result.unlistedShown = (await page.frameLocator('#unlisted').locator('h1.page-title').count()) > 0;
+  }
+  if (config.navigate) {
+    // What the reader sees of each page, as they click through the tree inside the frame.
+    const seenPage = async () => {
+      const frame = share;
+      const image = frame.locator('.page-body img').first();
+      let imageLoaded = null;
+      if (await image.count()) {
+        await image.evaluate((img) => img.decode().catch(() => {}));
+        imageLoaded = await image.evaluate((img) => img.complete && img.naturalWidth > 0);
+      }
+      const tree = frame.locator('nav.tree');
+      const hasTree = (await tree.count()) > 0;
+      return {
+        title: (await frame.locator('h1.page-title').count()) ? await heading.innerText() : null,
+        current: hasTree ? await tree.locator('[aria-current=page]').innerText() : null,
+        passwordForm: (await frame.locator('input[name=password]').count()) > 0,
+        imageLoaded,
+        // Usable in a narrow frame: the tree is on screen and nothing scrolls sideways.
+        treeVisible: hasTree && (await tree.isVisible()),
+        fitsWidth: await frame.locator('html').evaluate(
+          (html) => html.scrollWidth <= html.clientWidth,
+        ),
+      };
+    };
+    result.visited = [await seenPage()];
+    for (const step of config.navigate) {
+      const where = share.locator(step.in === 'content' ? '.page-body' : 'nav.tree');
+      const before = await share.locator('h1.page-title').innerText().catch(() => null);
+      await where.getByRole('link', { name: step.link, exact: true }).click();
+      await share
+        .locator('h1.page-title', { hasNotText: before || '' })
+        .waitFor({ timeout: 10000 })
+        .catch(() => {});
+      result.visited.push({ clicked: step.link, ...(await seenPage()) });
+    }
   }
   if (config.screenshot) {
     await page.screenshot({ path: config.screenshot, fullPage: true });

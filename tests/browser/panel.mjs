@@ -74,11 +74,15 @@ async function edit(page) {
   result.framedUrl = app.url();
   await app.locator('[data-role=empty]').waitFor();
 
+  if (config.includeChildren) {
+    await app.getByLabel('Include the pages below this one').check();
+  }
   await app.getByRole('button', { name: 'Create link' }).click();
   const share = card(app);
   await waitForNote(share, 'Link created');
   result.uuid = await share.getAttribute('data-uuid');
   result.link = await share.getByLabel('Link').inputValue();
+  result.pagesShown = await share.locator('[data-field=pages]').innerText();
 
   await share.getByLabel('Password', { exact: true }).fill(config.password);
   await share.getByRole('button', { name: 'Set password' }).click();

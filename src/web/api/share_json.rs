@@ -22,6 +22,8 @@ pub struct ShareJson {
     password_protected: bool,
     expires_at: Option<DateTime<Utc>>,
     frame_ancestors: Vec<FrameAncestor>,
+    /// The page's descendants are shared too.
+    include_children: bool,
     /// Only for those who manage the share, and only where asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     unlock_secret: Option<String>,
@@ -44,6 +46,7 @@ impl ShareJson {
             password_protected: share.password_protected,
             expires_at: share.expires_at,
             frame_ancestors: share.frame_ancestors,
+            include_children: share.include_children,
             created_by: share.created_by,
             created_at: share.created_at,
             updated_at: share.updated_at,

@@ -159,6 +159,9 @@ struct CreateShare {
     password: Option<String>,
     expires_at: Option<DateTime<Utc>>,
     frame_ancestors: Option<Vec<String>>,
+    /// Share the page's descendants too (fixed once the share exists).
+    #[serde(default)]
+    include_children: bool,
 }
 
 async fn create(
@@ -201,6 +204,7 @@ async fn create(
             expires_at,
             frame_ancestors,
             created_by,
+            include_children: body.include_children,
         },
     )
     .await?;
@@ -406,6 +410,9 @@ fn created_detail(share: &Share) -> String {
         share.content_id, share.title, share.space_key
     );
     let mut parts = vec![page];
+    if share.include_children {
+        parts.push("with the pages below it".into());
+    }
     parts.extend(share.expires_at.map(|at| expiry_detail(Some(at))));
     if !share.frame_ancestors.is_empty() {
         parts.push(origins_detail(&share.frame_ancestors));

@@ -95,6 +95,7 @@
     $('[data-field=origins]').textContent = share.frameAncestors.length
       ? share.frameAncestors.join(', ')
       : "The site's default";
+    $('[data-field=pages]').textContent = share.includeChildren ? 'This page and the pages below it' : 'This page';
 
     const manage = $('[data-role=manage]');
     if (share.status === 'revoked') {
@@ -276,6 +277,7 @@
     if (fields.expiresAt.value) body.expiresAt = fromLocalInput(fields.expiresAt.value);
     const frameAncestors = origins(fields.frameAncestors.value);
     if (frameAncestors.length) body.frameAncestors = frameAncestors;
+    if (fields.includeChildren.checked) body.includeChildren = true;
     const button = createForm.querySelector('[type=submit]');
     const errorBox = createForm.querySelector('[data-role=form-error]');
     const created = await busy(button, 'Creating…', errorBox, () => api('POST', '/api/shares', body));

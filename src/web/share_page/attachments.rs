@@ -1,5 +1,6 @@
-//! `GET /content/{uuid}/attachments/{id}`: a file the shared page shows, streamed from
-//! Confluence to a reader with access (a signed URL, an open share, or the cookie).
+//! `GET /content/{uuid}/attachments/{id}` (and `/content/{uuid}/pages/{pageId}/attachments/{id}`
+//! for a page of a tree share): a file the shared page shows, streamed from Confluence to a
+//! reader with access (a signed URL, an open share, or the cookie).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -28,15 +29,40 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (id, raw_attachment) = path.into_inner();
+    serve(req, id, None, &raw_attachment, state).await
+}
+
+pub async fn get_of_tree_page(
+    req: HttpRequest,
+    path: web::Path<(ShareId, String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (id, raw_page, raw_attachment) = path.into_inner();
+    let page = ContentId::parse(&raw_page).ok_or(AppError::NotFound(Missing::File))?;
+    serve(req, id, Some(page), &raw_attachment, state).await
+}
+
+async fn serve(
+    req: HttpRequest,
+    id: ShareId,
+    requested: Option<ContentId>,
+    raw_attachment: &str,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let served = servable_share(&state, id).await?;
     let share = &served.share;
+    if requested.is_some() && !share.include_children {
+        return Err(AppError::NotFound(Missing::File).into());
+    }
+    let page_id = requested.as_ref().unwrap_or(&share.content_id);
     let attachment_id =
-        ContentId::parse(&raw_attachment).ok_or(AppError::NotFound(Missing::File))?;
+        ContentId::parse(raw_attachment).ok_or(AppError::NotFound(Missing::File))?;
     let now = Utc::now().timestamp();
     let signed = web::Query::<SignedUrl>::from_query(req.query_string()).is_ok_and(|url| {
         let grant = AttachmentGrant {
             share: share.id,
             password_version: share.password_version,
+            page_id: page_id.as_str(),
             attachment_id: attachment_id.as_str(),
             expires: url.exp,
         };
@@ -54,8 +80,14 @@ pub async fn get(
     if !allowed {
         return Err(AppError::FileLinkExpired.into());
     }
-    // Only files the shared page shows, not every attachment of the page.
-    let content = render::content(&state, &served).await?;
+    // Only files a shared page shows (a page of the tree now), not every attachment of the page.
+    let (page_id, _) = render::requested_page(&state, &served, requested.as_ref())
+        .await
+        .map_err(|error| match error {
+            AppError::NotFound(_) => AppError::NotFound(Missing::File),
+            other => other,
+        })?;
+    let content = render::content(&state, &served, page_id).await?;
     if !content
         .page
         .attachment_ids()
@@ -66,7 +98,7 @@ pub async fn get(
     let host = state.tenant_host(&served.tenant)?;
     let upstream = state
         .host
-        .attachment(&host, &share.content_id, &attachment_id)
+        .attachment(&host, page_id, &attachment_id)
         .await
         .map_err(|error| match error {
             HostError::NotFound => AppError::NotFound(Missing::File),

@@ -1,8 +1,10 @@
-//! What external readers see (`docs/HTTP.md`, `docs/SECURITY.md`): `/content/{uuid}`, its
-//! password form, and the attachments of the page.
+//! What external readers see (`docs/HTTP.md`, `docs/SECURITY.md`): `/content/{uuid}` (and, for a
+//! tree share, `/content/{uuid}/pages/{pageId}`), its password form, and the attachments of its
+//! pages.
 
 mod access;
 mod attachments;
+mod navigation;
 mod password;
 mod render;
 
@@ -18,6 +20,7 @@ use chrono::Utc;
 use super::client_ip::client_ip;
 use super::error::{AppError, Gone, Missing, PageError};
 use super::state::AppState;
+use crate::confluence::ids::ContentId;
 use crate::share::ShareId;
 use crate::share::unlock::verify_unlock;
 use crate::storage::installations::Installation;
@@ -47,10 +50,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(form)
             .route("/{uuid}", web::get().to(page))
             .route("/{uuid}", web::head().to(page))
+            .route("/{uuid}/pages/{page}", web::get().to(tree_page))
+            .route("/{uuid}/pages/{page}", web::head().to(tree_page))
             .route("/{uuid}/password", web::post().to(password::post))
             .route(
                 "/{uuid}/attachments/{attachment}",
                 web::get().to(attachments::get),
+            )
+            .route(
+                "/{uuid}/pages/{page}/attachments/{attachment}",
+                web::get().to(attachments::get_of_tree_page),
             ),
     );
 }
@@ -102,7 +111,8 @@ fn canonical_redirect(req: &HttpRequest, id: ShareId) -> Option<HttpResponse> {
     {
         return None;
     }
-    let mut location = id.page_url(req.app_data::<web::Data<AppState>>()?.settings.base_path());
+    // The same page (of the tree, too), its uuid written the canonical way.
+    let mut location = req.path().replacen(written, &id.to_string(), 1);
     if !req.query_string().is_empty() {
         location.push('?');
         location.push_str(req.query_string());
@@ -119,17 +129,43 @@ async fn page(
     id: web::Path<ShareId>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(redirect) = canonical_redirect(&req, *id) {
+    serve(req, *id, None, state).await
+}
+
+/// A page below a tree share's own: 404 unless the share is a tree share and the page is in its
+/// tree now (checked once the reader has access, so the tree is never shown to others).
+async fn tree_page(
+    req: HttpRequest,
+    path: web::Path<(ShareId, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (id, raw_page) = path.into_inner();
+    let page = ContentId::parse(&raw_page).ok_or(AppError::NotFound(Missing::SharedPage))?;
+    serve(req, id, Some(page), state).await
+}
+
+/// A share's page for a reader with access; otherwise its password form.
+async fn serve(
+    req: HttpRequest,
+    id: ShareId,
+    requested: Option<ContentId>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    if let Some(redirect) = canonical_redirect(&req, id) {
         return Ok(redirect);
     }
-    let served = servable_share(&state, *id).await?;
+    let served = servable_share(&state, id).await?;
     let share = &served.share;
+    if requested.is_some() && !share.include_children {
+        return Err(AppError::NotFound(Missing::SharedPage).into());
+    }
+    let requested = requested.as_ref();
     let now = Utc::now().timestamp();
     let key = &state.signing_key;
     if !share.password_protected
         || access::has_valid_cookie(&req, key, share.id, share.password_version, now)
     {
-        return render::page(&state, &served, None).await;
+        return render::page(&state, &served, requested, None).await;
     }
     let client = client_ip(&req, &state.settings.trusted_proxies);
     let Some(token) = access::unlock_token(req.query_string()) else {
@@ -152,7 +188,7 @@ async fn page(
                 share.expires_at.map(|at| at.timestamp()),
                 now,
             );
-            render::page(&state, &served, Some(cookie)).await
+            render::page(&state, &served, requested, Some(cookie)).await
         }
         Err(error) => {
             tracing::info!(share = %share.id, %error, "unlock token refused");

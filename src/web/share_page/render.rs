@@ -12,14 +12,16 @@ use askama::Template;
 use chrono::Utc;
 
 use super::Served;
-use crate::confluence::client::HostError;
-use crate::share::content::sanitize;
+use super::navigation::navigation;
+use crate::confluence::client::{ContentId, HostError};
+use crate::share::content::{PageLink, sanitize};
 use crate::share::content_cache::CachedPage;
 use crate::share::cookie::{
     AttachmentGrant, FORM_TOKEN_TTL_SECS, attachment_signature, attachment_url_expiry, form_token,
 };
+use crate::share::tree::{MAX_PAGES, PageTree};
 use crate::web::csp;
-use crate::web::error::{AppError, Gone, PageError};
+use crate::web::error::{AppError, Gone, Missing, PageError};
 use crate::web::html::render;
 use crate::web::state::AppState;
 
@@ -28,6 +30,8 @@ use crate::web::state::AppState;
 struct SharedPage<'a> {
     title: &'a str,
     body: &'a str,
+    /// The tree's navigation (HTML), for a tree share.
+    navigation: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -93,10 +97,14 @@ pub fn content_failed(error: HostError) -> AppError {
     }
 }
 
-/// The page's content: from the cache, or fetched from Confluence and sanitised (once, however
-/// many readers miss it at the same moment).
-pub async fn content(state: &AppState, served: &Served) -> Result<Arc<CachedPage>, AppError> {
-    let Served { share, tenant } = served;
+/// The content of `page` (the share's own, or one of its tree): from the cache, or fetched from
+/// Confluence and sanitised (once, however many readers miss it at the same moment).
+pub async fn content(
+    state: &AppState,
+    served: &Served,
+    page: &ContentId,
+) -> Result<Arc<CachedPage>, AppError> {
+    let tenant = &served.tenant;
     // Credentials are made only when the page is fetched (a Forge token is sealed at rest).
     let missed = std::sync::atomic::AtomicBool::new(false);
     let fetch = async {
@@ -104,7 +112,7 @@ pub async fn content(state: &AppState, served: &Served) -> Result<Arc<CachedPage
         let host = state.tenant_host(tenant)?;
         let page = state
             .host
-            .content(&host, &share.content_id)
+            .content(&host, page)
             .await
             .map_err(content_failed)?;
         let base_url = tenant.base_url.clone();
@@ -118,7 +126,7 @@ pub async fn content(state: &AppState, served: &Served) -> Result<Arc<CachedPage
     };
     let page = state
         .content
-        .get_or_fetch(tenant.client_key.as_str(), share.content_id.as_str(), fetch)
+        .get_or_fetch(tenant.client_key.as_str(), page.as_str(), fetch)
         .await
         .map_err(|error| (*error).clone());
     // A reader who waited for another's fetch of the same page counts as a hit.
@@ -127,31 +135,110 @@ pub async fn content(state: &AppState, served: &Served) -> Result<Arc<CachedPage
     page
 }
 
-/// The page itself, with signed attachment URLs; `set_cookie` when access was just proven.
+/// The pages of a tree share: from the cache, or listed by Confluence (once, however many readers
+/// miss it at the same moment).
+pub async fn tree(state: &AppState, served: &Served) -> Result<Arc<PageTree>, AppError> {
+    let Served { share, tenant } = served;
+    let missed = std::sync::atomic::AtomicBool::new(false);
+    let fetch = async {
+        missed.store(true, std::sync::atomic::Ordering::Relaxed);
+        let host = state.tenant_host(tenant)?;
+        let (descendants, more) = state
+            .host
+            .descendants(&host, &share.content_id, MAX_PAGES)
+            .await
+            .map_err(content_failed)?;
+        Ok::<_, AppError>(PageTree::build(
+            &share.content_id,
+            &share.title,
+            descendants,
+            more,
+        ))
+    };
+    let tree = state
+        .trees
+        .get_or_fetch(tenant.client_key.as_str(), share.content_id.as_str(), fetch)
+        .await
+        .map_err(|error| (*error).clone());
+    state.count_lookup(
+        Cache::Trees,
+        !missed.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    tree
+}
+
+/// The page of the share a request asks for: its own (`None`), or one of its tree, which must
+/// be a tree share's and in the tree now; the tree, for a tree share.
+pub async fn requested_page<'a>(
+    state: &AppState,
+    served: &'a Served,
+    requested: Option<&'a ContentId>,
+) -> Result<(&'a ContentId, Option<Arc<PageTree>>), AppError> {
+    let share = &served.share;
+    let tree = match share.include_children {
+        true => Some(tree(state, served).await?),
+        false => None,
+    };
+    match requested {
+        None => Ok((&share.content_id, tree)),
+        Some(page) if tree.as_ref().is_some_and(|t| t.contains(page.as_str())) => Ok((page, tree)),
+        Some(_) => Err(AppError::NotFound(Missing::SharedPage)),
+    }
+}
+
+/// `{share}` or `{share}/pages/{id}`: where a page of the share is read, under `base`.
+pub fn page_path(share_url: &str, root: &ContentId, page: &str) -> String {
+    if page == root.as_str() {
+        share_url.to_owned()
+    } else {
+        format!("{share_url}/pages/{page}")
+    }
+}
+
+/// The page itself (`requested`: one of a tree share's pages, else the share's own), with
+/// signed attachment URLs, links inside the tree pointing into it, and the tree's navigation;
+/// `set_cookie` when access was just proven.
 pub async fn page(
     state: &AppState,
     served: &Served,
+    requested: Option<&ContentId>,
     set_cookie: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let share = &served.share;
-    let content = content(state, served).await?;
+    let (page_id, tree) = requested_page(state, served, requested).await?;
+    let content = content(state, served, page_id).await?;
     let expires = attachment_url_expiry(Utc::now().timestamp());
+    let share_url = share.id.page_url(state.settings.base_path());
     let prefix = format!(
         "{}/attachments/",
-        share.id.page_url(state.settings.base_path())
+        page_path(&share_url, &share.content_id, page_id.as_str())
     );
     let mut body = String::with_capacity(64 * 1024);
-    content.page.render(&mut body, |attachment_id, out| {
+    let attachment_url = |attachment_id: &str, out: &mut String| {
         let grant = AttachmentGrant {
             share: share.id,
             password_version: share.password_version,
+            page_id: page_id.as_str(),
             attachment_id,
             expires,
         };
         let sig = attachment_signature(&state.signing_key, grant);
         // Plain URL: `render` escapes it for the attribute.
         let _ = write!(out, "{prefix}{attachment_id}?exp={expires}&sig={sig}");
-    });
+    };
+    // A tree's pages link to each other's share URLs and not at all elsewhere in Confluence; a
+    // one-page share keeps Confluence's links as they were.
+    let page_link = |linked: &str| match &tree {
+        Some(tree) if tree.contains(linked) => {
+            PageLink::To(page_path(&share_url, &share.content_id, linked))
+        }
+        Some(_) => PageLink::Text,
+        None => PageLink::Unchanged,
+    };
+    content.page.render(&mut body, attachment_url, page_link);
+    let navigation = tree
+        .as_ref()
+        .map(|tree| navigation(tree, &share_url, page_id.as_str()));
     let mut response = with_share_headers(HttpResponse::Ok(), served);
     if let Some(cookie) = set_cookie {
         response.insert_header((header::SET_COOKIE, cookie));
@@ -161,6 +248,7 @@ pub async fn page(
         &SharedPage {
             title: &content.title,
             body: &body,
+            navigation: navigation.as_deref(),
         },
     )
 }

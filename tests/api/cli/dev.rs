@@ -89,6 +89,26 @@ async fn dev_uses_its_own_database_emptied_each_run_unless_kept() {
         assert_eq!(banner.matches(secret).count(), 1, "{banner}");
         assert!(banner.contains("--secret -)"), "{banner}");
         assert!(banner.contains("in PAGESHARE_UNLOCK_SECRET: pageshare unlock-url --share "));
+        // The sample share is a tree: its unlock URL's token opens a page of the guide below it.
+        let unlock = banner
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("unlock URL:"))
+            .unwrap()
+            .trim();
+        let (url, token) = unlock.split_once('?').unwrap();
+        let child = reqwest::get(format!("{url}/pages/2003?{token}"))
+            .await
+            .unwrap();
+        assert_eq!(child.status(), 200, "{banner}");
+        let html = child.text().await.unwrap();
+        assert!(
+            html.contains("<h1 class=\"page-title\">Install the tools</h1>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("aria-current=\"page\">Install the tools</a>"),
+            "{html}"
+        );
         drop(running);
     }
 }
