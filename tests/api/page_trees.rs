@@ -387,3 +387,56 @@ async fn include_children_must_be_a_boolean_and_is_fixed_at_creation() {
         .await;
     assert_eq!(read.json::<Value>().await.unwrap()["includeChildren"], true);
 }
+
+#[tokio::test]
+async fn the_password_typed_on_a_child_page_leads_back_to_it() {
+    let app = spawn_app().await;
+    let site = guide_site(&app, "acme").await;
+    let password = "correct horse battery";
+    let tree = tree_share(&app, &site, json!({"password": password})).await;
+    let single = app
+        .create_share(&site, json!({"contentId": PAGE_ID, "password": password}))
+        .await;
+    // (share, page asked for, where the right password leads)
+    for (share, page, wrong_first) in [(&tree, "2003", true), (&single, "2003", false)] {
+        let url = share["url"].as_str().unwrap();
+        let path = path_of(url);
+        let asked = if share["includeChildren"] == true {
+            format!("{url}/pages/{page}")
+        } else {
+            url.to_owned()
+        };
+        let (_, html) = body_of(&app, &asked, None).await;
+        let back = if share["includeChildren"] == true {
+            assert!(
+                html.contains(&format!("action=\"{path}/password?page={page}\"")),
+                "{html}"
+            );
+            format!("{path}/pages/{page}")
+        } else {
+            path.clone()
+        };
+        let post = |password: &'static str, token: String| {
+            app.http
+                .post(format!("{url}/password?page={page}"))
+                .header("Sec-Fetch-Site", "same-origin")
+                .form(&[("password", password), ("form_token", &token)])
+                .send()
+        };
+        let mut token = crate::helpers::form_token_in(&html);
+        if wrong_first {
+            let wrong = post("not the password", token).await.unwrap();
+            assert_eq!(wrong.status(), 401);
+            let html = wrong.text().await.unwrap();
+            assert!(
+                html.contains(&format!("password?page={page}\"")),
+                "kept: {html}"
+            );
+            token = crate::helpers::form_token_in(&html);
+        }
+        let right = post(password, token).await.unwrap();
+        assert_eq!(right.status(), 303);
+        assert_eq!(right.headers()["location"], back.as_str());
+        assert!(session_cookie(&right).is_some());
+    }
+}

@@ -169,7 +169,8 @@ async fn serve(
     }
     let client = client_ip(&req, &state.settings.trusted_proxies);
     let Some(token) = access::unlock_token(req.query_string()) else {
-        return render::password_form(&state, &served, &client, StatusCode::OK, None);
+        let ok = StatusCode::OK;
+        return render::password_form(&state, &served, &client, ok, None, requested);
     };
     match verify_unlock(
         &token,
@@ -198,6 +199,7 @@ async fn serve(
                 &client,
                 StatusCode::UNAUTHORIZED,
                 Some(error.reader_message()),
+                requested,
             )
         }
     }

@@ -7,12 +7,27 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{access, render, servable_share};
+use crate::confluence::ids::ContentId;
 use crate::share::ShareId;
 use crate::share::cookie::form_token_is_valid;
+use crate::storage::shares::ReaderShare;
 use crate::storage::{password_failures, shares};
 use crate::web::client_ip::client_ip;
 use crate::web::error::{AppError, PageError};
 use crate::web::state::AppState;
+
+/// The page of a tree share the form was shown on (`?page=` of its action): the post leads back
+/// there. Only a content id of a tree share; the page itself answers 404 if it left the tree.
+fn return_page(req: &HttpRequest, share: &ReaderShare) -> Option<ContentId> {
+    if !share.include_children {
+        return None;
+    }
+    let raw = req
+        .query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("page="))?;
+    ContentId::parse(raw)
+}
 
 #[derive(Deserialize)]
 pub struct PasswordFields {
@@ -32,12 +47,16 @@ pub async fn post(
     }
     let served = servable_share(&state, *id).await?;
     let share = &served.share;
+    let page = return_page(&req, share);
+    let page = page.as_ref();
     let see_page = |cookie: Option<String>| {
+        let share_url = share.id.page_url(state.settings.base_path());
+        let location = match page {
+            Some(page) => render::page_path(&share_url, &share.content_id, page.as_str()),
+            None => share_url,
+        };
         let mut response = HttpResponse::SeeOther();
-        response.insert_header((
-            header::LOCATION,
-            share.id.page_url(state.settings.base_path()),
-        ));
+        response.insert_header((header::LOCATION, location));
         if let Some(cookie) = cookie {
             response.insert_header((header::SET_COOKIE, cookie));
         }
@@ -68,6 +87,7 @@ pub async fn post(
             &client,
             StatusCode::TOO_MANY_REQUESTS,
             Some("Too many wrong passwords. Wait a few minutes, then try again."),
+            page,
         )?;
         response
             .headers_mut()
@@ -99,6 +119,7 @@ pub async fn post(
             &client,
             StatusCode::UNAUTHORIZED,
             Some("That password is not right."),
+            page,
         );
     }
     password_failures::clear(&state.pool, share.id, &client)

@@ -62,15 +62,22 @@ pub fn with_share_headers(
     response
 }
 
+/// The password form; `page`: the page of a tree share the reader asked for, where the form's
+/// post leads back to.
 pub fn password_form(
     state: &AppState,
     served: &Served,
     client: &str,
     status: StatusCode,
     problem: Option<&str>,
+    page: Option<&ContentId>,
 ) -> Result<HttpResponse, PageError> {
     let share = &served.share;
-    let action = format!("{}/password", share.id.page_url(state.settings.base_path()));
+    let mut action = format!("{}/password", share.id.page_url(state.settings.base_path()));
+    if let Some(page) = page {
+        action.push_str("?page=");
+        action.push_str(page.as_str());
+    }
     let token = form_token(
         &state.signing_key,
         share.id,
