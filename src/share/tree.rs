@@ -1,7 +1,7 @@
 //! The pages a page-tree share serves: its page and the pages below it in Confluence, in the
 //! order of a navigation tree, cut at [`MAX_PAGES`] (`docs/HTTP.md#page-trees`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::confluence::client::{ContentId, Descendant};
 
@@ -23,8 +23,8 @@ pub struct TreePage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageTree {
     pages: Vec<TreePage>,
-    /// Content id → index in `pages`.
-    index: HashMap<String, usize>,
+    /// The content ids of `pages`.
+    ids: HashSet<String>,
     /// Pages were left out (too many, or too deep).
     cut: bool,
 }
@@ -83,12 +83,11 @@ impl PageTree {
                 depth,
             });
         }
-        let index = pages
+        let ids = pages
             .iter()
-            .enumerate()
-            .map(|(at, page)| (page.id.as_str().to_owned(), at))
+            .map(|page| page.id.as_str().to_owned())
             .collect();
-        Self { pages, index, cut }
+        Self { pages, ids, cut }
     }
 
     /// Pages in navigation order, the share's own first.
@@ -96,12 +95,8 @@ impl PageTree {
         &self.pages
     }
 
-    pub fn get(&self, id: &str) -> Option<&TreePage> {
-        self.index.get(id).map(|&at| &self.pages[at])
-    }
-
     pub fn contains(&self, id: &str) -> bool {
-        self.index.contains_key(id)
+        self.ids.contains(id)
     }
 
     /// Pages were left out: the navigation says so.
@@ -159,7 +154,7 @@ mod tests {
         assert_eq!(order(&tree), expected);
         assert!(!tree.is_cut());
         assert!(tree.contains("5") && tree.contains("1") && !tree.contains("9"));
-        assert_eq!(tree.get("4").unwrap().title, "Page 4");
+        assert_eq!(tree.pages()[2].title, "Page 4");
     }
 
     #[test]
