@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::helpers::{PAGE_ID, TestApp, spawn_app, spawn_app_with};
 
-async fn scrape(app: &TestApp) -> String {
+pub async fn scrape(app: &TestApp) -> String {
     let url = app.metrics_url.as_deref().expect("metrics are on");
     let response = app.http.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -21,7 +21,7 @@ async fn scrape(app: &TestApp) -> String {
 }
 
 /// The value of the series `name{labels}` exactly as written, or 0 when it is absent.
-fn value(text: &str, series: &str) -> f64 {
+pub fn value(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .map_or(0.0, |v| v.parse().unwrap())

@@ -485,3 +485,41 @@ async fn a_warm_page_of_a_tree_asks_the_database_nothing() {
         "200 reads: {tree_page} transactions for a tree page, {one_page} for a one-page share"
     );
 }
+
+#[tokio::test]
+async fn tree_listings_and_their_cache_are_counted_by_route_template_without_ids() {
+    use crate::metrics::{scrape, value};
+    let app = spawn_app_with(|s| s.metrics_bind = Some("127.0.0.1:0".into())).await;
+    let site = guide_site(&app, "acme").await;
+    let share = tree_share(&app, &site, json!({})).await;
+    let url = share["url"].as_str().unwrap();
+    for page in ["2001", "2003"] {
+        let page = format!("{url}/pages/{page}");
+        assert_eq!(app.read_share(&page, None).await.status(), 200);
+    }
+    let text = scrape(&app).await;
+    for (series, expected) in [
+        (
+            r#"pageshare_cache_lookups_total{cache="trees",outcome="miss"}"#,
+            1.0,
+        ),
+        (
+            r#"pageshare_cache_lookups_total{cache="trees",outcome="hit"}"#,
+            1.0,
+        ),
+        (
+            r#"pageshare_confluence_calls_total{kind="descendants",outcome="ok"}"#,
+            1.0,
+        ),
+        (
+            r#"pageshare_http_requests_total{route="/content/{uuid}/pages/{page}",method="GET",status="200"}"#,
+            2.0,
+        ),
+    ] {
+        assert_eq!(value(&text, series), expected, "{series} in {text}");
+    }
+    assert!(
+        !text.contains(share["uuid"].as_str().unwrap()),
+        "no id in a label"
+    );
+}
