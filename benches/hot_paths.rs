@@ -15,7 +15,7 @@ use pageshare::share::cookie::{
     AttachmentGrant, attachment_signature, cookie_is_valid, cookie_value,
 };
 use pageshare::share::signing::SigningKey;
-use pageshare::share::unlock::{mint_unlock_token, verify_unlock};
+use pageshare::share::unlock::{UnlockCredentials, mint_unlock_token, verify_unlock};
 use pageshare::share::{ShareId, UnlockSecret};
 
 const NOW: i64 = 1_800_000_000;
@@ -120,6 +120,21 @@ fn unlock_and_cookie(c: &mut Criterion) {
     c.bench_function("unlock jwt: verification", |b| {
         b.iter(|| verify_unlock(black_box(&token), share, &secret, NOW, 0).expect("valid"))
     });
+    // During an overlap both secrets are always tried: the cost of a token of either.
+    let previous = UnlockSecret::generate();
+    let overlap = UnlockCredentials {
+        secret: &secret,
+        previous: Some(&previous),
+    };
+    let with_previous = mint_unlock_token(share, &previous, NOW - 5, 60);
+    c.bench_function(
+        "unlock jwt: verification, previous secret during an overlap",
+        |b| {
+            b.iter(|| {
+                verify_unlock(black_box(&with_previous), share, overlap, NOW, 0).expect("valid")
+            })
+        },
+    );
     let key = SigningKey::new(&[7; 32]);
     let cookie = cookie_value(&key, share, 3, NOW + 3600);
     c.bench_function("share cookie: verification", |b| {

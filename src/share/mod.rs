@@ -5,6 +5,7 @@ pub mod content_cache;
 pub mod cookie;
 pub mod origins;
 pub mod password;
+pub mod rotation;
 pub mod signing;
 pub mod tree;
 pub mod unlock;

@@ -2,7 +2,8 @@
 //!
 //! Rules: header `alg` exactly `HS256`; `nbf`, `exp` numeric and `iss` a string, all required;
 //! `nbf <= now < exp`; `exp - nbf <= 60`; `iss` is the share's uuid; the signature verifies with
-//! the share's unlock secret. The token length is capped before anything is parsed.
+//! the share's unlock secret (or, during an overlap after a change, the previous one). The token
+//! length is capped before anything is parsed.
 
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
@@ -77,17 +78,47 @@ impl From<ClaimProblem> for UnlockError {
     }
 }
 
+/// What may sign a share's unlock tokens at a given time.
+#[derive(Debug, Clone, Copy)]
+pub struct UnlockCredentials<'a> {
+    pub secret: &'a UnlockSecret,
+    /// The secret before the last change, while its overlap window is open.
+    pub previous: Option<&'a UnlockSecret>,
+}
+
+impl<'a> From<&'a UnlockSecret> for UnlockCredentials<'a> {
+    fn from(secret: &'a UnlockSecret) -> Self {
+        Self {
+            secret,
+            previous: None,
+        }
+    }
+}
+
+impl UnlockCredentials<'_> {
+    /// Whether an HS256 signature is the tag of either secret. Both tags are always computed and
+    /// each compared in constant time, so the answer's timing does not tell which one matched.
+    fn hs256_matches(&self, jws: &Jws<'_>) -> bool {
+        let current = jws.hs256_matches(self.secret.as_bytes());
+        let previous = self
+            .previous
+            .is_some_and(|previous| jws.hs256_matches(previous.as_bytes()));
+        current | previous
+    }
+}
+
 /// Verify an unlock token for `share` at time `now` (seconds), with `leeway_secs` on `nbf`/`exp`.
 ///
 /// The token is parsed once; the signature is checked over its exact `header.payload` bytes
 /// with the crate's constant-time HMAC before any claim is trusted.
-pub fn verify_unlock(
+pub fn verify_unlock<'a>(
     token: &str,
     share: ShareId,
-    secret: &UnlockSecret,
+    credentials: impl Into<UnlockCredentials<'a>>,
     now: i64,
     leeway_secs: u64,
 ) -> Result<(), UnlockError> {
+    let credentials = credentials.into();
     if token.len() > MAX_UNLOCK_TOKEN_LEN {
         return Err(UnlockError::TooLong);
     }
@@ -100,7 +131,7 @@ pub fn verify_unlock(
     }
     let payload = jws.payload().map_err(|_| UnlockError::Malformed)?;
     let claims: Claims = serde_json::from_slice(&payload).map_err(|_| UnlockError::Malformed)?;
-    if !jws.hs256_matches(secret.as_bytes()) {
+    if !credentials.hs256_matches(&jws) {
         return Err(UnlockError::BadSignature);
     }
     let nbf = claims.nbf.number("nbf")?;
@@ -312,6 +343,41 @@ mod tests {
         assert_eq!(
             verify_unlock(&with_old, share, &new, NOW, 0),
             Err(UnlockError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn during_an_overlap_either_secret_unlocks_and_no_other() {
+        let share = ShareId::new();
+        let (current, previous, stranger) = (
+            UnlockSecret::generate(),
+            UnlockSecret::generate(),
+            UnlockSecret::generate(),
+        );
+        let both = UnlockCredentials {
+            secret: &current,
+            previous: Some(&previous),
+        };
+        let token = |secret| mint_unlock_token(share, secret, NOW, 60);
+        assert_eq!(verify_unlock(&token(&current), share, both, NOW, 0), Ok(()));
+        assert_eq!(
+            verify_unlock(&token(&previous), share, both, NOW, 0),
+            Ok(())
+        );
+        assert_eq!(
+            verify_unlock(&token(&stranger), share, both, NOW, 0),
+            Err(UnlockError::BadSignature)
+        );
+        assert_eq!(
+            verify_unlock(&token(&previous), share, &current, NOW, 0),
+            Err(UnlockError::BadSignature),
+            "once the window closes"
+        );
+        let other_share = mint_unlock_token(ShareId::new(), &previous, NOW, 60);
+        assert_eq!(
+            verify_unlock(&other_share, share, both, NOW, 0),
+            Err(UnlockError::WrongShare),
+            "the previous secret is held to every other rule"
         );
     }
 

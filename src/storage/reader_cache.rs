@@ -327,6 +327,8 @@ mod tests {
             frame_ancestors: Vec::new(),
             revoked: false,
             unlock_secret: UnlockSecret::generate(),
+            previous_unlock_secret: None,
+            previous_secret_expires_at: None,
             client_key: crate::tenant::ClientKey::parse("acme").unwrap(),
             include_children: false,
         }

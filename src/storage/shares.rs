@@ -7,6 +7,8 @@ use super::installations::Installation;
 use crate::confluence::ids::{AccountId, ContentId};
 use crate::share::origins::FrameAncestor;
 use crate::share::password::PasswordHash;
+use crate::share::rotation::GracePeriod;
+use crate::share::unlock::UnlockCredentials;
 use crate::share::{ShareId, UnlockSecret};
 use crate::tenant::ClientKey;
 
@@ -23,6 +25,8 @@ pub struct Share {
     pub expires_at: Option<DateTime<Utc>>,
     pub frame_ancestors: Vec<FrameAncestor>,
     pub unlock_secret: UnlockSecret,
+    /// Until when the secret before the last change still unlocks (`None`: it does not).
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub created_by: AccountId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -36,7 +40,8 @@ macro_rules! share_columns {
     () => {
         "uuid, client_key, content_id, space_key, title,
          password_hash IS NOT NULL AS password_protected, expires_at, frame_ancestors,
-         unlock_secret, created_by, created_at, updated_at, revoked_at, include_children"
+         unlock_secret, previous_secret_expires_at, created_by, created_at, updated_at,
+         revoked_at, include_children"
     };
 }
 
@@ -148,23 +153,45 @@ pub async fn update(
     .await
 }
 
-/// Give a live share a new unlock secret; tokens signed with the old one stop working.
+/// A new unlock secret, and until when the one it replaced still unlocks.
+pub struct RotatedSecret {
+    pub secret: UnlockSecret,
+    pub previous_expires_at: Option<DateTime<Utc>>,
+}
+
+/// Give a live share a new unlock secret. With a grace period the old one keeps unlocking for
+/// that long (replacing any older previous secret); without, it stops at once and the share's
+/// sessions end, as after a password change (the version cookies carry is bumped).
 pub async fn replace_unlock_secret(
     db: impl PgExecutor<'_>,
     client_key: &ClientKey,
     id: ShareId,
-) -> Result<Option<UnlockSecret>, sqlx::Error> {
+    grace: GracePeriod,
+) -> Result<Option<RotatedSecret>, sqlx::Error> {
     let secret = UnlockSecret::generate();
-    let done = sqlx::query(
-        "UPDATE shared_page SET unlock_secret = $3, updated_at = now()
-         WHERE uuid = $1 AND client_key = $2 AND revoked_at IS NULL",
+    let previous_expires_at: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+        "UPDATE shared_page SET
+             previous_unlock_secret = CASE WHEN $4 > 0 THEN unlock_secret END,
+             previous_secret_expires_at = CASE WHEN $4 > 0
+                 THEN now() + make_interval(secs => $4) END,
+             password_version = password_version + CASE WHEN $4 > 0 THEN 0 ELSE 1 END,
+             unlock_secret = $3,
+             updated_at = now()
+         WHERE uuid = $1 AND client_key = $2 AND revoked_at IS NULL
+         RETURNING previous_secret_expires_at",
     )
     .bind(id)
     .bind(client_key)
     .bind(&secret)
-    .execute(db)
+    .bind(f64::from(grace.secs()))
+    .fetch_optional(db)
     .await?;
-    Ok((done.rows_affected() == 1).then_some(secret))
+    Ok(
+        previous_expires_at.map(|previous_expires_at| RotatedSecret {
+            secret,
+            previous_expires_at,
+        }),
+    )
 }
 
 /// Revoke a live share of the tenant; false when it has no such share or it was revoked already
@@ -199,12 +226,27 @@ pub struct ReaderShare {
     pub frame_ancestors: Vec<FrameAncestor>,
     pub revoked: bool,
     pub unlock_secret: UnlockSecret,
+    pub previous_unlock_secret: Option<UnlockSecret>,
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub client_key: ClientKey,
     /// Descendants are served at `/content/{uuid}/pages/{pageId}`.
     pub include_children: bool,
 }
 
 impl ReaderShare {
+    /// What may sign the share's unlock tokens at `now`: its secret, and the previous one while
+    /// its overlap window is open (until `previous_secret_expires_at`, excluded).
+    pub fn unlock_credentials(&self, now: DateTime<Utc>) -> UnlockCredentials<'_> {
+        let previous = self
+            .previous_unlock_secret
+            .as_ref()
+            .filter(|_| self.previous_secret_expires_at.is_some_and(|at| now < at));
+        UnlockCredentials {
+            secret: &self.unlock_secret,
+            previous,
+        }
+    }
+
     /// Origins that may embed the share: its own, else its tenant's default; empty: any site.
     pub fn embedding_origins<'a>(&'a self, tenant: &'a Installation) -> &'a [FrameAncestor] {
         if self.frame_ancestors.is_empty() {
@@ -222,7 +264,8 @@ pub async fn find_for_reader(
     sqlx::query_as(
         "SELECT uuid, content_id, title, password_version,
                 password_hash IS NOT NULL AS password_protected, expires_at, frame_ancestors,
-                revoked_at IS NOT NULL AS revoked, unlock_secret, client_key, include_children
+                revoked_at IS NOT NULL AS revoked, unlock_secret, previous_unlock_secret,
+                previous_secret_expires_at, client_key, include_children
          FROM shared_page WHERE uuid = $1",
     )
     .bind(id)
@@ -269,10 +312,32 @@ mod tests {
             frame_ancestors: list(own),
             revoked: false,
             unlock_secret: UnlockSecret::generate(),
+            previous_unlock_secret: None,
+            previous_secret_expires_at: None,
             client_key: tenant.client_key.clone(),
             include_children: false,
         };
         (share, tenant)
+    }
+
+    #[test]
+    fn the_previous_secret_unlocks_until_its_window_ends_excluded() {
+        let (mut share, _) = share(&[], &[]);
+        let end = Utc::now();
+        share.previous_unlock_secret = Some(UnlockSecret::generate());
+        share.previous_secret_expires_at = Some(end);
+        let second = chrono::Duration::seconds(1);
+        let cases = [
+            ("T - 1 s", end - second, true),
+            ("T - 1 ms", end - chrono::Duration::milliseconds(1), true),
+            ("T", end, false),
+            ("T + 1 s", end + second, false),
+        ];
+        for (name, now, expected) in cases {
+            let credentials = share.unlock_credentials(now);
+            assert_eq!(credentials.previous.is_some(), expected, "{name}");
+            assert_eq!(credentials.secret, &share.unlock_secret, "{name}");
+        }
     }
 
     #[test]

@@ -67,26 +67,68 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     Ok(value)
 }
 
+/// A JSON body that may be left out: an empty body is `T::default()`, whatever its
+/// `Content-Type`; any other is held to the rules of [`Json`].
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T> OptionalJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// The body of `req` parsed as `T`; `None` when it is empty and `optional` (then any
+/// `Content-Type` will do).
+fn read<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    optional: bool,
+) -> Pin<Box<dyn Future<Output = Result<Option<T>, ApiError>>>> {
+    let json = is_json(req);
+    let body = web::Bytes::from_request(req, payload);
+    Box::pin(async move {
+        if !json && !optional {
+            return Err(AppError::UnsupportedMediaType.into());
+        }
+        let bytes = body.await.map_err(|error| {
+            if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::BodyTooLarge(MAX_JSON_BODY)
+            } else {
+                AppError::UnreadableBody
+            }
+        })?;
+        if optional && bytes.is_empty() {
+            return Ok(None);
+        }
+        if !json {
+            return Err(AppError::UnsupportedMediaType.into());
+        }
+        Ok(Some(parse(&bytes)?))
+    })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json(req);
-        let body = web::Bytes::from_request(req, payload);
+        let body = read(req, payload, false);
         Box::pin(async move {
-            if !json {
-                return Err(AppError::UnsupportedMediaType.into());
-            }
-            let bytes = body.await.map_err(|error| {
-                if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::BodyTooLarge(MAX_JSON_BODY)
-                } else {
-                    AppError::UnreadableBody
-                }
-            })?;
-            Ok(Self(parse(&bytes)?))
+            // Never `None`: an empty required body fails to parse.
+            let value = body.await?.ok_or(AppError::UnreadableBody)?;
+            Ok(Self(value))
         })
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read(req, payload, true);
+        Box::pin(async move { Ok(Self(body.await?.unwrap_or_default())) })
     }
 }
 

@@ -281,10 +281,22 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
         seen["confirmation"]
             .as_str()
             .unwrap()
-            .contains("stop working")
+            .contains("stop working at once")
     );
+    let overlap_secret = seen["overlapSecret"].as_str().unwrap();
     assert_eq!(new_secret.len(), 64);
-    assert_ne!(new_secret, old_secret);
+    assert!(
+        new_secret != old_secret && overlap_secret != old_secret && new_secret != overlap_secret
+    );
+    let overlap_shown = seen["overlapShown"].as_str().unwrap();
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    assert!(
+        overlap_shown.starts_with("The previous unlock secret keeps working until ")
+            && overlap_shown.contains(&tomorrow.format("%Y").to_string())
+            && overlap_shown.contains(&tomorrow.format("%-d").to_string()),
+        "{overlap_shown}"
+    );
+    assert_eq!(seen["overlapShownAfterChangeNow"], false);
 
     let id = ShareId::parse(uuid).unwrap();
     let now = chrono::Utc::now().timestamp();
@@ -293,6 +305,11 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
         format!("{link}?unlock={}", mint_unlock_token(id, &secret, now, 60))
     };
     assert_eq!(unlock_status(&app, &signed_with(old_secret)).await, 401);
+    assert_eq!(
+        unlock_status(&app, &signed_with(overlap_secret)).await,
+        401,
+        "Change now ended the overlap"
+    );
     assert_eq!(unlock_status(&app, &signed_with(new_secret)).await, 200);
     for (program, flag, name) in [
         ("python3", "-c", "python"),

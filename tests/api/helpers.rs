@@ -454,6 +454,18 @@ impl TestApp {
         self.api(site, user, Method::POST, &path, None).await
     }
 
+    /// `POST /api/shares/{uuid}/unlock-secret` with `body` as `user`.
+    pub async fn rotate_secret_with(
+        &self,
+        site: &Site,
+        user: &str,
+        uuid: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        let path = format!("{}/unlock-secret", share_path(uuid));
+        self.api(site, user, Method::POST, &path, Some(body)).await
+    }
+
     /// `DELETE /api/shares/{uuid}` as `user`.
     pub async fn revoke_share(&self, site: &Site, user: &str, uuid: &str) -> reqwest::Response {
         self.api(site, user, Method::DELETE, &share_path(uuid), None)
@@ -554,6 +566,18 @@ impl TestApp {
     pub async fn post_password(&self, share_url: &str, password: &str) -> reqwest::Response {
         post_password_with(&self.http, share_url, password, &[]).await
     }
+}
+
+/// The `src` of the sample page's image on the share page `html` of `share` (a path), as a
+/// browser would request it.
+pub fn sample_image_src(html: &str, share: pageshare::share::ShareId) -> String {
+    let image = format!(
+        "/content/{share}/attachments/{}?exp=",
+        pageshare::sandbox::Page::SAMPLE_IMAGE_ID
+    );
+    let start = html.find(&image).expect("the image goes through the app");
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].replace("&amp;", "&")
 }
 
 /// `name=value` of the response's `Set-Cookie`, as a browser would send it back.

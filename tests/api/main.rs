@@ -27,4 +27,5 @@ mod secrets;
 mod share_page;
 mod shares;
 mod shutdown;
+mod unlock_rotation;
 mod vectors;

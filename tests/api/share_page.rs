@@ -9,7 +9,8 @@ use pageshare::share::cookie::form_token;
 use pageshare::share::signing::SigningKey;
 
 use crate::helpers::{
-    EDITOR, PAGE_ID, TestApp, form_token_in, session_cookie, spawn_app, spawn_app_with,
+    EDITOR, PAGE_ID, TestApp, form_token_in, sample_image_src, session_cookie, spawn_app,
+    spawn_app_with,
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -608,16 +609,8 @@ async fn uninstalled_or_disabled_tenant_shares_are_gone_and_come_back() {
     assert_eq!(app.read_share(&shared.url, None).await.status(), 200);
 }
 
-/// The `src` of the page's image, as a browser would request it.
 fn image_src(html: &str, shared: &Shared) -> String {
-    let image = format!(
-        "/content/{}/attachments/{}?exp=",
-        shared.id,
-        Page::SAMPLE_IMAGE_ID
-    );
-    let start = html.find(&image).expect("the image goes through the app");
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].replace("&amp;", "&")
+    sample_image_src(html, shared.id)
 }
 
 #[tokio::test]
@@ -820,36 +813,4 @@ async fn a_right_password_clears_the_count_of_wrong_ones() {
         let right = post_password(&app, &shared, PASSWORD).await;
         assert_eq!(right.status(), 303, "round {round}: the count starts again");
     }
-}
-
-#[tokio::test]
-async fn a_new_unlock_secret_leaves_open_sessions_open() {
-    let app = spawn_app().await;
-    let site = app.site_with_page("acme").await;
-    let shared = protected_share(&app, &site).await;
-    let unlocked = app
-        .read_share(&unlock_url(&shared, &shared.secret), None)
-        .await;
-    let cookie = session_cookie(&unlocked).expect("the unlock opens a session");
-    let rotated = app
-        .rotate_secret(&site, EDITOR, &shared.id.to_string())
-        .await;
-    assert_eq!(rotated.status(), 200);
-    let reader = app.read_share(&shared.url, Some(&cookie)).await;
-    assert_eq!(reader.status(), 200);
-    assert!(
-        reader
-            .text()
-            .await
-            .unwrap()
-            .contains("<title>Onboarding</title>")
-    );
-    let old_token = app
-        .read_share(&unlock_url(&shared, &shared.secret), None)
-        .await;
-    assert_eq!(
-        old_token.status(),
-        401,
-        "the old secret's tokens stop at once"
-    );
 }

@@ -5,7 +5,7 @@
 // it, as Confluence does, so the app's frame-ancestors and the iframe context are exercised.
 //   { phase: "edit", hostPage, panelUrl, origin, siteOrigin, password, screenshot }
 //     creates a share, edits its embedding sites (a wrong one first) and expiry, sets its
-//     password, shows, copies and changes its unlock secret;
+//     password, shows, copies and changes its unlock secret (with a 24-hour overlap, then at once);
 //   { phase: "revoke", hostPage, panelUrl, adminUrl, outsiderAdminUrl, screenshot }
 //     opens the panel again and revokes the share, then the admin page as an admin (who also
 //     sets the site's default embedding sites, with the keyboard, creates and revokes an API
@@ -120,11 +120,19 @@ async function edit(page) {
   await share.locator('[data-action=copy-secret]', { hasText: 'Copied' }).waitFor();
   result.clipboard = await app.evaluate(() => navigator.clipboard.readText());
 
+  // First with an overlap: the old secret keeps working for a day, and the card says until when.
   await share.getByRole('button', { name: 'Change', exact: true }).click();
   result.confirmation = await share.locator('[data-role=confirm-secret]').innerText();
-  await share.getByRole('button', { name: 'Change secret' }).click();
-  await waitForNote(share, 'New unlock secret');
+  await share.getByRole('button', { name: 'Change, keep the old one working for 24 hours' }).click();
+  await waitForNote(share, 'keep working until');
+  result.overlapSecret = await secret.inputValue();
+  result.overlapShown = await share.locator('[data-field=previous-secret]').innerText();
+  // Then at once: no previous secret any more.
+  await share.getByRole('button', { name: 'Change', exact: true }).click();
+  await share.getByRole('button', { name: 'Change now' }).click();
+  await waitForNote(share, 'no longer work');
   result.newSecret = await secret.inputValue();
+  result.overlapShownAfterChangeNow = await share.locator('[data-field=previous-secret]').isVisible();
 
   await share.locator('[data-role=snippets] > summary').click();
   result.snippets = {};

@@ -27,6 +27,8 @@ pub struct ShareJson {
     /// Only for those who manage the share, and only where asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     unlock_secret: Option<String>,
+    /// Until when the unlock secret before the last change still unlocks; `None` once it does not.
+    previous_secret_expires_at: Option<DateTime<Utc>>,
     created_by: AccountId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -40,6 +42,7 @@ impl ShareJson {
             uuid: share.id,
             status: ShareStatus::of(share.revoked_at, share.expires_at, now),
             unlock_secret: with_secret.then(|| share.unlock_secret.to_hex()),
+            previous_secret_expires_at: share.previous_secret_expires_at.filter(|at| *at > now),
             content_id: share.content_id,
             space_key: share.space_key,
             title: share.title,

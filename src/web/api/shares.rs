@@ -10,12 +10,13 @@ use crate::confluence::ids::ContentId;
 use crate::share::ShareId;
 use crate::share::origins::{FrameAncestor, parse_list};
 use crate::share::password::{Password, PasswordHash};
+use crate::share::rotation::{GracePeriod, MAX_GRACE_SECS};
 use crate::storage::api_keys::Scope;
 use crate::storage::audit::{self, Action};
 use crate::storage::shares::{self, NewShare, Share, ShareChange};
 use crate::web::auth::{ApiUser, Caller};
 use crate::web::error::{ApiError, AppError, Missing};
-use crate::web::json::Json;
+use crate::web::json::{Json, OptionalJson};
 use crate::web::permissions::{may_manage, require_manage, require_read, require_revoke};
 use crate::web::state::AppState;
 
@@ -349,10 +350,34 @@ async fn update(
     Ok(HttpResponse::Ok().json(changed_json(connect, &state, updated)))
 }
 
+/// The optional body of a rotation, `{"graceSeconds": N}` (an object: serde would take an array
+/// for a struct).
+type RotationBody = serde_json::Map<String, serde_json::Value>;
+
+fn grace(body: &RotationBody) -> Result<GracePeriod, AppError> {
+    if let Some(unknown) = body.keys().find(|key| *key != "graceSeconds") {
+        return Err(AppError::invalid(
+            unknown.clone(),
+            "unknown field: only graceSeconds is accepted.",
+        ));
+    }
+    let value = body.get("graceSeconds").unwrap_or(&serde_json::Value::Null);
+    GracePeriod::parse(value).ok_or_else(|| {
+        AppError::invalid(
+            "graceSeconds",
+            format!(
+                "graceSeconds must be a whole number of seconds from 0 to {MAX_GRACE_SECS} \
+                 (7 days), or null."
+            ),
+        )
+    })
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct UnlockSecretJson {
     unlock_secret: String,
+    previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 /// A new secret, answered to whoever rotated it: `unlock-secrets:rotate` is enough for a key,
@@ -361,23 +386,30 @@ struct UnlockSecretJson {
 async fn new_unlock_secret(
     user: ApiUser,
     id: web::Path<ShareId>,
+    body: OptionalJson<RotationBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
     connect.require_scope(Scope::UnlockSecretsRotate)?;
+    let grace = grace(&body.into_inner())?;
     let share = managed_share(connect, &state, *id).await?;
     let actor = connect.actor()?;
     let mut tx = state.pool.begin().await?;
-    let secret = shares::replace_unlock_secret(&mut *tx, &share.client_key, share.id)
+    let rotated = shares::replace_unlock_secret(&mut *tx, &share.client_key, share.id, grace)
         .await?
         .ok_or(AppError::ShareRevoked)?;
+    let detail = match rotated.previous_expires_at {
+        Some(until) => format!("previous secret works until {}", until.to_rfc3339()),
+        None => "previous secret stopped at once; sessions ended".to_owned(),
+    };
     let (client_key, action) = (&share.client_key, Action::UnlockSecretRotated);
-    audit::record(&mut *tx, client_key, &actor, action, Some(share.id), "").await?;
+    audit::record(&mut *tx, client_key, &actor, action, Some(share.id), &detail).await?;
     tx.commit().await?;
     state.readers.invalidate(share.id);
-    tracing::info!(share = %share.id, "unlock secret changed");
+    tracing::info!(share = %share.id, grace_secs = grace.secs(), "unlock secret changed");
     Ok(HttpResponse::Ok().json(UnlockSecretJson {
-        unlock_secret: secret.to_hex(),
+        unlock_secret: rotated.secret.to_hex(),
+        previous_secret_expires_at: rotated.previous_expires_at,
     }))
 }
 

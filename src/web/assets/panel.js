@@ -118,6 +118,11 @@
     $('[data-action=remove-password]').hidden = !share.passwordProtected;
     $('[data-role=secret]').hidden = !share.passwordProtected;
     $('[data-role=secret-off]').hidden = share.passwordProtected;
+    const previous = $('[data-field=previous-secret]');
+    if (share.previousSecretExpiresAt && new Date(share.previousSecretExpiresAt) > new Date()) {
+      previous.textContent = `The previous unlock secret keeps working until ${date(share.previousSecretExpiresAt)}.`;
+      previous.hidden = false;
+    }
     const secret = secrets.get(share.uuid);
     if (secret) {
       $('[data-input=secret]').value = secret;
@@ -187,6 +192,22 @@
     return box;
   }
 
+  // "Keep the old one working": long enough for a server's deploy, a day.
+  const OVERLAP_SECONDS = 24 * 60 * 60;
+
+  async function changeSecret(share, node, button, graceSeconds) {
+    const answer = await busy(button, 'Changing…', errorBox(node), () =>
+      api('POST', `/api/shares/${share.uuid}/unlock-secret`, { graceSeconds }),
+    );
+    if (!answer) return;
+    secrets.set(share.uuid, answer.unlockSecret);
+    const until = answer.previousSecretExpiresAt;
+    const note = until
+      ? `New unlock secret in place. Tokens signed with the old one keep working until ${date(until)}.`
+      : 'New unlock secret in place. Tokens signed with the old one no longer work, and readers must unlock again.';
+    redraw({ ...share, previousSecretExpiresAt: until }, '[data-input=secret]', note);
+  }
+
   const actions = {
     'copy-link': (share, node, button) => copy(share.url, button),
     'remove-password': (share, node, button) =>
@@ -212,19 +233,9 @@
       confirmBox(node, 'confirm-secret', false);
       node.querySelector('[data-action=change-secret]').focus();
     },
-    'confirm-change-secret': async (share, node, button) => {
-      const answer = await busy(button, 'Changing…', errorBox(node), () =>
-        api('POST', `/api/shares/${share.uuid}/unlock-secret`),
-      );
-      if (answer) {
-        secrets.set(share.uuid, answer.unlockSecret);
-        redraw(
-          share,
-          '[data-input=secret]',
-          'New unlock secret in place. Tokens signed with the old one no longer work.',
-        );
-      }
-    },
+    'confirm-change-secret': (share, node, button) => changeSecret(share, node, button, 0),
+    'confirm-change-secret-overlap': (share, node, button) =>
+      changeSecret(share, node, button, OVERLAP_SECONDS),
     revoke: (share, node) => {
       confirmBox(node, 'confirm-revoke', true)
         .querySelector('[data-action=confirm-revoke]')

@@ -160,7 +160,8 @@ async fn serve(
         return Err(AppError::NotFound(Missing::SharedPage).into());
     }
     let requested = requested.as_ref();
-    let now = Utc::now().timestamp();
+    let clock = Utc::now();
+    let now = clock.timestamp();
     let key = &state.signing_key;
     if !share.password_protected
         || access::has_valid_cookie(&req, key, share.id, share.password_version, now)
@@ -175,7 +176,7 @@ async fn serve(
     match verify_unlock(
         &token,
         share.id,
-        &share.unlock_secret,
+        share.unlock_credentials(clock),
         now,
         state.settings.unlock_leeway_secs,
     ) {
