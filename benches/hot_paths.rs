@@ -16,6 +16,7 @@ use pageshare::share::cookie::{
 };
 use pageshare::share::signing::SigningKey;
 use pageshare::share::unlock::{UnlockCredentials, mint_unlock_token, verify_unlock};
+use pageshare::share::unlock_key::UnlockKey;
 use pageshare::share::{ShareId, UnlockSecret};
 
 const NOW: i64 = 1_800_000_000;
@@ -125,6 +126,7 @@ fn unlock_and_cookie(c: &mut Criterion) {
     let overlap = UnlockCredentials {
         secret: &secret,
         previous: Some(&previous),
+        keys: &[],
     };
     let with_previous = mint_unlock_token(share, &previous, NOW - 5, 60);
     c.bench_function(
@@ -135,11 +137,74 @@ fn unlock_and_cookie(c: &mut Criterion) {
             })
         },
     );
+    public_keys(c, share, &secret);
     let key = SigningKey::new(&[7; 32]);
     let cookie = cookie_value(&key, share, 3, NOW + 3600);
     c.bench_function("share cookie: verification", |b| {
         b.iter(|| assert!(cookie_is_valid(&key, share, 3, black_box(&cookie), NOW)))
     });
+}
+
+/// A token signed with a private key, verified with the public key its `kid` names, as the share
+/// page does (the keys parsed once, when the share is cached).
+fn public_keys(c: &mut Criterion, share: ShareId, secret: &UnlockSecret) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    use rsa::pkcs8::LineEnding;
+
+    let ed = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let ec = p256::SecretKey::from_slice(&[9; 32]).unwrap();
+    let point = ec.public_key().to_encoded_point(false);
+    let rsa = keys::sandbox();
+    let cases = [
+        (
+            "EdDSA",
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": B64.encode(ed.verifying_key().as_bytes())}),
+            EncodingKey::from_ed_der(ed.to_pkcs8_der().unwrap().as_bytes()),
+            Algorithm::EdDSA,
+        ),
+        (
+            "ES256",
+            serde_json::json!({"kty": "EC", "crv": "P-256", "x": B64.encode(point.x().unwrap()), "y": B64.encode(point.y().unwrap())}),
+            EncodingKey::from_ec_pem(
+                p256::pkcs8::EncodePrivateKey::to_pkcs8_pem(&ec, LineEnding::LF)
+                    .unwrap()
+                    .as_bytes(),
+            )
+            .unwrap(),
+            Algorithm::ES256,
+        ),
+        (
+            "RS256",
+            serde_json::json!({"kty": "RSA", "n": B64.encode(&rsa.modulus), "e": B64.encode(&rsa.exponent)}),
+            rsa.encoding.clone(),
+            Algorithm::RS256,
+        ),
+    ];
+    for (name, jwk, signing, alg) in cases {
+        let (_, key) = UnlockKey::from_jwk(&jwk).unwrap();
+        let mut header = Header::new(alg);
+        header.kid = Some(key.kid.clone());
+        let claims = serde_json::json!({"nbf": NOW - 5, "exp": NOW + 55, "iss": share.to_string()});
+        let token = jsonwebtoken::encode(&header, &claims, &signing).unwrap();
+        let keys = [key];
+        let credentials = UnlockCredentials {
+            secret,
+            previous: None,
+            keys: &keys,
+        };
+        c.bench_function(
+            &format!("unlock jwt: verification, {name} public key"),
+            |b| {
+                b.iter(|| {
+                    verify_unlock(black_box(&token), share, credentials, NOW, 0).expect("valid")
+                })
+            },
+        );
+    }
 }
 
 /// A realistic `export_view` of about 50 KB: the sample page's sections many times over.

@@ -21,6 +21,8 @@ const MAX_HEADER_B64: usize = 512;
 pub enum Alg {
     HS256,
     RS256,
+    ES256,
+    EdDSA,
     Other,
 }
 
@@ -80,6 +82,8 @@ impl<'a> Jws<'a> {
         let alg = match header.alg.as_ref() {
             "HS256" => Alg::HS256,
             "RS256" => Alg::RS256,
+            "ES256" => Alg::ES256,
+            "EdDSA" => Alg::EdDSA,
             _ => Alg::Other,
         };
         Ok(Self {
@@ -96,6 +100,11 @@ impl<'a> Jws<'a> {
         URL_SAFE_NO_PAD
             .decode(self.payload_b64)
             .map_err(|_| JwsError::Malformed)
+    }
+
+    /// The signature's bytes (`None`: not base64url).
+    pub fn signature(&self) -> Option<Vec<u8>> {
+        URL_SAFE_NO_PAD.decode(self.signature_b64).ok()
     }
 
     /// The signature part, base64url as sent.

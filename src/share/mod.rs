@@ -9,6 +9,7 @@ pub mod rotation;
 pub mod signing;
 pub mod tree;
 pub mod unlock;
+pub mod unlock_key;
 
 use std::fmt;
 

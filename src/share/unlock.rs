@@ -2,17 +2,21 @@
 //!
 //! Rules: header `alg` exactly `HS256`; `nbf`, `exp` numeric and `iss` a string, all required;
 //! `nbf <= now < exp`; `exp - nbf <= 60`; `iss` is the share's uuid; the signature verifies with
-//! the share's unlock secret (or, during an overlap after a change, the previous one). The token
-//! length is capped before anything is parsed.
+//! the share's unlock secret (or, during an overlap after a change, the previous one). A token
+//! whose header names the `kid` of one of the share's public unlock keys is verified with that
+//! key alone, and its `alg` must be the key's: an HS256 token naming an RSA key is refused. The
+//! token length is capped before anything is parsed.
 
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
+use super::unlock_key::{KeyAlg, UnlockKey};
 use super::{ShareId, UnlockSecret};
 use crate::jws::{Alg, Claim, ClaimProblem, Jws, JwsError};
 
-/// Longest token looked at; a real one is about 200 bytes.
-pub const MAX_UNLOCK_TOKEN_LEN: usize = 1024;
+/// Longest token looked at: an HS256 one is about 200 bytes, an RS256 one with a 4096-bit key
+/// and a long `kid` about 1,100.
+pub const MAX_UNLOCK_TOKEN_LEN: usize = 2048;
 /// Longest lifetime (`exp - nbf`) a token may claim, in seconds.
 pub const MAX_LIFETIME_SECS: f64 = 60.0;
 
@@ -22,13 +26,17 @@ pub enum UnlockError {
     TooLong,
     #[error("the unlock token is not a valid token")]
     Malformed,
-    #[error("the unlock token must be signed with HS256")]
+    #[error(
+        "the unlock token's `alg` is not the algorithm of its key (HS256 for the unlock secret)"
+    )]
     AlgorithmNotAllowed,
+    #[error("the unlock token names no public unlock key of this share in its `kid`")]
+    UnknownKey,
     #[error(
         "the unlock token's header has a `crit` parameter, which Pageshare does not understand"
     )]
     CriticalHeader,
-    #[error("the unlock token's signature does not match this share's unlock secret")]
+    #[error("the unlock token's signature does not match this share's unlock secret or key")]
     BadSignature,
     #[error("the unlock token lacks the `{0}` claim")]
     MissingClaim(&'static str),
@@ -84,6 +92,8 @@ pub struct UnlockCredentials<'a> {
     pub secret: &'a UnlockSecret,
     /// The secret before the last change, while its overlap window is open.
     pub previous: Option<&'a UnlockSecret>,
+    /// The share's public unlock keys.
+    pub keys: &'a [UnlockKey],
 }
 
 impl<'a> From<&'a UnlockSecret> for UnlockCredentials<'a> {
@@ -91,11 +101,39 @@ impl<'a> From<&'a UnlockSecret> for UnlockCredentials<'a> {
         Self {
             secret,
             previous: None,
+            keys: &[],
         }
     }
 }
 
+fn jws_alg(alg: KeyAlg) -> Alg {
+    match alg {
+        KeyAlg::EdDSA => Alg::EdDSA,
+        KeyAlg::ES256 => Alg::ES256,
+        KeyAlg::RS256 => Alg::RS256,
+    }
+}
+
 impl UnlockCredentials<'_> {
+    /// Whether the token's signature verifies with what its header names: the public key of its
+    /// `kid` (with that key's algorithm only), else the secret(s) with HS256. An HS256 token
+    /// whose `kid` names no public key is checked with the secret, as before keys existed.
+    fn signature_matches(&self, jws: &Jws<'_>) -> Result<bool, UnlockError> {
+        let named = jws
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.iter().find(|key| key.kid == kid));
+        match named {
+            Some(key) if jws.alg != jws_alg(key.alg) => Err(UnlockError::AlgorithmNotAllowed),
+            Some(key) => Ok(jws
+                .signature()
+                .is_some_and(|signature| key.verifies(jws.signing_input.as_bytes(), &signature))),
+            None if jws.alg == Alg::HS256 => Ok(self.hs256_matches(jws)),
+            None if jws.alg == Alg::Other => Err(UnlockError::AlgorithmNotAllowed),
+            None => Err(UnlockError::UnknownKey),
+        }
+    }
+
     /// Whether an HS256 signature is the tag of either secret. Both tags are always computed and
     /// each compared in constant time, so the answer's timing does not tell which one matched.
     fn hs256_matches(&self, jws: &Jws<'_>) -> bool {
@@ -126,12 +164,10 @@ pub fn verify_unlock<'a>(
         JwsError::Malformed => UnlockError::Malformed,
         JwsError::CriticalHeader => UnlockError::CriticalHeader,
     })?;
-    if jws.alg != Alg::HS256 {
-        return Err(UnlockError::AlgorithmNotAllowed);
-    }
+    let signed = credentials.signature_matches(&jws)?;
     let payload = jws.payload().map_err(|_| UnlockError::Malformed)?;
     let claims: Claims = serde_json::from_slice(&payload).map_err(|_| UnlockError::Malformed)?;
-    if !credentials.hs256_matches(&jws) {
+    if !signed {
         return Err(UnlockError::BadSignature);
     }
     let nbf = claims.nbf.number("nbf")?;
@@ -275,7 +311,7 @@ mod tests {
                 signed(Algorithm::HS384, &valid, key),
                 Err(UnlockError::AlgorithmNotAllowed),
             ),
-            ("RS256", rs256, Err(UnlockError::AlgorithmNotAllowed)),
+            ("RS256", rs256, Err(UnlockError::UnknownKey)),
             (
                 "string-typed nbf",
                 hs256(&claims(json!((NOW - 10).to_string()), json!(NOW + 30))),
@@ -357,6 +393,7 @@ mod tests {
         let both = UnlockCredentials {
             secret: &current,
             previous: Some(&previous),
+            keys: &[],
         };
         let token = |secret| mint_unlock_token(share, secret, NOW, 60);
         assert_eq!(verify_unlock(&token(&current), share, both, NOW, 0), Ok(()));

@@ -11,6 +11,7 @@ pub mod reader_cache;
 pub mod retention;
 pub mod share_overview;
 pub mod shares;
+pub mod unlock_keys;
 
 /// What was noted within the last minute: uses written down in the background at most once a
 /// minute per key (a Forge installation seen, an API key used).

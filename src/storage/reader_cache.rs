@@ -329,6 +329,7 @@ mod tests {
             unlock_secret: UnlockSecret::generate(),
             previous_unlock_secret: None,
             previous_secret_expires_at: None,
+            unlock_keys: Default::default(),
             client_key: crate::tenant::ClientKey::parse("acme").unwrap(),
             include_children: false,
         }

@@ -9,6 +9,7 @@ use crate::share::origins::FrameAncestor;
 use crate::share::password::PasswordHash;
 use crate::share::rotation::GracePeriod;
 use crate::share::unlock::UnlockCredentials;
+use crate::share::unlock_key::{StoredKey, UnlockKey};
 use crate::share::{ShareId, UnlockSecret};
 use crate::tenant::ClientKey;
 
@@ -228,9 +229,35 @@ pub struct ReaderShare {
     pub unlock_secret: UnlockSecret,
     pub previous_unlock_secret: Option<UnlockSecret>,
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// Its public unlock keys, ready to verify.
+    #[sqlx(try_from = "sqlx::types::Json<Vec<StoredKey>>")]
+    pub unlock_keys: UnlockKeys,
     pub client_key: ClientKey,
     /// Descendants are served at `/content/{uuid}/pages/{pageId}`.
     pub include_children: bool,
+}
+
+/// A share's public unlock keys, as the share page verifies with them.
+#[derive(Debug, Default)]
+pub struct UnlockKeys(pub Vec<UnlockKey>);
+
+impl From<sqlx::types::Json<Vec<StoredKey>>> for UnlockKeys {
+    fn from(stored: sqlx::types::Json<Vec<StoredKey>>) -> Self {
+        Self(
+            stored
+                .0
+                .iter()
+                .filter_map(|row| {
+                    let key = UnlockKey::from_stored(row);
+                    if key.is_none() {
+                        // Checked when it was added: only a hand-edited row gets here.
+                        tracing::warn!(kid = %row.kid, "a stored unlock key does not parse; ignored");
+                    }
+                    key
+                })
+                .collect(),
+        )
+    }
 }
 
 impl ReaderShare {
@@ -244,6 +271,7 @@ impl ReaderShare {
         UnlockCredentials {
             secret: &self.unlock_secret,
             previous,
+            keys: &self.unlock_keys.0,
         }
     }
 
@@ -265,7 +293,11 @@ pub async fn find_for_reader(
         "SELECT uuid, content_id, title, password_version,
                 password_hash IS NOT NULL AS password_protected, expires_at, frame_ancestors,
                 revoked_at IS NOT NULL AS revoked, unlock_secret, previous_unlock_secret,
-                previous_secret_expires_at, client_key, include_children
+                previous_secret_expires_at, client_key, include_children,
+                COALESCE((SELECT jsonb_agg(jsonb_build_object('kid', kid, 'alg', alg, 'jwk', jwk)
+                                           ORDER BY created_at, kid)
+                          FROM share_unlock_key WHERE share_uuid = shared_page.uuid),
+                         '[]') AS unlock_keys
          FROM shared_page WHERE uuid = $1",
     )
     .bind(id)
@@ -314,6 +346,7 @@ mod tests {
             unlock_secret: UnlockSecret::generate(),
             previous_unlock_secret: None,
             previous_secret_expires_at: None,
+            unlock_keys: UnlockKeys::default(),
             client_key: tenant.client_key.clone(),
             include_children: false,
         };

@@ -39,6 +39,7 @@ pub enum Missing {
     Route,
     Share,
     ApiKey,
+    UnlockKey,
     /// A share page a reader opened (unknown or revoked).
     SharedPage,
     File,
@@ -120,6 +121,10 @@ pub enum AppError {
     NotInConfluence,
     #[error("This share is revoked; create a new one.")]
     ShareRevoked,
+    #[error(
+        "This share already has an unlock key of this kid; remove it first, or give the new key another kid."
+    )]
+    UnlockKeyExists,
     #[error("{}", gone_message(*.0))]
     Gone(Gone),
     #[error("The body is larger than {0} bytes.")]
@@ -154,6 +159,7 @@ fn missing_message(missing: Missing) -> &'static str {
         Missing::Route => "No such route.",
         Missing::Share => "No such share.",
         Missing::ApiKey => "No such API key.",
+        Missing::UnlockKey => "This share has no unlock key of this kid.",
         Missing::SharedPage => {
             "This link does not lead to a shared page. Check the address, or ask the person who shared it."
         }
@@ -209,7 +215,7 @@ impl AppError {
             | FormExpired
             | FileLinkExpired => StatusCode::FORBIDDEN,
             NotFound(_) | NotInConfluence => StatusCode::NOT_FOUND,
-            ShareRevoked | TenantConflict => StatusCode::CONFLICT,
+            ShareRevoked | TenantConflict | UnlockKeyExists => StatusCode::CONFLICT,
             Gone(_) => StatusCode::GONE,
             BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -248,6 +254,7 @@ impl AppError {
             NotFound(_) => "not_found",
             NotInConfluence => "not_in_confluence",
             ShareRevoked => "share_revoked",
+            UnlockKeyExists => "unlock_key_exists",
             Gone(_) => "gone",
             BodyTooLarge(_) => "body_too_large",
             UnsupportedMediaType => "unsupported_media_type",

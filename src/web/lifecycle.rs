@@ -185,7 +185,9 @@ async fn authenticate_install(
         Alg::HS256 => Err(AppError::unauthorized(
             "Lifecycle callbacks must be signed with RS256 (signed install); HS256 is accepted only with PAGESHARE_ALLOW_LEGACY_INSTALL.",
         )),
-        Alg::Other => Err(install_error(InstallAuthError::AlgorithmNotAllowed)),
+        Alg::ES256 | Alg::EdDSA | Alg::Other => {
+            Err(install_error(InstallAuthError::AlgorithmNotAllowed))
+        }
     }
 }
 

@@ -501,6 +501,47 @@ impl TestApp {
     }
 }
 
+/// The password of the shares [`TestApp::protected_share`] creates.
+pub const SHARE_PASSWORD: &str = "correct horse battery";
+
+/// A password-protected share: its id, URL and unlock secret.
+pub struct ProtectedShare {
+    pub id: pageshare::share::ShareId,
+    pub url: String,
+    pub secret: pageshare::share::UnlockSecret,
+}
+
+impl TestApp {
+    /// A share of [`PAGE_ID`] behind [`SHARE_PASSWORD`], created by [`EDITOR`].
+    pub async fn protected_share(&self, site: &Site) -> ProtectedShare {
+        let json = self
+            .create_share(
+                site,
+                serde_json::json!({"contentId": PAGE_ID, "password": SHARE_PASSWORD}),
+            )
+            .await;
+        ProtectedShare {
+            id: pageshare::share::ShareId::parse(json["uuid"].as_str().unwrap()).unwrap(),
+            url: json["url"].as_str().unwrap().to_owned(),
+            secret: pageshare::share::UnlockSecret::from_hex(
+                json["unlockSecret"].as_str().unwrap(),
+            )
+            .unwrap(),
+        }
+    }
+
+    /// The same through Forge's `/forge/api`; the share's uuid.
+    pub async fn forge_protected_share(&self, site: &Site) -> String {
+        let body = serde_json::json!({"contentId": PAGE_ID, "password": SHARE_PASSWORD});
+        let created = self
+            .forge_api(site, EDITOR, Method::POST, "/api/shares", Some(body))
+            .await;
+        assert_eq!(created.status(), 201);
+        let share: serde_json::Value = created.json().await.unwrap();
+        share["uuid"].as_str().unwrap().to_owned()
+    }
+}
+
 /// The Web API path of the share `uuid`.
 fn share_path(uuid: &str) -> String {
     format!("/api/shares/{uuid}")

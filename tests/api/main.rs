@@ -27,5 +27,7 @@ mod secrets;
 mod share_page;
 mod shares;
 mod shutdown;
+mod test_keys;
+mod unlock_keys;
 mod unlock_rotation;
 mod vectors;

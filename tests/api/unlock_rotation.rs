@@ -3,36 +3,18 @@
 
 use chrono::{DateTime, Utc};
 use pageshare::sandbox::Site;
+use pageshare::share::UnlockSecret;
 use pageshare::share::unlock::mint_unlock_token;
-use pageshare::share::{ShareId, UnlockSecret};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    EDITOR, PAGE_ID, TestApp, error_code, sample_image_src, session_cookie, spawn_app,
+    EDITOR, ProtectedShare, TestApp, error_code, sample_image_src, session_cookie, spawn_app,
 };
 
-const PASSWORD: &str = "correct horse battery";
 const DAY: i64 = 24 * 60 * 60;
 
-struct Protected {
-    id: ShareId,
-    url: String,
-    secret: UnlockSecret,
-}
-
-async fn protected_share(app: &TestApp, site: &Site) -> Protected {
-    let json = app
-        .create_share(site, json!({"contentId": PAGE_ID, "password": PASSWORD}))
-        .await;
-    Protected {
-        id: ShareId::parse(json["uuid"].as_str().unwrap()).unwrap(),
-        url: json["url"].as_str().unwrap().to_owned(),
-        secret: UnlockSecret::from_hex(json["unlockSecret"].as_str().unwrap()).unwrap(),
-    }
-}
-
-fn unlock_url(share: &Protected, secret: &UnlockSecret) -> String {
+fn unlock_url(share: &ProtectedShare, secret: &UnlockSecret) -> String {
     let now = Utc::now().timestamp();
     format!(
         "{}?unlock={}",
@@ -45,7 +27,7 @@ fn unlock_url(share: &Protected, secret: &UnlockSecret) -> String {
 async fn rotate(
     app: &TestApp,
     site: &Site,
-    share: &Protected,
+    share: &ProtectedShare,
     body: Value,
 ) -> (UnlockSecret, Option<DateTime<Utc>>) {
     let response = app
@@ -59,7 +41,7 @@ async fn rotate(
     )
 }
 
-async fn stored_secret(app: &TestApp, share: &Protected) -> Vec<u8> {
+async fn stored_secret(app: &TestApp, share: &ProtectedShare) -> Vec<u8> {
     sqlx::query_scalar("SELECT unlock_secret FROM shared_page WHERE uuid = $1")
         .bind(share.id.uuid())
         .fetch_one(&app.pool)
@@ -75,7 +57,7 @@ fn shows_the_page(html: &str) -> bool {
 async fn grace_seconds_must_be_whole_seconds_up_to_seven_days_and_bad_ones_change_nothing() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let share = protected_share(&app, &site).await;
+    let share = app.protected_share(&site).await;
     let uuid = share.id.to_string();
     let before = stored_secret(&app, &share).await;
     let refused = [
@@ -137,7 +119,7 @@ async fn grace_seconds_must_be_whole_seconds_up_to_seven_days_and_bad_ones_chang
 async fn during_the_overlap_both_secrets_unlock_and_the_share_says_until_when() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let share = protected_share(&app, &site).await;
+    let share = app.protected_share(&site).await;
     let uuid = share.id.to_string();
     let (new_secret, until) = rotate(&app, &site, &share, json!({"graceSeconds": DAY})).await;
     let until = until.expect("an overlap");
@@ -164,7 +146,7 @@ async fn during_the_overlap_both_secrets_unlock_and_the_share_says_until_when() 
 async fn the_old_secret_works_until_the_end_of_the_window_and_not_from_it() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let share = protected_share(&app, &site).await;
+    let share = app.protected_share(&site).await;
     let (new_secret, _) = rotate(&app, &site, &share, json!({"graceSeconds": DAY})).await;
     let set_end = |end: &'static str| {
         let sql = format!(
@@ -225,7 +207,7 @@ async fn the_old_secret_works_until_the_end_of_the_window_and_not_from_it() {
 }
 
 /// An unlocked reader: the session cookie and the signed URL of the page's image.
-async fn unlocked(app: &TestApp, share: &Protected) -> (String, String) {
+async fn unlocked(app: &TestApp, share: &ProtectedShare) -> (String, String) {
     let response = app
         .read_share(&unlock_url(share, &share.secret), None)
         .await;
@@ -241,7 +223,7 @@ async fn unlocked(app: &TestApp, share: &Protected) -> (String, String) {
 async fn an_immediate_change_ends_open_sessions_and_signed_urls_an_overlapping_one_does_not() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let share = protected_share(&app, &site).await;
+    let share = app.protected_share(&site).await;
     let (cookie, image) = unlocked(&app, &share).await;
 
     rotate(&app, &site, &share, json!({"graceSeconds": 3600})).await;
@@ -279,7 +261,7 @@ async fn an_immediate_change_ends_open_sessions_and_signed_urls_an_overlapping_o
 async fn the_last_change_decides_which_previous_secret_unlocks() {
     let app = spawn_app().await;
     let site = app.site_with_page("acme").await;
-    let share = protected_share(&app, &site).await;
+    let share = app.protected_share(&site).await;
     let (second, _) = rotate(&app, &site, &share, json!({"graceSeconds": DAY})).await;
     let (third, until) = rotate(&app, &site, &share, json!({"graceSeconds": 60})).await;
     assert!(until.unwrap() < Utc::now() + chrono::Duration::seconds(62));
@@ -303,21 +285,8 @@ async fn the_last_change_decides_which_previous_secret_unlocks() {
 async fn forge_rotates_with_an_overlap_too() {
     let app = spawn_app().await;
     let site = app.forge_site_with_page("acme").await;
-    let created = app
-        .forge_api(
-            &site,
-            EDITOR,
-            Method::POST,
-            "/api/shares",
-            Some(json!({"contentId": PAGE_ID, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(created.status(), 201);
-    let share: Value = created.json().await.unwrap();
-    let path = format!(
-        "/api/shares/{}/unlock-secret",
-        share["uuid"].as_str().unwrap()
-    );
+    let uuid = app.forge_protected_share(&site).await;
+    let path = format!("/api/shares/{}/unlock-secret", uuid);
     let rotated = app
         .forge_api(
             &site,

@@ -7,6 +7,7 @@ mod audit;
 mod cursor;
 mod share_json;
 mod shares;
+mod unlock_keys;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
@@ -40,7 +41,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The Web API's routes, under whichever scope serves them (`/api`, `/forge/api`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(shares::routes)
+    // Before `/shares`, whose scope would otherwise take every path under it.
+    cfg.configure(unlock_keys::routes)
+        .configure(shares::routes)
         .configure(api_keys::routes)
         // Before `/admin`, whose scope would answer 404 for paths it does not know.
         .configure(audit::routes)

@@ -106,7 +106,11 @@ async fn tenant_share(connect: &Caller, state: &AppState, id: ShareId) -> Result
 }
 
 /// The share of the caller's tenant, when the caller manages it (see [`may_manage`]).
-async fn managed_share(connect: &Caller, state: &AppState, id: ShareId) -> Result<Share, AppError> {
+pub(super) async fn managed_share(
+    connect: &Caller,
+    state: &AppState,
+    id: ShareId,
+) -> Result<Share, AppError> {
     let share = tenant_share(connect, state, id).await?;
     require_manage(connect, state, &share).await?;
     if share.revoked_at.is_some() {

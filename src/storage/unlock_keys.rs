@@ -1,0 +1,93 @@
+//! The `share_unlock_key` table: a share's public unlock keys. The share page reads them with the
+//! share (`super::shares::find_for_reader`); these queries serve the Web API.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::confluence::ids::AccountId;
+use crate::share::ShareId;
+use crate::share::unlock_key::StoredKey;
+
+/// Keys one share may hold.
+pub const MAX_KEYS_PER_SHARE: i64 = 20;
+
+/// A key as its managers see it: never more than its name, algorithm and origin.
+#[derive(Debug, sqlx::FromRow)]
+pub struct KeyListing {
+    pub kid: String,
+    pub alg: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: AccountId,
+}
+
+/// What adding a key came to.
+pub enum Added {
+    Key(KeyListing),
+    /// The share already has a key of this `kid`.
+    Duplicate,
+    /// The share holds [`MAX_KEYS_PER_SHARE`] keys already.
+    Full,
+}
+
+pub async fn list(pool: &PgPool, share: ShareId) -> Result<Vec<KeyListing>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT kid, alg, created_at, created_by FROM share_unlock_key
+         WHERE share_uuid = $1 ORDER BY created_at, kid",
+    )
+    .bind(share)
+    .fetch_all(pool)
+    .await
+}
+
+/// Add `key` to `share`, unless its `kid` is taken or the share is full (checked in one
+/// transaction holding the share's row, so concurrent adds cannot pass the limit together).
+pub async fn add(
+    pool: &PgPool,
+    share: ShareId,
+    key: &StoredKey,
+    created_by: &AccountId,
+) -> Result<Added, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM shared_page WHERE uuid = $1 FOR UPDATE")
+        .bind(share)
+        .execute(&mut *transaction)
+        .await?;
+    let (count, taken): (i64, bool) = sqlx::query_as(
+        "SELECT count(*), coalesce(bool_or(kid = $2), false) FROM share_unlock_key
+         WHERE share_uuid = $1",
+    )
+    .bind(share)
+    .bind(&key.kid)
+    .fetch_one(&mut *transaction)
+    .await?;
+    if taken {
+        return Ok(Added::Duplicate);
+    }
+    if count >= MAX_KEYS_PER_SHARE {
+        return Ok(Added::Full);
+    }
+    let added: KeyListing = sqlx::query_as(
+        "INSERT INTO share_unlock_key (share_uuid, kid, alg, jwk, created_by)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING kid, alg, created_at, created_by",
+    )
+    .bind(share)
+    .bind(&key.kid)
+    .bind(key.alg.as_str())
+    .bind(sqlx::types::Json(&key.jwk))
+    .bind(created_by)
+    .fetch_one(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(Added::Key(added))
+}
+
+/// Remove the key `kid` of `share`; false when there is none.
+pub async fn remove(pool: &PgPool, share: ShareId, kid: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM share_unlock_key WHERE share_uuid = $1 AND kid = $2")
+        .bind(share)
+        .bind(kid)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,114 @@
+//! `/api/shares/{uuid}/unlock-keys`: a share's public unlock keys, managed by those who manage
+//! the share (as its unlock secret is). Only public JWKs are taken; the answer never holds more
+//! than a key's name, algorithm and origin.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::shares::managed_share;
+use crate::share::ShareId;
+use crate::share::unlock_key::UnlockKey;
+use crate::storage::api_keys::Scope;
+use crate::storage::unlock_keys::{self, Added, KeyListing, MAX_KEYS_PER_SHARE};
+use crate::web::auth::ApiUser;
+use crate::web::error::{ApiError, AppError, Missing};
+use crate::web::json::Json;
+use crate::web::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/shares/{uuid}/unlock-keys")
+            .route("", web::get().to(list))
+            .route("", web::post().to(add))
+            .route("/{kid}", web::delete().to(remove)),
+    );
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyJson {
+    kid: String,
+    alg: String,
+    created_at: DateTime<Utc>,
+    created_by: String,
+}
+
+impl From<KeyListing> for KeyJson {
+    fn from(key: KeyListing) -> Self {
+        Self {
+            kid: key.kid,
+            alg: key.alg,
+            created_at: key.created_at,
+            created_by: key.created_by.into(),
+        }
+    }
+}
+
+async fn list(
+    user: ApiUser,
+    id: web::Path<ShareId>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user.0.require_scope(Scope::SharesRead)?;
+    let share = managed_share(&user.0, &state, *id).await?;
+    let keys = unlock_keys::list(&state.pool, share.id).await?;
+    Ok(HttpResponse::Ok().json(keys.into_iter().map(KeyJson::from).collect::<Vec<_>>()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddKey {
+    jwk: serde_json::Value,
+}
+
+async fn add(
+    user: ApiUser,
+    id: web::Path<ShareId>,
+    body: Json<AddKey>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let connect = &user.0;
+    connect.require_scope(Scope::SharesWrite)?;
+    let created_by = connect.user()?;
+    let (stored, _) = UnlockKey::from_jwk(&body.into_inner().jwk).map_err(|problem| {
+        let field = match problem.member() {
+            "" => "jwk".to_owned(),
+            member => format!("jwk.{member}"),
+        };
+        AppError::invalid(field, problem.to_string())
+    })?;
+    let share = managed_share(connect, &state, *id).await?;
+    let key = match unlock_keys::add(&state.pool, share.id, &stored, created_by).await? {
+        Added::Key(key) => key,
+        Added::Duplicate => return Err(AppError::UnlockKeyExists.into()),
+        Added::Full => {
+            return Err(AppError::invalid(
+                "jwk",
+                format!(
+                    "A share holds at most {MAX_KEYS_PER_SHARE} unlock keys; remove one first."
+                ),
+            )
+            .into());
+        }
+    };
+    state.readers.invalidate(share.id);
+    tracing::info!(share = %share.id, kid = %key.kid, alg = %key.alg, "unlock key added");
+    Ok(HttpResponse::Created().json(KeyJson::from(key)))
+}
+
+async fn remove(
+    user: ApiUser,
+    path: web::Path<(ShareId, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user.0.require_scope(Scope::SharesWrite)?;
+    let (id, kid) = path.into_inner();
+    let share = managed_share(&user.0, &state, id).await?;
+    if !unlock_keys::remove(&state.pool, share.id, &kid).await? {
+        return Err(AppError::NotFound(Missing::UnlockKey).into());
+    }
+    state.readers.invalidate(share.id);
+    tracing::info!(share = %share.id, %kid, "unlock key removed");
+    Ok(HttpResponse::NoContent().finish())
+}
