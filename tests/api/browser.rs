@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::admin_list::{Seeded, seed_shares};
 use crate::helpers::{EDITOR, OUTSIDER, PAGE_ID, TestApp, spawn_app};
+use crate::test_keys::TestKey;
 
 /// Run `tests/browser/<script>` with one JSON argument; its one JSON line of output.
 pub async fn run_browser_script(script: &str, config: Value) -> Value {
@@ -172,12 +173,13 @@ async fn an_embedded_tree_is_read_page_after_page_without_third_party_cookies() 
 
 const PANEL: &str = "/connect/share-panel?contentId=1234567&spaceKey=ENG";
 
-/// Run a snippet the panel shows, with the unlock secret in its environment; what it printed.
-fn run_snippet(program: &str, flag: &str, code: &str, secret: &str) -> String {
+/// Run a snippet the panel shows with `env` (the unlock secret, or a key file and its kid); what
+/// it printed.
+fn run_snippet(program: &str, flag: &str, code: &str, env: &[(&str, &str)]) -> String {
     let output = std::process::Command::new(program)
         .arg(flag)
         .arg(code)
-        .env("PAGESHARE_UNLOCK_SECRET", secret)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|error| panic!("{program} runs: {error}"));
     assert!(
@@ -186,6 +188,97 @@ fn run_snippet(program: &str, flag: &str, code: &str, secret: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// What the panel showed of the share's public unlock keys, and its key snippets run for real
+/// with a key of each type (the Ed25519 one added in the browser, the others through the API).
+async fn check_unlock_keys_in_the_panel(
+    app: &TestApp,
+    site: &pageshare::sandbox::Site,
+    seen: &Value,
+    ed25519: &TestKey,
+    uuid: &str,
+) {
+    let refusal = seen["privateKeyError"].as_str().unwrap();
+    assert!(
+        refusal.contains("private member `d`")
+            && !refusal.contains(ed25519.private_jwk()["d"].as_str().unwrap()),
+        "{refusal}"
+    );
+    let required = ed25519.public_jwk().as_object().unwrap().clone();
+    let kid = pageshare::share::unlock_key::thumbprint(&required);
+    let listed = seen["keysListed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{seen}");
+    assert!(
+        listed[0].as_str().unwrap().contains(&kid) && listed[0].as_str().unwrap().contains("EdDSA"),
+        "{listed:?}"
+    );
+    assert!(listed[1].as_str().unwrap().contains("ES256"), "{listed:?}");
+    assert_eq!(seen["keysAfterRemove"], json!([kid]));
+    let stored: Vec<String> = sqlx::query_scalar("SELECT kid FROM share_unlock_key")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        std::slice::from_ref(&kid),
+        "the removed key is gone"
+    );
+    assert_eq!(
+        seen["snippetClipboard"], seen["keySnippets"]["node"],
+        "Copy copies the snippet"
+    );
+
+    let share = ShareId::parse(uuid).unwrap();
+    let link = format!("{}/content/{uuid}", app.address);
+    let mut keys = vec![(kid, ed25519.pkcs8_pem())];
+    for key in [TestKey::p256(), TestKey::rsa(2048)] {
+        let path = format!("/api/shares/{share}/unlock-keys");
+        let body = json!({"jwk": key.public_jwk()});
+        let added = app
+            .api(site, EDITOR, reqwest::Method::POST, &path, Some(body))
+            .await;
+        assert_eq!(added.status(), 201);
+        let answer: Value = added.json().await.unwrap();
+        keys.push((answer["kid"].as_str().unwrap().to_owned(), key.pkcs8_pem()));
+    }
+    let dir = std::env::temp_dir().join(format!("pageshare-keys-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, (kid, pem)) in keys.iter().enumerate() {
+        let file = dir.join(format!("key-{i}.pem"));
+        std::fs::write(&file, pem).unwrap();
+        let file = file.to_str().unwrap();
+        for (program, flag, name) in [
+            ("python3", "-c", "python"),
+            ("node", "-e", "node"),
+            ("bash", "-c", "shell"),
+        ] {
+            let code = seen["keySnippets"][name].as_str().unwrap();
+            let env = |kid| {
+                [
+                    ("PAGESHARE_UNLOCK_KEY", file),
+                    ("PAGESHARE_UNLOCK_KID", kid),
+                ]
+            };
+            let printed = run_snippet(program, flag, code, &env(kid));
+            assert!(
+                printed.starts_with(&format!("{link}?unlock=")),
+                "{name}: {printed}"
+            );
+            assert_eq!(
+                unlock_status(app, &printed).await,
+                200,
+                "{name} key snippet unlocks with key {i}"
+            );
+            let wrong_kid = run_snippet(program, flag, code, &env("not-registered"));
+            assert_eq!(
+                unlock_status(app, &wrong_kid).await,
+                401,
+                "{name} unknown kid"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 async fn unlock_status(app: &TestApp, url: &str) -> u16 {
@@ -219,6 +312,9 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     // A page of the site that frames the app's pages, as Confluence's pages do.
     let host_page = || format!("{}/dev/{}/frame", site.host_url(), site.name);
 
+    let ed25519 = TestKey::ed25519();
+    let mut other_jwk = TestKey::p256().public_jwk();
+    other_jwk["alg"] = json!("ES256");
     let seen = run_browser_script(
         "panel.mjs",
         json!({
@@ -229,12 +325,19 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
             "origin": app.address,
             "siteOrigin": site.host_url(),
             "password": "correct horse battery",
+            "privateJwk": ed25519.private_jwk(),
+            "jwk": ed25519.public_jwk(),
+            "otherJwk": other_jwk,
             "screenshot": artifact("share-panel.png"),
         }),
     )
     .await;
     assert_eq!(seen["problems"], json!([]), "{seen}");
-    assert_eq!(seen["expectedErrors"], json!([1, 0]), "one 422: {seen}");
+    assert_eq!(
+        seen["expectedErrors"],
+        json!([2, 0]),
+        "two 422s (an origin, a private key): {seen}"
+    );
     assert!(
         seen["framedUrl"]
             .as_str()
@@ -317,7 +420,12 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
         ("bash", "-c", "shell"),
     ] {
         let code = seen["snippets"][name].as_str().unwrap();
-        let printed = run_snippet(program, flag, code, new_secret);
+        let printed = run_snippet(
+            program,
+            flag,
+            code,
+            &[("PAGESHARE_UNLOCK_SECRET", new_secret)],
+        );
         assert!(
             printed.starts_with(&format!("{link}?unlock=")),
             "{name}: {printed}"
@@ -327,13 +435,20 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
             200,
             "{name} snippet unlocks"
         );
-        let with_old = run_snippet(program, flag, code, old_secret);
+        let with_old = run_snippet(
+            program,
+            flag,
+            code,
+            &[("PAGESHARE_UNLOCK_SECRET", old_secret)],
+        );
         assert_eq!(
             unlock_status(&app, &with_old).await,
             401,
             "{name} with the old secret"
         );
     }
+
+    check_unlock_keys_in_the_panel(&app, &site, &seen, &ed25519, uuid).await;
 
     // Fifty older, expired links: the admin page shows them a page of 50 at a time.
     let archived: Vec<String> = (1..=50).map(|i| format!("Archived guide {i}")).collect();

@@ -4,7 +4,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::EncodePrivateKey as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use rsa::pkcs8::LineEnding;
@@ -98,7 +97,14 @@ impl TestKey {
     /// The private key as PKCS#8 PEM.
     pub fn pkcs8_pem(&self) -> String {
         match self {
-            Self::Ed25519(key) => key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            // PKCS#8 v1 as openssl writes it (ed25519-dalek writes v2, with the public key, which
+            // some libraries refuse): a fixed prefix, then the 32-byte seed.
+            Self::Ed25519(key) => {
+                let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
+                der.extend_from_slice(key.as_bytes());
+                let body = base64::engine::general_purpose::STANDARD.encode(der);
+                format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n")
+            }
             Self::P256(key) => {
                 use p256::pkcs8::EncodePrivateKey;
                 key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()

@@ -5,7 +5,8 @@
 // it, as Confluence does, so the app's frame-ancestors and the iframe context are exercised.
 //   { phase: "edit", hostPage, panelUrl, origin, siteOrigin, password, screenshot }
 //     creates a share, edits its embedding sites (a wrong one first) and expiry, sets its
-//     password, shows, copies and changes its unlock secret (with a 24-hour overlap, then at once);
+//     password, shows, copies and changes its unlock secret (with a 24-hour overlap, then at once),
+//     refuses a private JWK, adds two public unlock keys and removes one;
 //   { phase: "revoke", hostPage, panelUrl, adminUrl, outsiderAdminUrl, screenshot }
 //     opens the panel again and revokes the share, then the admin page as an admin (who also
 //     sets the site's default embedding sites, with the keyboard, creates and revokes an API
@@ -139,6 +140,34 @@ async function edit(page) {
   for (const name of ['shell', 'node', 'python']) {
     result.snippets[name] = await share.locator(`[data-snippet=${name}] code`).innerText();
   }
+
+  // Public unlock keys: a private JWK is refused, a public one added, another added and removed.
+  await share.locator('[data-role=unlock-keys] > summary').click();
+  await share.locator('[data-role=keys-empty]').waitFor();
+  const jwk = share.getByLabel('Public key (JWK)');
+  await jwk.fill(JSON.stringify(config.privateJwk));
+  await share.getByRole('button', { name: 'Add key' }).click();
+  await error.waitFor();
+  result.privateKeyError = await error.innerText();
+  for (const key of [config.jwk, config.otherJwk]) {
+    await jwk.fill(JSON.stringify(key, null, 2));
+    await share.getByRole('button', { name: 'Add key' }).click();
+    await waitForNote(share, `(${key.alg || 'EdDSA'}) added`);
+  }
+  const keyRows = share.locator('[data-role=keys] li');
+  await keyRows.nth(1).waitFor();
+  result.keysListed = await keyRows.allInnerTexts();
+  const second = await keyRows.nth(1).locator('code').innerText();
+  await share.getByRole('button', { name: `Remove the unlock key ${second}` }).click();
+  await waitForNote(share, 'removed');
+  await share.locator('[data-role=keys] li').nth(1).waitFor({ state: 'detached' });
+  result.keysAfterRemove = await share.locator('[data-role=keys] li code').allInnerTexts();
+  result.keySnippets = {};
+  for (const name of ['shell', 'node', 'python']) {
+    result.keySnippets[name] = await share.locator(`[data-key-snippet=${name}] code`).innerText();
+  }
+  await share.locator('[data-key-snippet=node] [data-action=copy-snippet]').click();
+  result.snippetClipboard = await app.evaluate(() => navigator.clipboard.readText());
   if (config.screenshot) await page.screenshot({ path: config.screenshot, fullPage: true });
   return result;
 }

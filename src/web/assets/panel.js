@@ -79,6 +79,136 @@
     };
   }
 
+  // Snippets that mint an unlock token with a private key (the algorithm follows the key's type)
+  // and print the link to open; the key file and its kid come from the environment.
+  function keySnippets(share) {
+    const need =
+      'PAGESHARE_UNLOCK_KEY (a private key file, PKCS#8 PEM: Ed25519, P-256 or RSA) and PAGESHARE_UNLOCK_KID (its kid in Pageshare)';
+    return {
+      shell: [
+        `# Needs ${need}, bash and openssl 3.`,
+        "b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }",
+        'key="$PAGESHARE_UNLOCK_KEY"',
+        "case $(openssl pkey -in \"$key\" -pubout | openssl asn1parse | grep -o -m1 -E 'ED25519|id-ecPublicKey|rsaEncryption') in",
+        '  ED25519) alg=EdDSA ;; id-ecPublicKey) alg=ES256 ;; *) alg=RS256 ;;',
+        'esac',
+        'now=$(date +%s)',
+        `header=$(printf '{"alg":"%s","typ":"JWT","kid":"%s"}' "$alg" "$PAGESHARE_UNLOCK_KID" | b64url)`,
+        `claims=$(printf '{"iss":"%s","nbf":%d,"exp":%d}' '${share.uuid}' "$now" "$((now + 60))" | b64url)`,
+        'input=$(mktemp) && printf \'%s.%s\' "$header" "$claims" > "$input"',
+        'case $alg in',
+        '  EdDSA) signature=$(openssl pkeyutl -sign -inkey "$key" -rawin -in "$input" | b64url) ;;',
+        '  RS256) signature=$(openssl dgst -sha256 -sign "$key" -binary "$input" | b64url) ;;',
+        '  ES256) # openssl writes ECDSA signatures in DER; a JWS wants r and s, 32 bytes each.',
+        "    hex=$(openssl dgst -sha256 -sign \"$key\" -binary \"$input\" | openssl asn1parse -inform DER | sed -n 's/.*INTEGER *://p' | while read -r n; do printf '%64s' \"$n\" | tr ' ' 0; done)",
+        "    signature=$(printf \"$(printf '%s' \"$hex\" | sed 's/../\\\\x&/g')\" | b64url) ;;",
+        'esac',
+        'rm -f "$input"',
+        `echo "${share.url}?unlock=$header.$claims.$signature"`,
+      ],
+      node: [
+        `// Needs ${need}. Node.js 16 or later.`,
+        "const crypto = require('node:crypto');",
+        "const fs = require('node:fs');",
+        'const key = crypto.createPrivateKey(fs.readFileSync(process.env.PAGESHARE_UNLOCK_KEY));',
+        "const alg = { ed25519: 'EdDSA', ec: 'ES256', rsa: 'RS256' }[key.asymmetricKeyType];",
+        "const b64url = (data) => Buffer.from(data).toString('base64url');",
+        'const now = Math.floor(Date.now() / 1000);',
+        "const header = b64url(JSON.stringify({ alg, typ: 'JWT', kid: process.env.PAGESHARE_UNLOCK_KID }));",
+        `const claims = b64url(JSON.stringify({ iss: '${share.uuid}', nbf: now, exp: now + 60 }));`,
+        "const hash = alg === 'EdDSA' ? null : 'sha256';",
+        "const signature = crypto.sign(hash, Buffer.from(`${header}.${claims}`), { key, dsaEncoding: 'ieee-p1363' });",
+        `console.log(\`${share.url}?unlock=\${header}.\${claims}.\${b64url(signature)}\`);`,
+      ],
+      python: [
+        `# Needs ${need}. Python 3 with the cryptography package.`,
+        'import base64, json, os, time',
+        'from cryptography.hazmat.primitives import hashes, serialization',
+        'from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding',
+        'from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature',
+        '',
+        'def b64url(data):',
+        '    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()',
+        '',
+        'with open(os.environ["PAGESHARE_UNLOCK_KEY"], "rb") as file:',
+        '    key = serialization.load_pem_private_key(file.read(), password=None)',
+        'if isinstance(key, ed25519.Ed25519PrivateKey):',
+        '    alg = "EdDSA"',
+        'elif isinstance(key, ec.EllipticCurvePrivateKey):',
+        '    alg = "ES256"',
+        'else:',
+        '    alg = "RS256"',
+        'now = int(time.time())',
+        'header = b64url(json.dumps({"alg": alg, "typ": "JWT", "kid": os.environ["PAGESHARE_UNLOCK_KID"]}).encode())',
+        `claims = b64url(json.dumps({"iss": "${share.uuid}", "nbf": now, "exp": now + 60}).encode())`,
+        'data = f"{header}.{claims}".encode()',
+        'if alg == "EdDSA":',
+        '    signature = key.sign(data)',
+        'elif alg == "ES256":',
+        '    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))',
+        '    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")',
+        'else:',
+        '    signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())',
+        `print(f"${share.url}?unlock={header}.{claims}.{b64url(signature)}")`,
+      ],
+    };
+  }
+
+  // The share's public unlock keys, listed in the card's `keys` section.
+  function showKeys(share, node, keys) {
+    const listNode = node.querySelector('[data-role=keys]');
+    listNode.replaceChildren(
+      ...keys.map((key) => {
+        const item = document.createElement('li');
+        const kid = document.createElement('code');
+        kid.textContent = key.kid;
+        const about = document.createElement('span');
+        about.className = 'muted small';
+        about.textContent = `${key.alg}, added ${date(key.createdAt)}`;
+        const remove = document.createElement('button');
+        remove.type = 'button';
+        remove.className = 'button subtle small';
+        remove.textContent = 'Remove';
+        remove.setAttribute('aria-label', `Remove the unlock key ${key.kid}`);
+        remove.addEventListener('click', () => removeKey(share, node, key.kid, remove));
+        item.append(kid, about, remove);
+        return item;
+      }),
+    );
+    node.querySelector('[data-role=keys-empty]').hidden = keys.length > 0;
+    resize();
+  }
+
+  const keysPath = (share) => `/api/shares/${share.uuid}/unlock-keys`;
+
+  async function loadKeys(share, node) {
+    const status = node.querySelector('[data-role=keys-progress]');
+    status.textContent = 'Loading keys…';
+    try {
+      showKeys(share, node, await api('GET', keysPath(share)));
+    } catch (error) {
+      showError(errorBox(node), error.message);
+    } finally {
+      status.textContent = '';
+      resize();
+    }
+  }
+
+  async function removeKey(share, node, kid, button) {
+    const done = await busy(button, 'Removing…', errorBox(node), () =>
+      api('DELETE', `${keysPath(share)}/${encodeURIComponent(kid)}`).then(() => true),
+    );
+    if (!done) return;
+    note(node, `Unlock key ${kid} removed: tokens signed with it no longer work.`);
+    await loadKeys(share, node);
+  }
+
+  function note(node, text) {
+    const box = node.querySelector('[data-role=share-note]');
+    box.textContent = text;
+    box.hidden = false;
+  }
+
   function card(share) {
     const node = template.content.firstElementChild.cloneNode(true);
     const $ = (selector) => node.querySelector(selector);
@@ -135,6 +265,15 @@
       block.querySelector('code').textContent = code[block.dataset.snippet].join('\n');
     }
     $('[data-role=snippets]').addEventListener('toggle', resize);
+    const keyCode = keySnippets(share);
+    for (const block of node.querySelectorAll('[data-key-snippet]')) {
+      block.querySelector('code').textContent = keyCode[block.dataset.keySnippet].join('\n');
+    }
+    const keysSection = $('[data-role=unlock-keys]');
+    keysSection.addEventListener('toggle', () => {
+      if (keysSection.open) loadKeys(share, node);
+      resize();
+    });
     $('[data-input=expiry]').value = toLocalInput(share.expiresAt);
     $('[data-input=origins]').value = share.frameAncestors.join('\n');
 
@@ -224,6 +363,8 @@
       }
     },
     'copy-secret': (share, node, button) => copy(secrets.get(share.uuid), button),
+    'copy-snippet': (share, node, button) =>
+      copy(button.closest('.snippet').querySelector('code').textContent, button),
     'change-secret': (share, node) => {
       confirmBox(node, 'confirm-secret', true)
         .querySelector('[data-action=confirm-change-secret]')
@@ -259,6 +400,23 @@
   };
 
   const submits = {
+    'add-key': async (share, node, button) => {
+      const input = node.querySelector('[data-input=jwk]');
+      let jwk;
+      try {
+        jwk = JSON.parse(input.value);
+      } catch {
+        showError(errorBox(node), 'Public key (JWK): paste the key as JSON, as your key tool printed it.');
+        return;
+      }
+      const added = await busy(button, 'Adding…', errorBox(node), () =>
+        api('POST', keysPath(share), { jwk }),
+      );
+      if (!added) return;
+      input.value = '';
+      note(node, `Unlock key ${added.kid} (${added.alg}) added.`);
+      await loadKeys(share, node);
+    },
     password: (share, node, button) => {
       const input = node.querySelector('[data-input=password]');
       const note = share.passwordProtected
