@@ -12,6 +12,7 @@ use crate::forge::ids::AppId;
 use crate::forge::token::Environment;
 use crate::sandbox::{AppTarget, FORGE_APP_ID, OpenLinks, Page, Sandbox};
 use crate::share::UnlockSecret;
+use crate::share::unlock::mint_unlock_token;
 use crate::startup::{self, Application};
 
 /// The sample share's password, printed for the newcomer.
@@ -164,13 +165,11 @@ pub async fn run(keep: bool) -> anyhow::Result<()> {
     let forge = forge_site(&sandbox, &target).await?;
     let uuid = share["uuid"].as_str().context("share uuid")?;
     let secret = share["unlockSecret"].as_str().context("unlock secret")?;
-    let unlock = super::unlock_url::unlock_url(
-        &settings.base_url,
-        uuid,
-        &UnlockSecret::from_hex(secret).context("unlock secret")?,
-        60,
-        chrono::Utc::now().timestamp(),
-    )?;
+    let unlock_secret = UnlockSecret::from_hex(secret).context("unlock secret")?;
+    let now = chrono::Utc::now().timestamp();
+    let unlock = super::unlock_url::unlock_url(&settings.base_url, uuid, 60, |share| {
+        mint_unlock_token(share, &unlock_secret, now, 60)
+    })?;
     println!(
         "\nPageshare dev sandbox is running.\n\
          \n  app:            {base}\n  Confluence:     {site} (simulated)\

@@ -2,6 +2,7 @@
 
 pub mod dev;
 pub mod keys;
+pub mod private_key;
 pub mod secrets;
 pub mod tenants;
 pub mod unlock_url;
@@ -95,8 +96,16 @@ pub struct UnlockUrlArgs {
     pub share: String,
     /// `-` reads the share's unlock secret (64 hex digits) from stdin. Unset: from
     /// PAGESHARE_UNLOCK_SECRET. The secret itself here shows in `ps` and shell history.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "key")]
     pub secret: Option<String>,
+    /// Sign with this private key instead of the unlock secret (its public key registered with
+    /// the share): PKCS#8 PEM (Ed25519, P-256, RSA), PKCS#1 or SEC1 PEM, or a private JWK.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<std::path::PathBuf>,
+    /// The `kid` of the key as registered (default: the RFC 7638 thumbprint of its public key,
+    /// the `kid` Pageshare gives a key registered without one).
+    #[arg(long, requires = "key")]
+    pub kid: Option<String>,
     /// Seconds the token is valid (1 to 60).
     #[arg(
         long,

@@ -1,12 +1,14 @@
 //! `pageshare unlock-url`: a ready `?unlock=` URL, so nobody needs a website to mint a token.
 //! The secret comes from `PAGESHARE_UNLOCK_SECRET` or stdin, never echoed; `--secret HEX` still
-//! works, with a warning (it shows in `ps` and shell history).
+//! works, with a warning (it shows in `ps` and shell history). With `--key FILE` the token is
+//! signed with a private key instead, named by `--kid` or its thumbprint.
 
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, bail};
 
 use super::UnlockUrlArgs;
+use super::private_key::PrivateKey;
 use crate::config::{self, env_var};
 use crate::share::unlock::{MAX_LIFETIME_SECS, mint_unlock_token};
 use crate::share::{ShareId, UnlockSecret};
@@ -18,15 +20,29 @@ pub fn run(args: UnlockUrlArgs) -> anyhow::Result<()> {
         Some(url) => config::base_url_argument(url)?,
         None => config::base_url(&env_var)?,
     };
-    let (hex, source) = secret(args.secret.as_deref())?;
-    // The secret is never echoed back, not even in an error.
-    let secret = UnlockSecret::from_hex(&hex)
-        .with_context(|| format!("{source} must be the share's unlock secret: 64 hex digits"))?;
     let now = chrono::Utc::now().timestamp();
-    println!(
-        "{}",
-        unlock_url(&base_url, &args.share, &secret, args.ttl, now)?
-    );
+    let url = match &args.key {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("--key: cannot read {}", file.display()))?;
+            let key = PrivateKey::parse(&text)?;
+            let kid = args.kid.clone().unwrap_or_else(|| key.default_kid());
+            unlock_url(&base_url, &args.share, args.ttl, |share| {
+                key.mint(share, &kid, now, args.ttl)
+            })?
+        }
+        None => {
+            let (hex, source) = secret(args.secret.as_deref())?;
+            // The secret is never echoed back, not even in an error.
+            let secret = UnlockSecret::from_hex(&hex).with_context(|| {
+                format!("{source} must be the share's unlock secret: 64 hex digits")
+            })?;
+            unlock_url(&base_url, &args.share, args.ttl, |share| {
+                mint_unlock_token(share, &secret, now, args.ttl)
+            })?
+        }
+    };
+    println!("{url}");
     Ok(())
 }
 
@@ -67,20 +83,20 @@ fn read_stdin() -> anyhow::Result<String> {
     Ok(secret.to_owned())
 }
 
-/// `{base_url}/content/{share}?unlock=…`, a token valid `ttl` seconds from `now`.
+/// `{base_url}/content/{share}?unlock=…`, with the token `mint` makes for the share (valid `ttl`
+/// seconds, checked here).
 pub fn unlock_url(
     base_url: &str,
     share: &str,
-    secret: &UnlockSecret,
     ttl: i64,
-    now: i64,
+    mint: impl FnOnce(ShareId) -> String,
 ) -> anyhow::Result<String> {
     let share =
         ShareId::parse(share).context("--share must be a share uuid (as in /content/{uuid})")?;
     if !(1..=MAX_LIFETIME_SECS as i64).contains(&ttl) {
         bail!("--ttl must be between 1 and {MAX_LIFETIME_SECS} seconds");
     }
-    let token = mint_unlock_token(share, secret, now, ttl);
+    let token = mint(share);
     Ok(format!(
         "{}?unlock={token}",
         share.page_url(base_url.trim_end_matches('/'))
@@ -99,9 +115,8 @@ mod tests {
         let url = unlock_url(
             "https://pages.example.com/",
             &share.to_string(),
-            &secret,
             30,
-            1_000,
+            |share| mint_unlock_token(share, &secret, 1_000, 30),
         )
         .unwrap();
         let (path, token) = url.split_once("?unlock=").unwrap();
@@ -120,7 +135,9 @@ mod tests {
             (share.as_str(), 0),
         ];
         for (share, ttl) in cases {
-            let refused = unlock_url("http://localhost:8080", share, &secret, ttl, 0);
+            let refused = unlock_url("http://localhost:8080", share, ttl, |share| {
+                mint_unlock_token(share, &secret, 0, ttl)
+            });
             assert!(refused.is_err(), "{share} {ttl}");
         }
     }

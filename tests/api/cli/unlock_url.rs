@@ -1,10 +1,13 @@
 //! `pageshare unlock-url`: the secret from the environment or stdin (never from a command line
-//! that `ps` shows, unless the user insists, warned), and a clear word on a bad `--ttl`.
+//! that `ps` shows, unless the user insists, warned), a clear word on a bad `--ttl`, and URLs
+//! signed with a private key (`--key FILE [--kid KID]`).
 
 use pageshare::share::unlock::verify_unlock;
 use pageshare::share::{ShareId, UnlockSecret};
 
 use super::{Run, pageshare};
+use crate::helpers::EDITOR;
+use crate::test_keys::TestKey;
 
 const WARNING: &str = "pageshare: warning: --secret with the secret itself shows it";
 
@@ -183,4 +186,109 @@ fn a_ttl_out_of_range_is_a_usage_error_that_says_the_range() {
         run.stdout.contains("Seconds the token is valid (1 to 60)"),
         "{run:?}"
     );
+}
+
+/// Write `text` to a fresh file; its path.
+fn key_file(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// The URL `unlock-url --key FILE [--kid KID]` prints unlocks the share over HTTP once the key's
+/// public half is registered: each key type, as PKCS#8 PEM and as a private JWK, with the
+/// default kid (the thumbprint) or the one given.
+#[tokio::test]
+async fn a_url_signed_with_a_private_key_unlocks_the_share_with_its_public_key() {
+    let app = crate::helpers::spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let share = app.protected_share(&site).await;
+    let dir = std::env::temp_dir().join(format!("pageshare-cli-keys-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let uuid = share.id.to_string();
+    let keys_path = format!("/api/shares/{uuid}/unlock-keys");
+    let register = async |jwk: serde_json::Value| {
+        let body = serde_json::json!({"jwk": jwk});
+        let added = app
+            .api(&site, EDITOR, reqwest::Method::POST, &keys_path, Some(body))
+            .await;
+        assert_eq!(added.status(), 201);
+    };
+    let keys = [TestKey::ed25519(), TestKey::p256(), TestKey::rsa(2048)];
+    for (i, key) in keys.iter().enumerate() {
+        register(key.public_jwk()).await;
+        let mut named = key.public_jwk();
+        named["kid"] = format!("named-{i}").into();
+        register(named).await;
+        let pem = key_file(&dir, &format!("{i}.pem"), &key.pkcs8_pem());
+        let jwk = key_file(&dir, &format!("{i}.json"), &key.private_jwk().to_string());
+        let named_kid = format!("named-{i}");
+        let cases: [(&str, Vec<&str>, u16); 4] = [
+            ("PEM, thumbprint kid", vec!["--key", &pem], 200),
+            ("private JWK, thumbprint kid", vec!["--key", &jwk], 200),
+            ("PEM, --kid", vec!["--key", &pem, "--kid", &named_kid], 200),
+            (
+                "PEM, unregistered --kid",
+                vec!["--key", &pem, "--kid", "nobody"],
+                401,
+            ),
+        ];
+        for (case, key_args, status) in cases {
+            let mut args = vec!["unlock-url", "--share", &uuid, "--base-url", &app.address];
+            args.extend(key_args);
+            let run = pageshare(&args, &[], None);
+            assert_eq!(run.code, Some(0), "{} {case}: {run:?}", key.alg_name());
+            let url = run.stdout.trim();
+            assert!(url.starts_with(&share.url), "{url}");
+            assert_eq!(
+                app.read_share(url, None).await.status(),
+                status,
+                "{} {case}",
+                key.alg_name()
+            );
+        }
+    }
+
+    let public = key_file(&dir, "public.json", &keys[0].public_jwk().to_string());
+    let rsa_1024 = key_file(&dir, "small.pem", &TestKey::rsa(1024).pkcs8_pem());
+    let refused: [(&str, Vec<&str>, i32, &str); 5] = [
+        (
+            "a public JWK",
+            vec!["--key", &public],
+            1,
+            "no private member `d`",
+        ),
+        (
+            "a 1024-bit RSA key",
+            vec!["--key", &rsa_1024],
+            1,
+            "1024 bits",
+        ),
+        (
+            "no such file",
+            vec!["--key", "/nonexistent/key.pem"],
+            1,
+            "--key: cannot read",
+        ),
+        (
+            "--key with --secret",
+            vec!["--key", &public, "--secret", "-"],
+            2,
+            "cannot be used with",
+        ),
+        ("--kid without --key", vec!["--kid", "k"], 2, "--key <FILE>"),
+    ];
+    for (case, key_args, code, says) in refused {
+        let mut args = vec!["unlock-url", "--share", &uuid, "--base-url", &app.address];
+        args.extend(key_args);
+        let run = pageshare(
+            &args,
+            &[("PAGESHARE_UNLOCK_SECRET", &share.secret.to_hex())],
+            None,
+        );
+        assert_eq!(run.code, Some(code), "{case}: {run:?}");
+        assert!(run.stderr.contains(says), "{case}: {run:?}");
+        assert!(run.stdout.is_empty(), "{case}: {run:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
