@@ -2,7 +2,7 @@
 //! share (`super::shares::find_for_reader`); these queries serve the Web API.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use crate::confluence::ids::AccountId;
 use crate::share::ShareId;
@@ -39,15 +39,14 @@ pub async fn list(pool: &PgPool, share: ShareId) -> Result<Vec<KeyListing>, sqlx
     .await
 }
 
-/// Add `key` to `share`, unless its `kid` is taken or the share is full (checked in one
-/// transaction holding the share's row, so concurrent adds cannot pass the limit together).
+/// Add `key` to `share`, unless its `kid` is taken or the share is full. Call it in a
+/// transaction: it holds the share's row, so concurrent adds cannot pass the limit together.
 pub async fn add(
-    pool: &PgPool,
+    transaction: &mut PgConnection,
     share: ShareId,
     key: &StoredKey,
     created_by: &AccountId,
 ) -> Result<Added, sqlx::Error> {
-    let mut transaction = pool.begin().await?;
     sqlx::query("SELECT 1 FROM shared_page WHERE uuid = $1 FOR UPDATE")
         .bind(share)
         .execute(&mut *transaction)
@@ -78,16 +77,19 @@ pub async fn add(
     .bind(created_by)
     .fetch_one(&mut *transaction)
     .await?;
-    transaction.commit().await?;
     Ok(Added::Key(added))
 }
 
 /// Remove the key `kid` of `share`; false when there is none.
-pub async fn remove(pool: &PgPool, share: ShareId, kid: &str) -> Result<bool, sqlx::Error> {
+pub async fn remove(
+    db: impl PgExecutor<'_>,
+    share: ShareId,
+    kid: &str,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM share_unlock_key WHERE share_uuid = $1 AND kid = $2")
         .bind(share)
         .bind(kid)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -678,3 +678,76 @@ async fn a_change_whose_entry_cannot_be_written_does_not_happen() {
     assert_eq!(key.status(), 500);
     assert_eq!(stored().await, before, "nothing changed without its entry");
 }
+
+#[tokio::test]
+async fn overlaps_and_public_unlock_keys_are_recorded_without_key_material() {
+    let app = spawn_app().await;
+    let site = site_with_admin(&app, "acme").await;
+    let share = app.protected_share(&site).await;
+    let uuid = share.id.to_string();
+    let overlap = app
+        .rotate_secret_with(&site, EDITOR, &uuid, json!({"graceSeconds": 3600}))
+        .await;
+    let until = overlap.json::<Value>().await.unwrap()["previousSecretExpiresAt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.rotate_secret(&site, EDITOR, &uuid).await.status(), 200);
+    let key = crate::test_keys::TestKey::ed25519();
+    let keys = format!("/api/shares/{uuid}/unlock-keys");
+    let private = json!({"jwk": key.private_jwk()});
+    let refused = app
+        .api(&site, EDITOR, Method::POST, &keys, Some(private))
+        .await;
+    assert_eq!(refused.status(), 422);
+    let public = json!({"jwk": key.public_jwk()});
+    let added = app
+        .api(&site, EDITOR, Method::POST, &keys, Some(public))
+        .await;
+    let kid = added.json::<Value>().await.unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let removed = app
+        .api(
+            &site,
+            EDITOR,
+            Method::DELETE,
+            &format!("{keys}/{kid}"),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status(), 204);
+
+    let log = whole_log(&app, &site).await;
+    let recorded: Vec<(String, String)> = log
+        .iter()
+        .rev()
+        .filter(|e| e["share"] == uuid.as_str() && e["action"] != "password.set")
+        .filter(|e| e["action"] != "share.created")
+        .map(|e| {
+            let text = |name: &str| e[name].as_str().unwrap().to_owned();
+            (text("action"), text("detail"))
+        })
+        .collect();
+    let until = chrono::DateTime::parse_from_rfc3339(&until).unwrap();
+    let row = |action: &str, detail: String| (action.to_owned(), detail);
+    assert_eq!(
+        recorded,
+        [
+            row(
+                "unlock_secret.rotated",
+                format!("previous secret works until {}", until.to_rfc3339())
+            ),
+            row(
+                "unlock_secret.rotated",
+                "previous secret stopped at once; sessions ended".into()
+            ),
+            row("unlock_key.added", format!("EdDSA key {kid}")),
+            row("unlock_key.removed", format!("key {kid}")),
+        ]
+    );
+    let private_d = key.private_jwk()["d"].as_str().unwrap().to_owned();
+    let found = columns_holding(&app, &private_d).await;
+    assert!(found.is_empty(), "the private key is stored in {found:?}");
+}

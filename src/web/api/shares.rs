@@ -407,7 +407,15 @@ async fn new_unlock_secret(
         None => "previous secret stopped at once; sessions ended".to_owned(),
     };
     let (client_key, action) = (&share.client_key, Action::UnlockSecretRotated);
-    audit::record(&mut *tx, client_key, &actor, action, Some(share.id), &detail).await?;
+    audit::record(
+        &mut *tx,
+        client_key,
+        &actor,
+        action,
+        Some(share.id),
+        &detail,
+    )
+    .await?;
     tx.commit().await?;
     state.readers.invalidate(share.id);
     tracing::info!(share = %share.id, grace_secs = grace.secs(), "unlock secret changed");

@@ -10,6 +10,8 @@ use super::shares::managed_share;
 use crate::share::ShareId;
 use crate::share::unlock_key::UnlockKey;
 use crate::storage::api_keys::Scope;
+use crate::storage::audit::{self, Action, Actor};
+use crate::storage::shares::Share;
 use crate::storage::unlock_keys::{self, Added, KeyListing, MAX_KEYS_PER_SHARE};
 use crate::web::auth::ApiUser;
 use crate::web::error::{ApiError, AppError, Missing};
@@ -43,6 +45,23 @@ impl From<KeyListing> for KeyJson {
             created_by: key.created_by.into(),
         }
     }
+}
+
+/// Record a change of the share's keys in the audit log, in the change's transaction, commit it,
+/// and drop the share from this instance's cache (the others hear of it through Postgres).
+async fn finish(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    state: &AppState,
+    share: &Share,
+    actor: &Actor,
+    action: Action,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    let id = Some(share.id);
+    audit::record(&mut *tx, &share.client_key, actor, action, id, detail).await?;
+    tx.commit().await?;
+    state.readers.invalidate(share.id);
+    Ok(())
 }
 
 async fn list(
@@ -79,7 +98,9 @@ async fn add(
         AppError::invalid(field, problem.to_string())
     })?;
     let share = managed_share(connect, &state, *id).await?;
-    let key = match unlock_keys::add(&state.pool, share.id, &stored, created_by).await? {
+    let actor = connect.actor()?;
+    let mut tx = state.pool.begin().await?;
+    let key = match unlock_keys::add(&mut tx, share.id, &stored, created_by).await? {
         Added::Key(key) => key,
         Added::Duplicate => return Err(AppError::UnlockKeyExists.into()),
         Added::Full => {
@@ -92,7 +113,8 @@ async fn add(
             .into());
         }
     };
-    state.readers.invalidate(share.id);
+    let detail = format!("{} key {}", key.alg, key.kid);
+    finish(tx, &state, &share, &actor, Action::UnlockKeyAdded, &detail).await?;
     tracing::info!(share = %share.id, kid = %key.kid, alg = %key.alg, "unlock key added");
     Ok(HttpResponse::Created().json(KeyJson::from(key)))
 }
@@ -102,13 +124,25 @@ async fn remove(
     path: web::Path<(ShareId, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    user.0.require_scope(Scope::SharesWrite)?;
+    let connect = &user.0;
+    connect.require_scope(Scope::SharesWrite)?;
     let (id, kid) = path.into_inner();
-    let share = managed_share(&user.0, &state, id).await?;
-    if !unlock_keys::remove(&state.pool, share.id, &kid).await? {
+    let share = managed_share(connect, &state, id).await?;
+    let actor = connect.actor()?;
+    let mut tx = state.pool.begin().await?;
+    if !unlock_keys::remove(&mut *tx, share.id, &kid).await? {
         return Err(AppError::NotFound(Missing::UnlockKey).into());
     }
-    state.readers.invalidate(share.id);
+    let detail = format!("key {kid}");
+    finish(
+        tx,
+        &state,
+        &share,
+        &actor,
+        Action::UnlockKeyRemoved,
+        &detail,
+    )
+    .await?;
     tracing::info!(share = %share.id, %kid, "unlock key removed");
     Ok(HttpResponse::NoContent().finish())
 }
