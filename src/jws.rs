@@ -262,6 +262,12 @@ mod tests {
                 token(r#"{"alg":"RS256","kid":"a/b"}"#, "{}"),
                 Ok((Alg::RS256, Some("a/b"))),
             ),
+            (
+                token(r#"{"alg":"ES256","kid":"k"}"#, "{}"),
+                Ok((Alg::ES256, Some("k"))),
+            ),
+            (token(r#"{"alg":"EdDSA"}"#, "{}"), Ok((Alg::EdDSA, None))),
+            (token(r#"{"alg":"Ed25519"}"#, "{}"), Ok((Alg::Other, None))),
             (token(r#"{"alg":"none"}"#, "{}"), Ok((Alg::Other, None))),
             (token(r#"{"alg":"hs256"}"#, "{}"), Ok((Alg::Other, None))),
             (

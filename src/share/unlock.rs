@@ -419,6 +419,79 @@ mod tests {
     }
 
     #[test]
+    fn a_kid_naming_a_public_key_decides_key_and_algorithm() {
+        use ed25519_dalek::pkcs8::EncodePrivateKey;
+        let share = ShareId::new();
+        let secret = UnlockSecret::generate();
+        let ed = |seed: u8| ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        let jwk =
+            json!({"kty": "OKP", "crv": "Ed25519", "x": b64(ed(1).verifying_key().as_bytes())});
+        let (_, key) = UnlockKey::from_jwk(&jwk).unwrap();
+        let kid = key.kid.clone();
+        let keys = [key];
+        let credentials = UnlockCredentials {
+            secret: &secret,
+            previous: None,
+            keys: &keys,
+        };
+        let claims = json!({"nbf": NOW, "exp": NOW + 60, "iss": share.to_string()});
+        let header = |alg, kid: &str| Header {
+            kid: Some(kid.to_owned()),
+            ..Header::new(alg)
+        };
+        let eddsa = |seed: u8, kid: &str| {
+            let der = ed(seed).to_pkcs8_der().unwrap();
+            let signing = EncodingKey::from_ed_der(der.as_bytes());
+            jsonwebtoken::encode(&header(Algorithm::EdDSA, kid), &claims, &signing).unwrap()
+        };
+        let hs256 = |kid: &str| {
+            let signing = EncodingKey::from_secret(secret.as_bytes());
+            jsonwebtoken::encode(&header(Algorithm::HS256, kid), &claims, &signing).unwrap()
+        };
+        let rs256 = jsonwebtoken::encode(
+            &header(Algorithm::RS256, &kid),
+            &claims,
+            &crate::sandbox::keys::stranger().encoding,
+        )
+        .unwrap();
+        let cases = [
+            ("its key, its alg", eddsa(1, &kid), Ok(())),
+            (
+                "another key",
+                eddsa(2, &kid),
+                Err(UnlockError::BadSignature),
+            ),
+            (
+                "HS256 naming the key",
+                hs256(&kid),
+                Err(UnlockError::AlgorithmNotAllowed),
+            ),
+            (
+                "RS256 naming the key",
+                rs256,
+                Err(UnlockError::AlgorithmNotAllowed),
+            ),
+            (
+                "an unknown kid",
+                eddsa(1, "other"),
+                Err(UnlockError::UnknownKey),
+            ),
+            (
+                "HS256 with a kid of no key: the secret",
+                hs256("v1"),
+                Ok(()),
+            ),
+        ];
+        for (name, token, expected) in cases {
+            assert_eq!(
+                verify_unlock(&token, share, credentials, NOW, 0),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn minted_tokens_verify_for_their_lifetime_only() {
         let share = ShareId::new();
         let secret = UnlockSecret::generate();
