@@ -153,6 +153,9 @@ impl Application {
             readers.clone(),
         ));
         tokio::spawn(crate::storage::password_failures::keep_pruned(pool.clone()));
+        tokio::spawn(crate::storage::shares::keep_forgetting_previous_secrets(
+            pool.clone(),
+        ));
         tokio::spawn(crate::storage::retention::keep_retained(
             pool.clone(),
             settings.retention_days,

@@ -3,6 +3,8 @@
 //! (`docs/OPERATIONS.md`). The lock is a transaction's (`pg_try_advisory_xact_lock`): it is
 //! released at commit or rollback, or when the connection dies, and never outlives the work.
 
+use std::time::Duration;
+
 use sqlx::{PgConnection, PgPool};
 
 /// A periodic job, by the advisory lock it takes.
@@ -12,6 +14,8 @@ pub enum Job {
     PrunePasswordFailures,
     /// Deleting the data of tenants uninstalled longer than `PAGESHARE_RETENTION_DAYS`.
     Retention,
+    /// Erasing previous unlock secrets whose overlap window has closed.
+    ForgetPreviousSecrets,
 }
 
 impl Job {
@@ -22,6 +26,7 @@ impl Job {
         BASE + match self {
             Self::PrunePasswordFailures => 1,
             Self::Retention => 2,
+            Self::ForgetPreviousSecrets => 3,
         }
     }
 }
@@ -45,4 +50,24 @@ pub async fn exclusively<T>(
     let done = work(&mut transaction).await?;
     transaction.commit().await?;
     Ok(Some(done))
+}
+
+/// Run `run` (a job that counts what it did) at start and then every `period`, for as long as
+/// the pool lives; log the count as `done` when there was anything, and failures as warnings.
+pub async fn repeat(
+    pool: PgPool,
+    period: Duration,
+    done: &'static str,
+    run: impl AsyncFn(&PgPool) -> Result<Option<u64>, sqlx::Error>,
+) {
+    let mut every = tokio::time::interval(period);
+    loop {
+        every.tick().await;
+        match run(&pool).await {
+            Ok(None | Some(0)) => {}
+            Ok(Some(count)) => tracing::info!(count, "{done}"),
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => tracing::warn!(%error, "periodic job failed: {done}"),
+        }
+    }
 }

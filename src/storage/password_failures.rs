@@ -57,16 +57,8 @@ pub async fn prune(pool: &PgPool) -> Result<Option<u64>, sqlx::Error> {
 
 /// Prune at start and then every ten minutes, for as long as the pool lives.
 pub async fn keep_pruned(pool: PgPool) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(10 * 60));
-    loop {
-        every.tick().await;
-        match prune(&pool).await {
-            Ok(None | Some(0)) => {}
-            Ok(Some(deleted)) => tracing::info!(deleted, "old password attempt counts pruned"),
-            Err(sqlx::Error::PoolClosed) => return,
-            Err(error) => tracing::warn!(%error, "pruning password attempt counts failed"),
-        }
-    }
+    let period = std::time::Duration::from_secs(10 * 60);
+    jobs::repeat(pool, period, "old password attempt counts pruned", prune).await;
 }
 
 /// A right password clears the client's count.

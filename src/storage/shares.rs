@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 
 use super::installations::Installation;
+use super::jobs::{self, Job};
 use crate::confluence::ids::{AccountId, ContentId};
 use crate::share::origins::FrameAncestor;
 use crate::share::password::PasswordHash;
@@ -193,6 +194,29 @@ pub async fn replace_unlock_secret(
             previous_expires_at,
         }),
     )
+}
+
+/// Erase the previous unlock secrets whose overlap window has closed (they no longer unlock
+/// anything; the share page checks the window against the clock), under the job's lock; how many,
+/// or `None` when another instance is doing it.
+pub async fn forget_previous_secrets(pool: &PgPool) -> Result<Option<u64>, sqlx::Error> {
+    jobs::exclusively(pool, Job::ForgetPreviousSecrets, async |db| {
+        let done = sqlx::query(
+            "UPDATE shared_page SET previous_unlock_secret = NULL, previous_secret_expires_at = NULL
+             WHERE previous_secret_expires_at <= now()",
+        )
+        .execute(db)
+        .await?;
+        Ok(done.rows_affected())
+    })
+    .await
+}
+
+/// Forget closed overlaps at start and then every ten minutes, for as long as the pool lives.
+pub async fn keep_forgetting_previous_secrets(pool: PgPool) {
+    let period = std::time::Duration::from_secs(10 * 60);
+    let done = "previous unlock secrets past their window erased";
+    jobs::repeat(pool, period, done, forget_previous_secrets).await;
 }
 
 /// Revoke a live share of the tenant; false when it has no such share or it was revoked already

@@ -311,3 +311,41 @@ async fn forge_rotates_with_an_overlap_too() {
     assert_eq!(bad.status(), 422);
     assert_eq!(error_code(bad).await, "invalid_field");
 }
+
+#[tokio::test]
+async fn a_closed_overlap_is_erased_and_an_open_one_kept() {
+    let app = spawn_app().await;
+    let site = app.site_with_page("acme").await;
+    let closed = app.protected_share(&site).await;
+    let open = app.protected_share(&site).await;
+    for share in [&closed, &open] {
+        rotate(&app, &site, share, json!({"graceSeconds": DAY})).await;
+    }
+    sqlx::query(
+        "UPDATE shared_page SET previous_secret_expires_at = now() - interval '1 second'
+         WHERE uuid = $1",
+    )
+    .bind(closed.id.uuid())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let erased = pageshare::storage::shares::forget_previous_secrets(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(erased, Some(1));
+    let previous = |share: &ProtectedShare| {
+        sqlx::query_scalar::<_, Option<Vec<u8>>>(
+            "SELECT previous_unlock_secret FROM shared_page WHERE uuid = $1",
+        )
+        .bind(share.id.uuid())
+        .fetch_one(&app.pool)
+    };
+    assert_eq!(previous(&closed).await.unwrap(), None, "erased");
+    assert_eq!(
+        previous(&open).await.unwrap().as_deref(),
+        Some(&open.secret.as_bytes()[..]),
+        "still in its window"
+    );
+    let url = unlock_url(&open, &open.secret);
+    assert_eq!(app.read_share(&url, None).await.status(), 200);
+}
