@@ -447,7 +447,7 @@ async fn forge_manages_unlock_keys_too() {
 }
 
 #[tokio::test]
-async fn api_keys_list_keys_with_shares_read_and_change_them_with_shares_write() {
+async fn api_keys_list_keys_with_shares_read_and_change_them_with_unlock_secrets_rotate() {
     use crate::api_keys::{new_key, site_with_admin, text, with_key};
     let app = spawn_app().await;
     let site = site_with_admin(&app, "acme").await;
@@ -456,6 +456,7 @@ async fn api_keys_list_keys_with_shares_read_and_change_them_with_shares_write()
     let kid = register(&app, &site, share.id, &TestKey::ed25519()).await;
     let reader = text(&new_key(&app, &site, &["shares:read"]).await);
     let writer = text(&new_key(&app, &site, &["shares:write"]).await);
+    let rotator = text(&new_key(&app, &site, &["unlock-secrets:rotate"]).await);
     let listed = with_key(&app, &reader, Method::GET, &path, None).await;
     assert_eq!(listed.status(), 200);
     let jwk = json!({"jwk": TestKey::p256().public_jwk()});
@@ -464,13 +465,18 @@ async fn api_keys_list_keys_with_shares_read_and_change_them_with_shares_write()
         (Method::POST, &path, Some(jwk.clone())),
         (Method::DELETE, &remove, None),
     ] {
-        let refused = with_key(&app, &reader, method.clone(), path, body.clone()).await;
-        assert_eq!(refused.status(), 403, "{method} with shares:read");
-        assert_eq!(error_code(refused).await, "missing_scope");
-        let done = with_key(&app, &writer, method.clone(), path, body).await;
-        assert!(done.status().is_success(), "{method} with shares:write");
+        for (key, scope) in [(&reader, "shares:read"), (&writer, "shares:write")] {
+            let refused = with_key(&app, key, method.clone(), path, body.clone()).await;
+            assert_eq!(refused.status(), 403, "{method} with {scope}");
+            assert_eq!(error_code(refused).await, "missing_scope");
+        }
+        let done = with_key(&app, &rotator, method.clone(), path, body).await;
+        assert!(
+            done.status().is_success(),
+            "{method} with unlock-secrets:rotate"
+        );
     }
-    let listed = with_key(&app, &writer, Method::GET, &path, None).await;
+    let listed = with_key(&app, &rotator, Method::GET, &path, None).await;
     assert_eq!(listed.status(), 403, "listing needs shares:read");
     let created_by: Vec<String> = sqlx::query_scalar("SELECT created_by FROM share_unlock_key")
         .fetch_all(&app.pool)

@@ -1,6 +1,8 @@
 //! `/api/shares/{uuid}/unlock-keys`: a share's public unlock keys, managed by those who manage
 //! the share (as its unlock secret is). Only public JWKs are taken; the answer never holds more
-//! than a key's name, algorithm and origin.
+//! than a key's name, algorithm and origin. An API key lists them with `shares:read`, but adds or
+//! removes one only with `unlock-secrets:rotate`: registering a public key is being able to mint
+//! unlock tokens.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -88,7 +90,7 @@ async fn add(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
-    connect.require_scope(Scope::SharesWrite)?;
+    connect.require_scope(Scope::UnlockSecretsRotate)?;
     let created_by = connect.user()?;
     let (stored, _) = UnlockKey::from_jwk(&body.into_inner().jwk).map_err(|problem| {
         let field = match problem.member() {
@@ -125,7 +127,7 @@ async fn remove(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
-    connect.require_scope(Scope::SharesWrite)?;
+    connect.require_scope(Scope::UnlockSecretsRotate)?;
     let (id, kid) = path.into_inner();
     let share = managed_share(connect, &state, id).await?;
     let actor = connect.actor()?;
