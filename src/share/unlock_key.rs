@@ -71,6 +71,12 @@ pub enum JwkError {
     RsaSize(usize),
     #[error("jwk's RSA exponent must be odd, at least 3 and below 2^33.")]
     RsaExponent,
+    #[error("jwk's RSA modulus is even, so it is not an RSA modulus.")]
+    RsaEvenModulus,
+    #[error(
+        "jwk's `{0}` starts with a zero byte: a JWK number is written in its fewest bytes (RFC 7518)."
+    )]
+    NotMinimal(&'static str),
     #[error("jwk's `alg` must be {0} for this key type.")]
     AlgMismatch(KeyAlg),
     #[error("jwk's `use` must be \"sig\".")]
@@ -89,8 +95,9 @@ impl JwkError {
             Self::UnsupportedType => "kty",
             Self::UnsupportedCurve(_) => "crv",
             Self::NotOnCurve | Self::BadEd25519 => "x",
-            Self::RsaSize(_) => "n",
+            Self::RsaSize(_) | Self::RsaEvenModulus => "n",
             Self::RsaExponent => "e",
+            Self::NotMinimal(name) => name,
             Self::AlgMismatch(_) => "alg",
             Self::NotForSigning => "use",
             Self::BadKid => "kid",
@@ -203,6 +210,15 @@ impl UnlockKey {
             "RSA" => {
                 let n = b64(jwk, "n")?;
                 let e = b64(jwk, "e")?;
+                // One key, one thumbprint: numbers in their fewest bytes, as RFC 7518 requires.
+                for (name, number) in [("n", &n), ("e", &e)] {
+                    if number.first() == Some(&0) {
+                        return Err(JwkError::NotMinimal(name));
+                    }
+                }
+                if n.last().is_some_and(|b| b % 2 == 0) {
+                    return Err(JwkError::RsaEvenModulus);
+                }
                 let size = bits(&n);
                 if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&size) {
                     return Err(JwkError::RsaSize(size));
@@ -404,6 +420,21 @@ mod tests {
                 "RSA exponent 1",
                 json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xffu8; 256]), "e": "AQ"}),
                 JwkError::RsaExponent,
+            ),
+            (
+                "RSA modulus with a leading zero byte",
+                json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([&[0u8][..], &[0xff; 256]].concat()), "e": "AQAB"}),
+                JwkError::NotMinimal("n"),
+            ),
+            (
+                "RSA exponent with a leading zero byte",
+                json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xffu8; 256]), "e": "AAEAAQ"}),
+                JwkError::NotMinimal("e"),
+            ),
+            (
+                "RSA even modulus",
+                json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([&[0xffu8; 255][..], &[0xfe]].concat()), "e": "AQAB"}),
+                JwkError::RsaEvenModulus,
             ),
             (
                 "RSA 2047 bits",

@@ -2,7 +2,7 @@
 //! share (`super::shares::find_for_reader`); these queries serve the Web API.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgPool};
 
 use crate::confluence::ids::AccountId;
 use crate::share::ShareId;
@@ -80,16 +80,20 @@ pub async fn add(
     Ok(Added::Key(added))
 }
 
-/// Remove the key `kid` of `share`; false when there is none.
-pub async fn remove(
-    db: impl PgExecutor<'_>,
-    share: ShareId,
-    kid: &str,
-) -> Result<bool, sqlx::Error> {
+/// Remove the key `kid` of `share` and end the share's sessions (a key is removed because its
+/// private half may have leaked: what it opened must not stay open); false when there is none.
+pub async fn remove(db: &mut PgConnection, share: ShareId, kid: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM share_unlock_key WHERE share_uuid = $1 AND kid = $2")
         .bind(share)
         .bind(kid)
-        .execute(db)
+        .execute(&mut *db)
         .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE shared_page SET password_version = password_version + 1 WHERE uuid = $1")
+        .bind(share)
+        .execute(&mut *db)
+        .await?;
+    Ok(true)
 }

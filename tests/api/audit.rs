@@ -744,7 +744,7 @@ async fn overlaps_and_public_unlock_keys_are_recorded_without_key_material() {
                 "previous secret stopped at once; sessions ended".into()
             ),
             row("unlock_key.added", format!("EdDSA key {kid}")),
-            row("unlock_key.removed", format!("key {kid}")),
+            row("unlock_key.removed", format!("key {kid}; sessions ended")),
         ]
     );
     let private_d = key.private_jwk()["d"].as_str().unwrap().to_owned();

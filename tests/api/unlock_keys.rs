@@ -10,7 +10,9 @@ use pageshare::share::unlock::mint_unlock_token;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{EDITOR, ProtectedShare, READER, TestApp, error_code, spawn_app};
+use crate::helpers::{
+    EDITOR, ProtectedShare, READER, TestApp, error_code, session_cookie, spawn_app,
+};
 use crate::test_keys::{TestKey, header};
 
 fn keys_path(share: ShareId) -> String {
@@ -319,12 +321,29 @@ async fn a_key_of_another_share_does_not_unlock_and_a_removed_key_stops_at_once(
     let for_other = key.sign(&header(Algorithm::RS256, Some(&kid)), &claims(other.id));
     assert_eq!(unlock_status(&app, &other, &for_other).await, 401);
     let token = key.sign(&header(Algorithm::RS256, Some(&kid)), &claims(share.id));
-    assert_eq!(unlock_status(&app, &share, &token).await, 200);
+    let unlocked = app
+        .read_share(&format!("{}?unlock={token}", share.url), None)
+        .await;
+    assert_eq!(unlocked.status(), 200);
+    let session = session_cookie(&unlocked).expect("the unlock opened a session");
+    let page = app.read_share(&share.url, Some(&session)).await;
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<title>Onboarding</title>")
+    );
 
+    // A key is removed because its private half may have leaked: what it opened ends with it.
     let path = format!("{}/{kid}", keys_path(share.id));
     let removed = app.api(&site, EDITOR, Method::DELETE, &path, None).await;
     assert_eq!(removed.status(), 204);
     assert_eq!(unlock_status(&app, &share, &token).await, 401);
+    let after = app.read_share(&share.url, Some(&session)).await;
+    assert!(
+        after.text().await.unwrap().contains("name=\"password\""),
+        "the session the removed key opened has ended"
+    );
     let again = app.api(&site, EDITOR, Method::DELETE, &path, None).await;
     assert_eq!(again.status(), 404);
     let listed = app.api_get_json(&site, EDITOR, &keys_path(share.id)).await;

@@ -132,10 +132,10 @@ async fn remove(
     let share = managed_share(connect, &state, id).await?;
     let actor = connect.actor()?;
     let mut tx = state.pool.begin().await?;
-    if !unlock_keys::remove(&mut *tx, share.id, &kid).await? {
+    if !unlock_keys::remove(&mut tx, share.id, &kid).await? {
         return Err(AppError::NotFound(Missing::UnlockKey).into());
     }
-    let detail = format!("key {kid}");
+    let detail = format!("key {kid}; sessions ended");
     finish(
         tx,
         &state,
