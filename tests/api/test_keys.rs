@@ -98,12 +98,22 @@ impl TestKey {
     pub fn pkcs8_pem(&self) -> String {
         match self {
             // PKCS#8 v1 as openssl writes it (ed25519-dalek writes v2, with the public key, which
-            // some libraries refuse): a fixed prefix, then the 32-byte seed.
+            // some libraries refuse): the seed as an OCTET STRING under the Ed25519 OID.
             Self::Ed25519(key) => {
-                let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
-                der.extend_from_slice(key.as_bytes());
-                let body = base64::engine::general_purpose::STANDARD.encode(der);
-                format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n")
+                use p256::pkcs8::der::asn1::OctetStringRef;
+                use p256::pkcs8::der::{Encode, EncodePem};
+                use p256::pkcs8::{AlgorithmIdentifierRef, ObjectIdentifier, PrivateKeyInfo};
+                let seed = OctetStringRef::new(key.as_bytes())
+                    .unwrap()
+                    .to_der()
+                    .unwrap();
+                let algorithm = AlgorithmIdentifierRef {
+                    oid: ObjectIdentifier::new_unwrap("1.3.101.112"),
+                    parameters: None,
+                };
+                PrivateKeyInfo::new(algorithm, &seed)
+                    .to_pem(LineEnding::LF)
+                    .unwrap()
             }
             Self::P256(key) => {
                 use p256::pkcs8::EncodePrivateKey;
