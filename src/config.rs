@@ -48,6 +48,11 @@ pub struct Settings {
     pub data_key: Option<DataKeys>,
     /// Days the data of an uninstalled tenant is kept (`PAGESHARE_RETENTION_DAYS`).
     pub retention_days: u32,
+    /// Atlassian's API that accountIds are reported to (`PAGESHARE_PERSONAL_DATA_URL`), without
+    /// a trailing `/`.
+    pub personal_data_url: String,
+    /// How often the personal data job runs: daily, not configurable; tests shorten it.
+    pub personal_data_every: std::time::Duration,
     /// Where the iframe pages load Atlassian's `all.js` from. Not an environment variable:
     /// only the tests and `pageshare dev` point it at the sandbox's stand-in.
     pub all_js_url: String,
@@ -331,6 +336,13 @@ impl Settings {
             forge: forge_settings(&get)?,
             data_key: data_keys(&get)?,
             retention_days: parse_retention_days(&get)?,
+            personal_data_url: checks::secure_url(
+                "PAGESHARE_PERSONAL_DATA_URL",
+                &or("PAGESHARE_PERSONAL_DATA_URL", "https://api.atlassian.com"),
+            )?
+            .trim_end_matches('/')
+            .to_owned(),
+            personal_data_every: std::time::Duration::from_secs(24 * 60 * 60),
             all_js_url: ATLASSIAN_ALL_JS.to_owned(),
         })
     }
@@ -486,6 +498,32 @@ mod tests {
         assert!(s.forge.is_none(), "Forge is off until an app id is set");
         assert!(s.data_key.is_none());
         assert_eq!(s.retention_days, 90);
+        assert_eq!(s.personal_data_url, "https://api.atlassian.com");
+        assert_eq!(s.personal_data_every.as_secs(), 24 * 60 * 60);
+    }
+
+    #[test]
+    fn the_personal_data_url_is_https_or_this_machine() {
+        let cases = [
+            ("https://api.example.com/", Some("https://api.example.com")),
+            ("http://127.0.0.1:9000", Some("http://127.0.0.1:9000")),
+            ("http://api.atlassian.com", None),
+            ("ftp://api.atlassian.com", None),
+            ("api.atlassian.com", None),
+        ];
+        for (value, expected) in cases {
+            let result = settings(&[("PAGESHARE_PERSONAL_DATA_URL", value)]);
+            match expected {
+                Some(url) => assert_eq!(result.unwrap().personal_data_url, url, "{value}"),
+                None => assert!(
+                    result
+                        .unwrap_err()
+                        .to_string()
+                        .contains("PAGESHARE_PERSONAL_DATA_URL"),
+                    "{value}"
+                ),
+            }
+        }
     }
 
     #[test]

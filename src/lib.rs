@@ -10,6 +10,7 @@ pub mod forge;
 pub mod jws;
 pub mod metrics;
 pub mod outgoing;
+pub mod personal_data;
 pub mod sandbox;
 pub mod share;
 pub mod startup;

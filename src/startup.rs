@@ -189,6 +189,9 @@ impl Application {
             pool: pool.clone(),
             settings,
         });
+        tokio::spawn(crate::personal_data::keep_reporting(
+            state.clone().into_inner(),
+        ));
         let https = state.settings.base_url.starts_with("https://");
         let routes = app_routes(state.settings.base_path(), state.settings.forge.is_some());
         let mut server = HttpServer::new(move || {

@@ -116,6 +116,7 @@ pub async fn run(keep: bool) -> anyhow::Result<()> {
     settings.host_allowlist = HostAllowlist::parse("127.0.0.1");
     settings.all_js_url = sandbox.all_js_url();
     settings.media_hosts = sandbox.media_hosts();
+    settings.personal_data_url = sandbox.personal_data_url();
     settings.forge = Some(ForgeSettings {
         app_id: AppId::parse(FORGE_APP_ID).expect("the sandbox's app id"),
         jwks_url: sandbox.forge_jwks_url(),

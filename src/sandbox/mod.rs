@@ -11,6 +11,7 @@ mod ap;
 mod forge;
 mod forge_ui;
 pub mod keys;
+mod privacy;
 pub(crate) mod qsh;
 mod rest;
 mod sites;
@@ -25,6 +26,7 @@ use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
 pub use forge::{FORGE_APP_ID, FORGE_KID, Invoker};
+pub use privacy::{CLOSED_TEST_ACCOUNT, HostileReportAnswer};
 pub use sites::{
     GUIDE, GUIDE_IMAGE_ID, Hostility, KeyServer, OUTSIDE_PAGE_ID, Page, Site, new_installation_id,
     random_secret,
@@ -84,7 +86,8 @@ impl Sandbox {
             cfg.configure(rest::routes)
                 .configure(ap::routes)
                 .configure(forge::routes)
-                .configure(forge_ui::routes);
+                .configure(forge_ui::routes)
+                .configure(privacy::routes);
         })?;
         serve(media_listener, state.clone(), rest::media_routes)?;
         Ok(Self {
@@ -95,6 +98,43 @@ impl Sandbox {
     }
 
     /// `http://127.0.0.1:{port}` of the simulated media host.
+    /// The base URL of the sandbox's personal data reporting API (`PAGESHARE_PERSONAL_DATA_URL`).
+    pub fn personal_data_url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// From now on the personal data API reports `account_id` closed.
+    pub fn close_account(&self, account_id: &str) {
+        self.lock().privacy.closed.insert(account_id.to_owned());
+    }
+
+    /// From now on the personal data API reports `account_id` updated.
+    pub fn update_account(&self, account_id: &str) {
+        self.lock().privacy.updated.insert(account_id.to_owned());
+    }
+
+    /// The next `reports` personal data reports answer `429` with `Retry-After: {seconds}`.
+    pub fn rate_limit_reports(&self, reports: usize, seconds: u64) {
+        let mut state = self.lock();
+        state.privacy.rate_limit_next = reports;
+        state.privacy.retry_after = seconds;
+    }
+
+    /// From now on every personal data report is answered `hostile` (`None`: normally again).
+    pub fn answer_reports(&self, hostile: Option<HostileReportAnswer>) {
+        self.lock().privacy.hostile = hostile;
+    }
+
+    /// The personal data reports accepted so far: the reporting site's name and the accounts.
+    pub fn personal_data_reports(&self) -> Vec<(String, Vec<String>)> {
+        self.lock().privacy.reports.clone()
+    }
+
+    /// Personal data reports answered `429` so far.
+    pub fn rate_limited_reports(&self) -> usize {
+        self.lock().privacy.rate_limited
+    }
+
     pub fn media_url(&self) -> url::Url {
         url::Url::parse(&self.lock().media_url).expect("the media host's URL")
     }

@@ -36,6 +36,8 @@ pub(crate) struct State {
     /// The app's bundle of `@forge/bridge` the Custom UI pages load, when one was given; else
     /// the sandbox's own stand-in for it.
     pub forge_bridge_bundle: Option<String>,
+    /// Atlassian's personal data reporting API.
+    pub privacy: super::privacy::PrivacyApi,
 }
 
 /// How a key server behaves (the install key server, or Forge's key set), for tests of an unwell
@@ -85,6 +87,7 @@ impl State {
             jwks_fetches: 0,
             app_tokens: HashMap::new(),
             forge_bridge_bundle: None,
+            privacy: Default::default(),
         }
     }
 }

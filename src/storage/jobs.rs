@@ -16,6 +16,8 @@ pub enum Job {
     Retention,
     /// Erasing previous unlock secrets whose overlap window has closed.
     ForgetPreviousSecrets,
+    /// Reporting stored accountIds to Atlassian and erasing closed accounts.
+    ReportPersonalData,
 }
 
 impl Job {
@@ -27,6 +29,7 @@ impl Job {
             Self::PrunePasswordFailures => 1,
             Self::Retention => 2,
             Self::ForgetPreviousSecrets => 3,
+            Self::ReportPersonalData => 6,
         }
     }
 }
@@ -50,6 +53,30 @@ pub async fn exclusively<T>(
     let done = work(&mut transaction).await?;
     transaction.commit().await?;
     Ok(Some(done))
+}
+
+/// Run `work` on a connection of its own that holds the job's lock for its session, unless
+/// another instance holds it (then `None`). For a job that calls out and commits as it goes: its
+/// writes are not held back in one long transaction. The connection is closed afterwards, never
+/// returned to the pool, so the lock ends with it even if `work` is cancelled.
+pub async fn exclusively_in_session<T>(
+    pool: &PgPool,
+    job: Job,
+    work: impl AsyncFnOnce(&mut PgConnection) -> T,
+) -> Result<Option<T>, sqlx::Error> {
+    let mut connection = pool.acquire().await?.detach();
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(job.lock_key())
+        .fetch_one(&mut connection)
+        .await?;
+    let done = if locked {
+        Some(work(&mut connection).await)
+    } else {
+        None
+    };
+    // Closing the session releases the lock; a failure to close says goodbye less politely.
+    let _ = sqlx::Connection::close(connection).await;
+    Ok(done)
 }
 
 /// Run `run` (a job that counts what it did) at start and then every `period`, for as long as

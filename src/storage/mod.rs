@@ -7,6 +7,7 @@ pub mod forge_tenants;
 pub mod installations;
 pub mod jobs;
 pub mod password_failures;
+pub mod personal_data;
 pub mod reader_cache;
 pub mod retention;
 pub mod share_overview;

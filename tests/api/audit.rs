@@ -503,32 +503,6 @@ async fn the_csv_export_has_a_header_quotes_its_cells_and_defuses_formulas() {
     }
 }
 
-/// Every table and column (but binary ones) holding `needle` as text: `table.column`.
-async fn columns_holding(app: &TestApp, needle: &str) -> Vec<String> {
-    let columns: Vec<(String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text FROM information_schema.columns
-         WHERE table_schema = 'public' AND data_type <> 'bytea'",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    let mut found = Vec::new();
-    for (table, column) in columns {
-        let sql = format!(
-            "SELECT count(*) FROM \"{table}\" WHERE strpos(lower(\"{column}\"::text), lower($1)) > 0"
-        );
-        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(needle)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        if count > 0 {
-            found.push(format!("{table}.{column}"));
-        }
-    }
-    found
-}
-
 #[tokio::test]
 async fn no_secret_the_test_used_is_in_the_log_or_any_other_table() {
     let app = spawn_app().await;
@@ -611,7 +585,7 @@ async fn no_secret_the_test_used_is_in_the_log_or_any_other_table() {
         assert!(!csv.contains(secret.as_str()), "the CSV holds a secret");
         // The key without its prefix, and the hex in upper case, are not there either.
         let bare = secret.strip_prefix("psk_").unwrap_or(secret);
-        let found = columns_holding(&app, bare).await;
+        let found = app.columns_holding(bare).await;
         assert!(found.is_empty(), "a secret is stored as text in {found:?}");
     }
 }
@@ -748,6 +722,6 @@ async fn overlaps_and_public_unlock_keys_are_recorded_without_key_material() {
         ]
     );
     let private_d = key.private_jwk()["d"].as_str().unwrap().to_owned();
-    let found = columns_holding(&app, &private_d).await;
+    let found = app.columns_holding(&private_d).await;
     assert!(found.is_empty(), "the private key is stored in {found:?}");
 }

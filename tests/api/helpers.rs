@@ -74,6 +74,7 @@ async fn spawn(bind: &str, configure: impl FnOnce(&mut Settings, &Sandbox)) -> T
     settings.host_allowlist = pageshare::connect::allowlist::HostAllowlist::parse("127.0.0.1");
     settings.all_js_url = sandbox.all_js_url();
     settings.media_hosts = sandbox.media_hosts();
+    settings.personal_data_url = sandbox.personal_data_url();
     settings.forge = Some(pageshare::config::ForgeSettings {
         app_id: pageshare::forge::ids::AppId::parse(pageshare::sandbox::FORGE_APP_ID).unwrap(),
         jwks_url: sandbox.forge_jwks_url(),
@@ -286,6 +287,32 @@ impl TestApp {
             .fetch_one(&self.pool)
             .await
             .unwrap()
+    }
+
+    /// Every table and column (but binary ones) holding `needle` as text: `table.column`.
+    pub async fn columns_holding(&self, needle: &str) -> Vec<String> {
+        let columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = 'public' AND data_type <> 'bytea'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        let mut found = Vec::new();
+        for (table, column) in columns {
+            let sql = format!(
+                "SELECT count(*) FROM \"{table}\" WHERE strpos(lower(\"{column}\"::text), lower($1)) > 0"
+            );
+            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(needle)
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+            if count > 0 {
+                found.push(format!("{table}.{column}"));
+            }
+        }
+        found
     }
 
     /// How many shares are stored, of every tenant.

@@ -20,6 +20,7 @@ mod logs;
 mod metrics;
 mod migrations;
 mod page_trees;
+mod personal_data;
 mod proxy;
 mod rate_limits;
 mod retention;
