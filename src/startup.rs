@@ -147,6 +147,14 @@ impl Application {
             ),
             None => None,
         };
+        // The personal data job's session lock needs a direct connection, as the listener does.
+        let lock_options = match &listen_options {
+            Some(options) => options.clone(),
+            None => settings
+                .database_url
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .context("DATABASE_URL")?,
+        };
         tokio::spawn(reader_cache::keep_listening(
             pool.clone(),
             listen_options,
@@ -191,6 +199,7 @@ impl Application {
         });
         tokio::spawn(crate::personal_data::keep_reporting(
             state.clone().into_inner(),
+            lock_options,
         ));
         let https = state.settings.base_url.starts_with("https://");
         let routes = app_routes(state.settings.base_path(), state.settings.forge.is_some());

@@ -51,9 +51,23 @@ impl fmt::Display for ContentId {
 #[sqlx(transparent)]
 pub struct AccountId(String);
 
+/// What an erased accountId becomes everywhere (`docs/OPERATIONS.md#personal-data-reporting`).
+pub const ERASED_ACCOUNT: &str = "closed-account";
+/// The audit log's actor when Pageshare acts on its own (revoking the API keys of a closed
+/// account).
+pub const PAGESHARE_ACTOR: &str = "pageshare";
+
 impl AccountId {
+    /// An accountId as a token names it: printable, at most 128 characters, and none of the
+    /// names Pageshare writes in its place ([`ERASED_ACCOUNT`], [`PAGESHARE_ACTOR`], an API key's
+    /// `apikey:…`), so no caller is taken for them.
     pub fn parse(raw: &str) -> Option<Self> {
-        let ok = !raw.is_empty() && raw.len() <= 128 && !raw.chars().any(char::is_control);
+        let ok = !raw.is_empty()
+            && raw.len() <= 128
+            && !raw.chars().any(char::is_control)
+            && raw != ERASED_ACCOUNT
+            && raw != PAGESHARE_ACTOR
+            && !raw.starts_with("apikey:");
         ok.then(|| Self(raw.to_owned()))
     }
 
@@ -110,7 +124,15 @@ mod tests {
         ] {
             assert!(AccountId::parse(good).is_some(), "{good}");
         }
-        for bad in ["", "a\u{0}b", "line\nbreak", &"a".repeat(129)] {
+        let reserved = [
+            ERASED_ACCOUNT,
+            PAGESHARE_ACTOR,
+            "apikey:0f8fad5b-d9cb-469f-a165-70867728950e",
+        ];
+        for bad in ["", "a\u{0}b", "line\nbreak", &"a".repeat(129)]
+            .into_iter()
+            .chain(reserved)
+        {
             assert!(AccountId::parse(bad).is_none(), "{bad:?}");
         }
     }

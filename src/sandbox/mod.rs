@@ -130,9 +130,18 @@ impl Sandbox {
         self.lock().privacy.reports.clone()
     }
 
-    /// Personal data reports answered `429` so far.
-    pub fn rate_limited_reports(&self) -> usize {
-        self.lock().privacy.rate_limited
+    /// When the personal data reports answered `429` arrived, and when the accepted ones did.
+    pub fn personal_data_report_times(&self) -> (Vec<std::time::Instant>, Vec<std::time::Instant>) {
+        let state = self.lock();
+        (
+            state.privacy.rate_limited_at.clone(),
+            state.privacy.report_times.clone(),
+        )
+    }
+
+    /// Personal data reports answered with a hostile answer so far.
+    pub fn hostile_report_answers(&self) -> usize {
+        self.lock().privacy.hostile_answers
     }
 
     pub fn media_url(&self) -> url::Url {

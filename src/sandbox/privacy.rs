@@ -5,6 +5,7 @@
 //! and updated accounts, `429` with `Retry-After` when told to; `Cycle-Period: 7` always.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -30,8 +31,12 @@ pub(crate) struct PrivacyApi {
     pub retry_after: u64,
     /// Accepted reports: who reported (the site's name) and the accounts, in order.
     pub reports: Vec<(String, Vec<String>)>,
-    /// Requests refused with `429`.
-    pub rate_limited: usize,
+    /// When each accepted report arrived, in the same order.
+    pub report_times: Vec<Instant>,
+    /// When each request refused with `429` arrived.
+    pub rate_limited_at: Vec<Instant>,
+    /// Requests answered with a [`HostileReportAnswer`].
+    pub hostile_answers: usize,
     /// When set, every report is answered this way instead (after the credentials are checked).
     pub hostile: Option<HostileReportAnswer>,
 }
@@ -100,11 +105,12 @@ async fn report_accounts(
     let evil = format!("{}/evil/report-accounts", state.host_url);
     let api = &mut state.privacy;
     if let Some(hostile) = api.hostile {
+        api.hostile_answers += 1;
         return hostile_answer(hostile, &report, &evil);
     }
     if api.rate_limit_next > 0 {
         api.rate_limit_next -= 1;
-        api.rate_limited += 1;
+        api.rate_limited_at.push(Instant::now());
         return HttpResponse::TooManyRequests()
             .insert_header(("Retry-After", api.retry_after.to_string()))
             .finish();
@@ -124,6 +130,7 @@ async fn report_accounts(
         })
         .collect();
     api.reports.push((reporter, ids));
+    api.report_times.push(Instant::now());
     let mut answer = if statuses.is_empty() {
         HttpResponse::NoContent()
     } else {

@@ -1,11 +1,14 @@
 //! Periodic jobs: every instance runs each on its own timer, and a Postgres advisory lock per
 //! job makes one instance at a time do the work, so N instances do each job once per period
-//! (`docs/OPERATIONS.md`). The lock is a transaction's (`pg_try_advisory_xact_lock`): it is
-//! released at commit or rollback, or when the connection dies, and never outlives the work.
+//! (`docs/OPERATIONS.md`). Most jobs take a transaction's lock (`pg_try_advisory_xact_lock`,
+//! [`exclusively`]): it is released at commit or rollback, or when the connection dies. A job
+//! that calls out and commits as it goes takes a session's lock on a connection of its own
+//! ([`exclusively_in_session`]), closed when the work ends. Neither outlives the work.
 
 use std::time::Duration;
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection, PgPool};
 
 /// A periodic job, by the advisory lock it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,27 +58,25 @@ pub async fn exclusively<T>(
     Ok(Some(done))
 }
 
-/// Run `work` on a connection of its own that holds the job's lock for its session, unless
-/// another instance holds it (then `None`). For a job that calls out and commits as it goes: its
-/// writes are not held back in one long transaction. The connection is closed afterwards, never
-/// returned to the pool, so the lock ends with it even if `work` is cancelled.
+/// Run `work` while a connection of its own, opened with `database` (a direct connection, not
+/// through a transaction-mode pooler, which would not end the session), holds the job's lock
+/// for its session; unless another instance holds it (then `None`). For a job that calls out and
+/// commits as it goes, through the pool: its writes are not held back in one long transaction.
+/// The connection is closed afterwards, and dropped if `work` is cancelled: either way the
+/// session, and with it the lock, ends.
 pub async fn exclusively_in_session<T>(
-    pool: &PgPool,
+    database: &PgConnectOptions,
     job: Job,
-    work: impl AsyncFnOnce(&mut PgConnection) -> T,
+    work: impl AsyncFnOnce() -> T,
 ) -> Result<Option<T>, sqlx::Error> {
-    let mut connection = pool.acquire().await?.detach();
+    let mut connection = PgConnection::connect_with(database).await?;
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(job.lock_key())
         .fetch_one(&mut connection)
         .await?;
-    let done = if locked {
-        Some(work(&mut connection).await)
-    } else {
-        None
-    };
-    // Closing the session releases the lock; a failure to close says goodbye less politely.
-    let _ = sqlx::Connection::close(connection).await;
+    let done = if locked { Some(work().await) } else { None };
+    // Closing the session releases the lock; a failed goodbye ends the session all the same.
+    let _ = connection.close().await;
     Ok(done)
 }
 

@@ -7,12 +7,18 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use pageshare::sandbox::{CLOSED_TEST_ACCOUNT, HostileReportAnswer};
-use pageshare::storage::personal_data::ERASED;
+use pageshare::storage::jobs::Job;
+use pageshare::storage::personal_data::{ERASED, PAGESHARE_ACTOR};
 use reqwest::Method;
 use serde_json::json;
+use sqlx::Connection;
 
 use crate::api_keys::{ADMIN, new_key, site_with_admin, text, with_key};
 use crate::helpers::{EDITOR, PAGE_ID, TestApp, page_shares_path, spawn_app_with};
+use crate::test_keys::TestKey;
+
+/// An account only the audit log names.
+const ADMIN_IN_THE_LOG_ONLY: &str = "557058:former-admin";
 
 /// How often the job runs in these tests (daily in production).
 const EVERY: Duration = Duration::from_millis(200);
@@ -47,6 +53,38 @@ async fn until_reported(app: &TestApp, accounts: &[&str]) {
     );
 }
 
+/// A session holding the job's lock, as a running instance would: no run starts until it is
+/// closed.
+async fn hold_the_jobs_lock(app: &TestApp) -> sqlx::PgConnection {
+    let mut holder = sqlx::PgConnection::connect(&app.settings.database_url)
+        .await
+        .unwrap();
+    // Waits for a run in progress (the instance's start-up run) to end.
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(Job::ReportPersonalData.lock_key())
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    holder
+}
+
+/// Wait (up to 10 s) until `account`'s report is recorded (its batch answered and acted on).
+async fn until_marked(app: &TestApp, account: &str) {
+    for _ in 0..100 {
+        let marked: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM personal_data_report WHERE account_id = $1")
+                .bind(account)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        if marked == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{account}'s report was not recorded");
+}
+
 /// A share of the sample page created by `user` (who must edit it).
 async fn share_by(app: &TestApp, site: &pageshare::sandbox::Site, user: &str) -> String {
     let response = app
@@ -60,11 +98,32 @@ async fn share_by(app: &TestApp, site: &pageshare::sandbox::Site, user: &str) ->
 #[tokio::test]
 async fn a_closed_account_is_erased_from_every_table_and_others_are_kept() {
     let app = reporting_app().await;
+    // No run until everything is in place (a run in between would report ADMIN still open).
+    let holder = hold_the_jobs_lock(&app).await;
     let site = site_with_admin(&app, "acme").await;
     // ADMIN creates a share (share creator and audit actor) and an API key (its creator).
     let admins_share = share_by(&app, &site, ADMIN).await;
     let key = new_key(&app, &site, &["shares:read"]).await;
     let editors_share = share_by(&app, &site, EDITOR).await;
+    // ADMIN registers a public unlock key (its creator); another account is only in the log.
+    let added = app
+        .api(
+            &site,
+            ADMIN,
+            Method::POST,
+            &format!("/api/shares/{admins_share}/unlock-keys"),
+            Some(json!({"jwk": TestKey::ed25519().public_jwk()})),
+        )
+        .await;
+    assert_eq!(added.status(), 201);
+    sqlx::query(
+        "INSERT INTO audit_entry (client_key, actor, action, detail)
+         SELECT client_key, $1, 'share.changed', '' FROM installation",
+    )
+    .bind(ADMIN_IN_THE_LOG_ONLY)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(
         with_key(&app, &text(&key), Method::GET, &page_shares_path(), None)
             .await
@@ -72,16 +131,27 @@ async fn a_closed_account_is_erased_from_every_table_and_others_are_kept() {
         200
     );
     app.sandbox.close_account(ADMIN);
+    app.sandbox.close_account(ADMIN_IN_THE_LOG_ONLY);
+    // Before: the account is in each of the four places accountIds are kept.
+    let mut before = app.columns_holding(ADMIN).await;
+    before.sort();
+    assert_eq!(
+        before,
+        [
+            "api_key.created_by",
+            "audit_entry.actor",
+            "share_unlock_key.created_by",
+            "shared_page.created_by",
+        ]
+    );
+    holder.close().await.unwrap();
 
-    until_reported(&app, &[ADMIN, EDITOR]).await;
-    // The erasure follows the answer in the same run; give it a moment to commit.
-    for _ in 0..50 {
-        if app.columns_holding(ADMIN).await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    until_reported(&app, &[ADMIN, EDITOR, ADMIN_IN_THE_LOG_ONLY]).await;
+    // Erased before the batch is marked reported: once marked, it is gone.
+    until_marked(&app, EDITOR).await;
+    for closed in [ADMIN, ADMIN_IN_THE_LOG_ONLY] {
+        assert_eq!(app.columns_holding(closed).await, Vec::<String>::new());
     }
-    assert_eq!(app.columns_holding(ADMIN).await, Vec::<String>::new());
 
     let creators: Vec<(String, String)> =
         sqlx::query_as("SELECT uuid::text, created_by FROM shared_page ORDER BY created_at")
@@ -111,8 +181,8 @@ async fn a_closed_account_is_erased_from_every_table_and_others_are_kept() {
             "{actor} {action}: {actors:?}"
         );
     }
-    // The key acted for the closed account: it is revoked, and the log says why.
-    assert!(actors.contains(&(ERASED.to_owned(), "api_key.revoked".to_owned())));
+    // The key acted for the closed account: it is revoked, and the log says Pageshare did it.
+    assert!(actors.contains(&(PAGESHARE_ACTOR.to_owned(), "api_key.revoked".to_owned())));
     assert_eq!(
         with_key(&app, &text(&key), Method::GET, &page_shares_path(), None)
             .await
@@ -136,10 +206,25 @@ async fn a_closed_account_is_erased_from_every_table_and_others_are_kept() {
 async fn each_account_is_reported_once_per_cycle_by_one_of_two_instances() {
     let app = reporting_app().await;
     let site = site_with_admin(&app, "acme").await;
+    // While another session holds the job's lock, no instance reports.
+    let holder = hold_the_jobs_lock(&app).await;
     app.second_instance_with(|settings| settings.personal_data_every = EVERY)
         .await;
     share_by(&app, &site, EDITOR).await;
-    share_by(&app, &site, ADMIN).await;
+    // ADMIN's key creates a share: the log's actor is the key (`apikey:…`), never reported.
+    let key = new_key(&app, &site, &["shares:write"]).await;
+    let created = with_key(
+        &app,
+        &text(&key),
+        Method::POST,
+        "/api/shares",
+        Some(json!({"contentId": PAGE_ID})),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    tokio::time::sleep(EVERY * 5).await;
+    assert_eq!(app.sandbox.personal_data_reports(), []);
+    holder.close().await.unwrap();
 
     until_reported(&app, &[EDITOR, ADMIN]).await;
     // Many more runs of both instances: the cycle (7 days) has not passed for anyone.
@@ -185,17 +270,20 @@ async fn a_rate_limited_report_is_retried_after_its_retry_after() {
     let site = app.site_with_page("acme").await;
     share_by(&app, &site, EDITOR).await;
     app.sandbox.rate_limit_reports(1, 1);
-    // Restart the job's first run by starting an instance now that the data exists.
-    let started = std::time::Instant::now();
+    // A run now that the data exists: an instance starting (the first one may be running its own
+    // start-up run too; either way one run meets the 429).
     app.second_instance().await;
 
     until_reported(&app, &[EDITOR]).await;
-    assert_eq!(app.sandbox.rate_limited_reports(), 1);
+    let (limited, reported) = app.sandbox.personal_data_report_times();
+    assert_eq!(limited.len(), 1);
+    assert_eq!(reported.len(), 1);
+    let waited = reported[0] - limited[0];
     assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "retried before Retry-After: {:?}",
-        started.elapsed()
+        waited >= Duration::from_secs(1),
+        "retried {waited:?} after the 429"
     );
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(report_counts(&app).get(EDITOR), Some(&1));
 }
 
@@ -259,20 +347,61 @@ async fn forge_sites_report_with_their_app_token_and_uninstalled_sites_through_a
         "reported with the Forge site's app token"
     );
 
-    // An account only an uninstalled tenant stores is reported through an installed one.
+    // An account only an uninstalled tenant stores is reported through an installed one. Its
+    // share is written once the tenant is uninstalled, so no run sees it installed.
     let gone = app.site_with_page("gone").await;
-    let editor_only_here = "557058:left-with-the-site";
-    app.sandbox
-        .update_site("gone", |s| s.add_editor(PAGE_ID, editor_only_here));
-    share_by(&app, &gone, editor_only_here).await;
     app.uninstall(&gone).await;
-    until_reported(&app, &[editor_only_here]).await;
+    let only_there = "557058:left-with-the-site";
+    insert_share(&app, &gone.client_key, only_there).await;
+    until_reported(&app, &[only_there]).await;
+    assert_eq!(reporter_of(&app, only_there), "forge-site");
+
+    // A tenant whose credentials ran out (the Forge site's app token expired) is passed over
+    // for the next installed tenant that stores the account.
+    let acme = app.site_with_page("acme").await;
+    let both = "557058:on-both-sites";
+    let forge_key: String = sqlx::query_scalar(
+        "SELECT client_key FROM installation WHERE forge_installation_id IS NOT NULL",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE installation SET forge_token_expires_at = now() - interval '1 minute'
+         WHERE client_key = $1",
+    )
+    .bind(&forge_key)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    insert_share(&app, &forge_key, both).await;
+    insert_share(&app, &acme.client_key, both).await;
+    until_reported(&app, &[both]).await;
+    assert_eq!(reporter_of(&app, both), "acme");
+}
+
+/// A share of the sample page by `created_by`, written straight into the database.
+async fn insert_share(app: &TestApp, client_key: &str, created_by: &str) {
+    sqlx::query(
+        "INSERT INTO shared_page (uuid, client_key, content_id, created_by, unlock_secret)
+         VALUES (gen_random_uuid(), $1, $2, $3, gen_random_bytes(32))",
+    )
+    .bind(client_key)
+    .bind(PAGE_ID)
+    .bind(created_by)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+/// The site whose credentials reported `account` (first report).
+fn reporter_of(app: &TestApp, account: &str) -> String {
     let reports = app.sandbox.personal_data_reports();
     let (reporter, _) = reports
         .iter()
-        .find(|(_, accounts)| accounts.iter().any(|a| a == editor_only_here))
+        .find(|(_, accounts)| accounts.iter().any(|a| a == account))
         .unwrap();
-    assert_eq!(reporter, "forge-site");
+    reporter.clone()
 }
 
 #[tokio::test]
@@ -290,7 +419,12 @@ async fn hostile_or_broken_answers_erase_nothing_and_leave_the_accounts_due() {
             share_by(&app, &site, EDITOR).await;
         }
         // Several runs meet the hostile answer.
+        let served = app.sandbox.hostile_report_answers();
         tokio::time::sleep(EVERY * 5).await;
+        assert!(
+            app.sandbox.hostile_report_answers() > served,
+            "{hostile:?} was answered"
+        );
         let reported: i64 = sqlx::query_scalar("SELECT count(*) FROM personal_data_report")
             .fetch_one(&app.pool)
             .await
@@ -312,4 +446,32 @@ async fn hostile_or_broken_answers_erase_nothing_and_leave_the_accounts_due() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("not erased: {:?}", app.columns_holding(EDITOR).await);
+}
+
+#[tokio::test]
+async fn the_app_token_goes_only_to_the_origin_of_forges_api() {
+    // The same sandbox under another name: another origin than PAGESHARE_FORGE_API_BASE's.
+    let app = crate::helpers::spawn_app_configured(|settings, sandbox| {
+        settings.personal_data_every = EVERY;
+        settings.personal_data_url = sandbox
+            .personal_data_url()
+            .replace("127.0.0.1", "localhost");
+    })
+    .await;
+    app.forge_site_with_page("forge-site").await;
+    let forge_only = "557058:forge-only";
+    let forge_key: String = sqlx::query_scalar(
+        "SELECT client_key FROM installation WHERE forge_installation_id IS NOT NULL",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    insert_share(&app, &forge_key, forge_only).await;
+    // A Connect site reports its own accounts there with a Connect JWT, and the Forge-only
+    // site's account through itself, the one installed tenant with credentials for that origin.
+    let acme = app.site_with_page("acme").await;
+    insert_share(&app, &acme.client_key, EDITOR).await;
+    until_reported(&app, &[EDITOR, forge_only]).await;
+    assert_eq!(reporter_of(&app, forge_only), "acme");
+    assert_eq!(reporter_of(&app, EDITOR), "acme");
 }
