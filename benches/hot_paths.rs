@@ -15,6 +15,7 @@ use pageshare::share::cookie::{
     AttachmentGrant, attachment_signature, cookie_is_valid, cookie_value,
 };
 use pageshare::share::signing::SigningKey;
+use pageshare::share::site_key::{SiteKey, Verifier};
 use pageshare::share::unlock::{UnlockCredentials, mint_unlock_token, verify_unlock};
 use pageshare::share::unlock_key::UnlockKey;
 use pageshare::share::{ShareId, UnlockSecret};
@@ -124,9 +125,8 @@ fn unlock_and_cookie(c: &mut Criterion) {
     // During an overlap both secrets are always tried: the cost of a token of either.
     let previous = UnlockSecret::generate();
     let overlap = UnlockCredentials {
-        secret: &secret,
         previous: Some(&previous),
-        keys: &[],
+        ..UnlockCredentials::from(&secret)
     };
     let with_previous = mint_unlock_token(share, &previous, NOW - 5, 60);
     c.bench_function(
@@ -138,11 +138,39 @@ fn unlock_and_cookie(c: &mut Criterion) {
         },
     );
     public_keys(c, share, &secret);
+    site_hs256_key(c, share, &secret);
     let key = SigningKey::new(&[7; 32]);
     let cookie = cookie_value(&key, share, 3, NOW + 3600);
     c.bench_function("share cookie: verification", |b| {
         b.iter(|| assert!(cookie_is_valid(&key, share, 3, black_box(&cookie), NOW)))
     });
+}
+
+/// An HS256 token naming a site's generated key among 20 (the most a site holds), verified with
+/// that key's HMAC state (keyed once, when the site's keys are cached).
+fn site_hs256_key(c: &mut Criterion, share: ShareId, secret: &UnlockSecret) {
+    let site_secret = UnlockSecret::generate();
+    let site_keys: Vec<SiteKey> = (0..20)
+        .map(|i| SiteKey {
+            kid: format!("hs256-{i:024}"),
+            space_keys: vec!["DOC".into()],
+            verifier: Verifier::secret(&site_secret),
+        })
+        .collect();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(site_keys[19].kid.clone());
+    let claims = serde_json::json!({"nbf": NOW - 5, "exp": NOW + 55, "iss": share.to_string()});
+    let signing = jsonwebtoken::EncodingKey::from_secret(site_secret.as_bytes());
+    let token = jsonwebtoken::encode(&header, &claims, &signing).unwrap();
+    let credentials = UnlockCredentials {
+        site_keys: &site_keys,
+        space_key: "DOC",
+        ..UnlockCredentials::from(secret)
+    };
+    c.bench_function(
+        "unlock jwt: verification, HS256 site key (20th of 20)",
+        |b| b.iter(|| verify_unlock(black_box(&token), share, credentials, NOW, 0).expect("valid")),
+    );
 }
 
 /// A token signed with a private key, verified with the public key its `kid` names, as the share
@@ -192,9 +220,8 @@ fn public_keys(c: &mut Criterion, share: ShareId, secret: &UnlockSecret) {
         let token = jsonwebtoken::encode(&header, &claims, &signing).unwrap();
         let keys = [key];
         let credentials = UnlockCredentials {
-            secret,
-            previous: None,
             keys: &keys,
+            ..UnlockCredentials::from(secret)
         };
         c.bench_function(
             &format!("unlock jwt: verification, {name} public key"),

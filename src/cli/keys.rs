@@ -1,5 +1,5 @@
-//! `pageshare keys reencrypt`: seal every stored Forge app token under the first key of
-//! `PAGESHARE_DATA_KEY`, so an older key can be removed from the list (`docs/OPERATIONS.md`,
+//! `pageshare keys reencrypt`: seal every stored Forge app token and generated site unlock secret
+//! under the first key of `PAGESHARE_DATA_KEY`, so an older key can be removed from the list (`docs/OPERATIONS.md`,
 //! "Rotating keys").
 
 use std::fmt::Write;
@@ -10,7 +10,8 @@ use sqlx::PgPool;
 use crate::config::{self, ConfigError, DataKeys, env_var};
 use crate::data_key::DataKey;
 use crate::db;
-use crate::storage::{app_keys, forge_tenants};
+use crate::share::site_key::{open_secret, seal_secret};
+use crate::storage::{app_keys, forge_tenants, site_unlock_keys};
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -22,6 +23,18 @@ pub struct ReencryptReport {
     pub unreadable: usize,
     /// Tokens an invocation replaced while this ran (sealed by that instance's first key).
     pub replaced_meanwhile: usize,
+    /// The generated secrets of site unlock keys.
+    pub site_unlock_secrets: SecretsReport,
+}
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretsReport {
+    /// Sealed with an older key, now sealed with the first (a key removed meanwhile not counted).
+    pub reencrypted: usize,
+    pub already_current: usize,
+    /// Open with none of the keys: such a key unlocks nothing until it is replaced.
+    pub unreadable: usize,
 }
 
 impl ReencryptReport {
@@ -46,6 +59,20 @@ impl ReencryptReport {
                 "{} token(s) open with none of the keys (nor the database's own): they are \
                  replaced at their tenant's next Forge invocation",
                 self.unreadable
+            );
+        }
+        let secrets = &self.site_unlock_secrets;
+        let _ = writeln!(
+            out,
+            "re-encrypted {} site unlock secret(s) under the first PAGESHARE_DATA_KEY; {} already were",
+            secrets.reencrypted, secrets.already_current
+        );
+        if secrets.unreadable > 0 {
+            let _ = writeln!(
+                out,
+                "{} site unlock secret(s) open with none of the keys: those keys unlock nothing; \
+                 a site admin removes them and generates new ones",
+                secrets.unreadable
             );
         }
         out
@@ -77,6 +104,27 @@ pub async fn reencrypt(pool: &PgPool, key: &DataKey) -> Result<ReencryptReport, 
                     report.reencrypted += 1;
                 } else {
                     report.replaced_meanwhile += 1;
+                }
+            }
+        }
+    }
+    report.site_unlock_secrets = reencrypt_site_secrets(pool, key).await?;
+    Ok(report)
+}
+
+async fn reencrypt_site_secrets(
+    pool: &PgPool,
+    key: &DataKey,
+) -> Result<SecretsReport, sqlx::Error> {
+    let mut report = SecretsReport::default();
+    for row in site_unlock_keys::sealed_secrets(pool).await? {
+        match open_secret(key, &row.client_key, &row.kid, &row.sealed) {
+            None => report.unreadable += 1,
+            Some((_, true)) => report.already_current += 1,
+            Some((secret, false)) => {
+                let resealed = seal_secret(key, &row.client_key, &row.kid, &secret);
+                if site_unlock_keys::reseal_secret(pool, &row, &resealed).await? {
+                    report.reencrypted += 1;
                 }
             }
         }

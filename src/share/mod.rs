@@ -7,6 +7,7 @@ pub mod origins;
 pub mod password;
 pub mod rotation;
 pub mod signing;
+pub mod site_key;
 pub mod tree;
 pub mod unlock;
 pub mod unlock_key;

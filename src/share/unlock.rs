@@ -4,12 +4,15 @@
 //! `nbf <= now < exp`; `exp - nbf <= 60`; `iss` is the share's uuid; the signature verifies with
 //! the share's unlock secret (or, during an overlap after a change, the previous one). A token
 //! whose header names the `kid` of one of the share's public unlock keys is verified with that
-//! key alone, and its `alg` must be the key's: an HS256 token naming an RSA key is refused. The
-//! token length is capped before anything is parsed.
+//! key alone, and its `alg` must be the key's: an HS256 token naming an RSA key is refused. A
+//! `kid` of no share key may name one of the site's unlock keys ([`super::site_key`]), which
+//! counts only on shares of the spaces it is limited to. The token length is capped before
+//! anything is parsed.
 
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
+use super::site_key::{SiteKey, Verifier};
 use super::unlock_key::{KeyAlg, UnlockKey};
 use super::{ShareId, UnlockSecret};
 use crate::jws::{Alg, Claim, ClaimProblem, Jws, JwsError};
@@ -32,6 +35,8 @@ pub enum UnlockError {
     AlgorithmNotAllowed,
     #[error("the unlock token names no public unlock key of this share in its `kid`")]
     UnknownKey,
+    #[error("the unlock token names a site unlock key limited to other spaces than this share's")]
+    KeyNotForThisSpace,
     #[error(
         "the unlock token's header has a `crit` parameter, which Pageshare does not understand"
     )]
@@ -94,6 +99,9 @@ pub struct UnlockCredentials<'a> {
     pub previous: Option<&'a UnlockSecret>,
     /// The share's public unlock keys.
     pub keys: &'a [UnlockKey],
+    /// Its site's unlock keys, and the space of the share (which of them count).
+    pub site_keys: &'a [SiteKey],
+    pub space_key: &'a str,
 }
 
 impl<'a> From<&'a UnlockSecret> for UnlockCredentials<'a> {
@@ -102,6 +110,8 @@ impl<'a> From<&'a UnlockSecret> for UnlockCredentials<'a> {
             secret,
             previous: None,
             keys: &[],
+            site_keys: &[],
+            space_key: "",
         }
     }
 }
@@ -115,22 +125,46 @@ fn jws_alg(alg: KeyAlg) -> Alg {
 }
 
 impl UnlockCredentials<'_> {
-    /// Whether the token's signature verifies with what its header names: the public key of its
-    /// `kid` (with that key's algorithm only), else the secret(s) with HS256. An HS256 token
-    /// whose `kid` names no public key is checked with the secret, as before keys existed.
+    /// Whether the token's signature verifies with what its header names: the share's public
+    /// key of its `kid`, else the site key of that `kid` (each with its own algorithm only), else
+    /// the secret(s) with HS256. An HS256 token whose `kid` names no key is checked with the
+    /// secret, as before keys existed.
     fn signature_matches(&self, jws: &Jws<'_>) -> Result<bool, UnlockError> {
-        let named = jws
-            .kid
-            .as_deref()
-            .and_then(|kid| self.keys.iter().find(|key| key.kid == kid));
-        match named {
-            Some(key) if jws.alg != jws_alg(key.alg) => Err(UnlockError::AlgorithmNotAllowed),
-            Some(key) => Ok(jws
-                .signature()
-                .is_some_and(|signature| key.verifies(jws.signing_input.as_bytes(), &signature))),
-            None if jws.alg == Alg::HS256 => Ok(self.hs256_matches(jws)),
-            None if jws.alg == Alg::Other => Err(UnlockError::AlgorithmNotAllowed),
-            None => Err(UnlockError::UnknownKey),
+        let Some(kid) = jws.kid.as_deref() else {
+            return self.secret_matches(jws);
+        };
+        if let Some(key) = self.keys.iter().find(|key| key.kid == kid) {
+            return Self::key_matches(key, jws);
+        }
+        let Some(site_key) = self.site_keys.iter().find(|key| key.kid == kid) else {
+            return self.secret_matches(jws);
+        };
+        if !site_key.covers(self.space_key) {
+            return Err(UnlockError::KeyNotForThisSpace);
+        }
+        match &site_key.verifier {
+            Verifier::Public(key) => Self::key_matches(key, jws),
+            Verifier::Secret(keyed) if jws.alg == Alg::HS256 => Ok(jws.hs256_matches_keyed(keyed)),
+            Verifier::Secret(_) => Err(UnlockError::AlgorithmNotAllowed),
+        }
+    }
+
+    /// A public key's verdict, with its own algorithm only.
+    fn key_matches(key: &UnlockKey, jws: &Jws<'_>) -> Result<bool, UnlockError> {
+        if jws.alg != jws_alg(key.alg) {
+            return Err(UnlockError::AlgorithmNotAllowed);
+        }
+        Ok(jws
+            .signature()
+            .is_some_and(|signature| key.verifies(jws.signing_input.as_bytes(), &signature)))
+    }
+
+    /// The share's secret(s) decide, for an HS256 token; any other names a key it does not have.
+    fn secret_matches(&self, jws: &Jws<'_>) -> Result<bool, UnlockError> {
+        match jws.alg {
+            Alg::HS256 => Ok(self.hs256_matches(jws)),
+            Alg::Other => Err(UnlockError::AlgorithmNotAllowed),
+            _ => Err(UnlockError::UnknownKey),
         }
     }
 
@@ -394,6 +428,8 @@ mod tests {
             secret: &current,
             previous: Some(&previous),
             keys: &[],
+            site_keys: &[],
+            space_key: "ENG",
         };
         let token = |secret| mint_unlock_token(share, secret, NOW, 60);
         assert_eq!(verify_unlock(&token(&current), share, both, NOW, 0), Ok(()));
@@ -433,6 +469,8 @@ mod tests {
             secret: &secret,
             previous: None,
             keys: &keys,
+            site_keys: &[],
+            space_key: "ENG",
         };
         let claims = json!({"nbf": NOW, "exp": NOW + 60, "iss": share.to_string()});
         let header = |alg, kid: &str| Header {
@@ -489,6 +527,108 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_kid_naming_a_site_key_decides_key_algorithm_and_spaces() {
+        use crate::share::site_key::{SiteKey, Verifier};
+        let share = ShareId::new();
+        let secret = UnlockSecret::generate();
+        let site_secret = UnlockSecret::generate();
+        let ed = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "site-ed",
+                         "x": b64(ed.verifying_key().as_bytes())});
+        let (_, public) = UnlockKey::from_jwk(&jwk).unwrap();
+        let site_keys = [
+            SiteKey {
+                kid: "site-hs".into(),
+                space_keys: vec![],
+                verifier: Verifier::secret(&site_secret),
+            },
+            SiteKey {
+                kid: "site-ed".into(),
+                space_keys: vec![],
+                verifier: Verifier::Public(public),
+            },
+            SiteKey {
+                kid: "ops-only".into(),
+                space_keys: vec!["OPS".into()],
+                verifier: Verifier::secret(&site_secret),
+            },
+        ];
+        let credentials = UnlockCredentials {
+            secret: &secret,
+            previous: None,
+            keys: &[],
+            site_keys: &site_keys,
+            space_key: "ENG",
+        };
+        let claims = json!({"nbf": NOW, "exp": NOW + 60, "iss": share.to_string()});
+        let hs256 = |kid: &str, key: &UnlockSecret| {
+            let header = Header {
+                kid: Some(kid.to_owned()),
+                ..Header::new(Algorithm::HS256)
+            };
+            let signing = EncodingKey::from_secret(key.as_bytes());
+            jsonwebtoken::encode(&header, &claims, &signing).unwrap()
+        };
+        let eddsa = {
+            use ed25519_dalek::pkcs8::EncodePrivateKey;
+            let header = Header {
+                kid: Some("site-ed".into()),
+                ..Header::new(Algorithm::EdDSA)
+            };
+            let der = ed.to_pkcs8_der().unwrap();
+            let signing = EncodingKey::from_ed_der(der.as_bytes());
+            jsonwebtoken::encode(&header, &claims, &signing).unwrap()
+        };
+        let cases = [
+            ("HS256 site key", hs256("site-hs", &site_secret), Ok(())),
+            (
+                "HS256 site key, the share's secret",
+                hs256("site-hs", &secret),
+                Err(UnlockError::BadSignature),
+            ),
+            ("EdDSA site key", eddsa, Ok(())),
+            (
+                "HS256 naming the EdDSA site key",
+                hs256("site-ed", &site_secret),
+                Err(UnlockError::AlgorithmNotAllowed),
+            ),
+            (
+                "a key of another space",
+                hs256("ops-only", &site_secret),
+                Err(UnlockError::KeyNotForThisSpace),
+            ),
+            (
+                "a kid of no key: the share's secret",
+                hs256("other", &secret),
+                Ok(()),
+            ),
+            (
+                "a kid of no key, the site secret",
+                hs256("other", &site_secret),
+                Err(UnlockError::BadSignature),
+            ),
+        ];
+        for (name, token, expected) in cases {
+            assert_eq!(
+                verify_unlock(&token, share, credentials, NOW, 0),
+                expected,
+                "{name}"
+            );
+        }
+        let ops = UnlockCredentials {
+            space_key: "OPS",
+            ..credentials
+        };
+        let token = hs256("ops-only", &site_secret);
+        assert_eq!(verify_unlock(&token, share, ops, NOW, 0), Ok(()));
+        assert_eq!(
+            verify_unlock(&token, ShareId::new(), ops, NOW, 0),
+            Err(UnlockError::WrongShare),
+            "a site key is held to every other rule"
+        );
     }
 
     #[test]

@@ -31,6 +31,12 @@ pub enum KeyAlg {
 }
 
 impl KeyAlg {
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::EdDSA, Self::ES256, Self::RS256]
+            .into_iter()
+            .find(|alg| alg.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EdDSA => "EdDSA",

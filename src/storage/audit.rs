@@ -32,6 +32,9 @@ pub enum Action {
     UnlockSecretRotated,
     UnlockKeyAdded,
     UnlockKeyRemoved,
+    SiteUnlockKeyAdded,
+    /// The detail says how many shares' sessions ended with it.
+    SiteUnlockKeyRemoved,
     ApiKeyCreated,
     /// The first request a key opened (recorded once, in the background).
     ApiKeyFirstUsed,
@@ -39,7 +42,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 14] = [
         Action::ShareCreated,
         Action::ShareChanged,
         Action::ShareRevoked,
@@ -49,6 +52,8 @@ impl Action {
         Action::UnlockSecretRotated,
         Action::UnlockKeyAdded,
         Action::UnlockKeyRemoved,
+        Action::SiteUnlockKeyAdded,
+        Action::SiteUnlockKeyRemoved,
         Action::ApiKeyCreated,
         Action::ApiKeyFirstUsed,
         Action::ApiKeyRevoked,
@@ -65,6 +70,8 @@ impl Action {
             Self::UnlockSecretRotated => "unlock_secret.rotated",
             Self::UnlockKeyAdded => "unlock_key.added",
             Self::UnlockKeyRemoved => "unlock_key.removed",
+            Self::SiteUnlockKeyAdded => "site_unlock_key.added",
+            Self::SiteUnlockKeyRemoved => "site_unlock_key.removed",
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyFirstUsed => "api_key.first_used",
             Self::ApiKeyRevoked => "api_key.revoked",

@@ -12,6 +12,7 @@ pub mod reader_cache;
 pub mod retention;
 pub mod share_overview;
 pub mod shares;
+pub mod site_unlock_keys;
 pub mod unlock_keys;
 
 /// What was noted within the last minute: uses written down in the background at most once a

@@ -22,6 +22,7 @@ use super::api_keys::{ApiKey, KeyHash};
 use super::installations::Installation;
 use super::shares::ReaderShare;
 use crate::share::ShareId;
+use crate::share::site_key::SiteKeys;
 use crate::tenant::ClientKey;
 
 pub const CHANNEL: &str = "pageshare_share_changed";
@@ -40,6 +41,8 @@ pub struct ReaderCache {
     installations: moka::sync::Cache<String, Arc<Installation>>,
     /// API keys by hash (revoked and expired ones too: the caller checks).
     api_keys: moka::sync::Cache<KeyHash, Arc<ApiKey>>,
+    /// A site's unlock keys by client key.
+    site_keys: moka::sync::Cache<String, Arc<SiteKeys>>,
     /// Forge installation id → client key; checked against the installation on every use.
     forge_tenants: moka::sync::Cache<String, Arc<str>>,
     /// Bumped by every invalidation: a row read before one is not cached after it.
@@ -62,6 +65,10 @@ impl ReaderCache {
                 .max_capacity(capacity)
                 .build(),
             api_keys: moka::sync::Cache::builder()
+                .time_to_live(ttl)
+                .max_capacity(capacity)
+                .build(),
+            site_keys: moka::sync::Cache::builder()
                 .time_to_live(ttl)
                 .max_capacity(capacity)
                 .build(),
@@ -149,6 +156,36 @@ impl ReaderCache {
         key
     }
 
+    pub fn site_keys(&self, client_key: &str) -> Option<Arc<SiteKeys>> {
+        if !self.is_trusted() {
+            return None;
+        }
+        self.site_keys.get(client_key)
+    }
+
+    /// Keep the site keys of `client_key` unless something was invalidated since `read_at`.
+    pub fn insert_site_keys(
+        &self,
+        client_key: &str,
+        keys: SiteKeys,
+        read_at: u64,
+    ) -> Arc<SiteKeys> {
+        let keys = Arc::new(keys);
+        if self.is_trusted() && self.generation() == read_at {
+            self.site_keys.insert(client_key.to_owned(), keys.clone());
+            if self.generation() != read_at {
+                self.site_keys.invalidate(client_key);
+            }
+        }
+        keys
+    }
+
+    /// Evict one site's unlock keys.
+    pub fn invalidate_site_keys(&self, client_key: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.site_keys.invalidate(client_key);
+    }
+
     /// Evict every API key (one was revoked somewhere).
     pub fn invalidate_api_keys(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -166,6 +203,7 @@ impl ReaderCache {
         self.entries.invalidate_all();
         self.installations.invalidate_all();
         self.api_keys.invalidate_all();
+        self.site_keys.invalidate_all();
     }
 
     /// The listener heard everything committed before `sent_at`.
@@ -197,11 +235,14 @@ impl ReaderCache {
         self.installations.invalidate(client_key);
     }
 
-    /// A share's uuid evicts that share, `tenant:{client_key}` that tenant, `api-keys` every API
-    /// key; anything else (`*`) evicts all.
+    /// A share's uuid evicts that share, `tenant:{client_key}` that tenant, `site-keys:{client_key}`
+    /// that site's unlock keys, `api-keys` every API key; anything else (`*`) evicts all.
     fn apply(&self, payload: &str) {
         if payload == "api-keys" {
             return self.invalidate_api_keys();
+        }
+        if let Some(client_key) = payload.strip_prefix("site-keys:") {
+            return self.invalidate_site_keys(client_key);
         }
         if let Some(client_key) = payload.strip_prefix("tenant:") {
             return self.invalidate_tenant(client_key);
@@ -320,6 +361,7 @@ mod tests {
         ReaderShare {
             id,
             content_id: crate::confluence::ids::ContentId::parse("1").unwrap(),
+            space_key: "ENG".into(),
             title: "t".into(),
             password_version: 0,
             password_protected: false,
@@ -379,8 +421,17 @@ mod tests {
             "the tenant is evicted"
         );
         assert!(cache.get(b).is_some(), "its shares are not");
+        cache.insert_site_keys("acme", SiteKeys::default(), cache.generation());
+        cache.insert_site_keys("globex", SiteKeys::default(), cache.generation());
+        cache.apply("site-keys:acme");
+        assert!(
+            cache.site_keys("acme").is_none(),
+            "that site's keys are evicted"
+        );
+        assert!(cache.site_keys("globex").is_some() && cache.get(b).is_some());
         cache.apply("*");
         assert!(cache.get(b).is_none());
+        assert!(cache.site_keys("globex").is_none());
         cache.insert(row(a), cache.generation());
         cache.distrust();
         assert!(

@@ -9,6 +9,7 @@ use crate::confluence::ids::{AccountId, ContentId};
 use crate::share::origins::FrameAncestor;
 use crate::share::password::PasswordHash;
 use crate::share::rotation::GracePeriod;
+use crate::share::site_key::SiteKey;
 use crate::share::unlock::UnlockCredentials;
 use crate::share::unlock_key::{StoredKey, UnlockKey};
 use crate::share::{ShareId, UnlockSecret};
@@ -247,6 +248,8 @@ pub struct ReaderShare {
     #[sqlx(rename = "uuid")]
     pub id: ShareId,
     pub content_id: ContentId,
+    /// Its space: which of the site's unlock keys count for it.
+    pub space_key: String,
     pub title: String,
     pub password_version: i32,
     pub password_protected: bool,
@@ -289,8 +292,13 @@ impl From<sqlx::types::Json<Vec<StoredKey>>> for UnlockKeys {
 
 impl ReaderShare {
     /// What may sign the share's unlock tokens at `now`: its secret, and the previous one while
-    /// its overlap window is open (until `previous_secret_expires_at`, excluded).
-    pub fn unlock_credentials(&self, now: DateTime<Utc>) -> UnlockCredentials<'_> {
+    /// its overlap window is open (until `previous_secret_expires_at`, excluded), its public
+    /// keys, and its site's `site_keys`.
+    pub fn unlock_credentials<'a>(
+        &'a self,
+        now: DateTime<Utc>,
+        site_keys: &'a [SiteKey],
+    ) -> UnlockCredentials<'a> {
         let previous = self
             .previous_unlock_secret
             .as_ref()
@@ -299,6 +307,8 @@ impl ReaderShare {
             secret: &self.unlock_secret,
             previous,
             keys: &self.unlock_keys.0,
+            site_keys,
+            space_key: &self.space_key,
         }
     }
 
@@ -317,7 +327,7 @@ pub async fn find_for_reader(
     id: ShareId,
 ) -> Result<Option<ReaderShare>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT uuid, content_id, title, password_version,
+        "SELECT uuid, content_id, space_key, title, password_version,
                 password_hash IS NOT NULL AS password_protected, expires_at, frame_ancestors,
                 revoked_at IS NOT NULL AS revoked, unlock_secret, previous_unlock_secret,
                 previous_secret_expires_at, client_key, include_children,
@@ -364,6 +374,7 @@ mod tests {
         let share = ReaderShare {
             id: ShareId::new(),
             content_id: ContentId::parse("1").unwrap(),
+            space_key: "ENG".into(),
             title: "t".into(),
             password_version: 0,
             password_protected: false,
@@ -394,7 +405,7 @@ mod tests {
             ("T + 1 s", end + second, false),
         ];
         for (name, now, expected) in cases {
-            let credentials = share.unlock_credentials(now);
+            let credentials = share.unlock_credentials(now, &[]);
             assert_eq!(credentials.previous.is_some(), expected, "{name}");
             assert_eq!(credentials.secret, &share.unlock_secret, "{name}");
         }

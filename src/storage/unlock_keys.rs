@@ -23,7 +23,7 @@ pub struct KeyListing {
 /// What adding a key came to.
 pub enum Added {
     Key(KeyListing),
-    /// The share already has a key of this `kid`.
+    /// The share already has a key of this `kid`, or its site does.
     Duplicate,
     /// The share holds [`MAX_KEYS_PER_SHARE`] keys already.
     Full,
@@ -39,7 +39,8 @@ pub async fn list(pool: &PgPool, share: ShareId) -> Result<Vec<KeyListing>, sqlx
     .await
 }
 
-/// Add `key` to `share`, unless its `kid` is taken or the share is full. Call it in a
+/// Add `key` to `share`, unless its `kid` is taken (by a key of the share or of its site) or the
+/// share is full. Call it in a
 /// transaction: it holds the share's row, so concurrent adds cannot pass the limit together.
 pub async fn add(
     transaction: &mut PgConnection,
@@ -52,8 +53,11 @@ pub async fn add(
         .execute(&mut *transaction)
         .await?;
     let (count, taken): (i64, bool) = sqlx::query_as(
-        "SELECT count(*), coalesce(bool_or(kid = $2), false) FROM share_unlock_key
-         WHERE share_uuid = $1",
+        "SELECT count(*),
+                coalesce(bool_or(kid = $2), false)
+                OR EXISTS (SELECT 1 FROM site_unlock_key k JOIN shared_page s ON s.client_key = k.client_key
+                           WHERE s.uuid = $1 AND k.kid = $2)
+         FROM share_unlock_key WHERE share_uuid = $1",
     )
     .bind(share)
     .bind(&key.kid)

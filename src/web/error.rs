@@ -40,6 +40,7 @@ pub enum Missing {
     Share,
     ApiKey,
     UnlockKey,
+    SiteUnlockKey,
     /// A share page a reader opened (unknown or revoked).
     SharedPage,
     File,
@@ -122,9 +123,13 @@ pub enum AppError {
     #[error("This share is revoked; create a new one.")]
     ShareRevoked,
     #[error(
-        "This share already has an unlock key of this kid; remove it first, or give the new key another kid."
+        "An unlock key of this kid already exists (on this share, or among the site's unlock keys); remove it first, or give the new key another kid."
     )]
     UnlockKeyExists,
+    #[error(
+        "An unlock key of this kid already exists (among the site's unlock keys, or on one of its shares); remove it first, or give the new key another kid."
+    )]
+    SiteUnlockKeyExists,
     #[error("{}", gone_message(*.0))]
     Gone(Gone),
     #[error("The body is larger than {0} bytes.")]
@@ -160,6 +165,7 @@ fn missing_message(missing: Missing) -> &'static str {
         Missing::Share => "No such share.",
         Missing::ApiKey => "No such API key.",
         Missing::UnlockKey => "This share has no unlock key of this kid.",
+        Missing::SiteUnlockKey => "This site has no unlock key of this kid.",
         Missing::SharedPage => {
             "This link does not lead to a shared page. Check the address, or ask the person who shared it."
         }
@@ -215,7 +221,9 @@ impl AppError {
             | FormExpired
             | FileLinkExpired => StatusCode::FORBIDDEN,
             NotFound(_) | NotInConfluence => StatusCode::NOT_FOUND,
-            ShareRevoked | TenantConflict | UnlockKeyExists => StatusCode::CONFLICT,
+            ShareRevoked | TenantConflict | UnlockKeyExists | SiteUnlockKeyExists => {
+                StatusCode::CONFLICT
+            }
             Gone(_) => StatusCode::GONE,
             BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -254,7 +262,7 @@ impl AppError {
             NotFound(_) => "not_found",
             NotInConfluence => "not_in_confluence",
             ShareRevoked => "share_revoked",
-            UnlockKeyExists => "unlock_key_exists",
+            UnlockKeyExists | SiteUnlockKeyExists => "unlock_key_exists",
             Gone(_) => "gone",
             BodyTooLarge(_) => "body_too_large",
             UnsupportedMediaType => "unsupported_media_type",

@@ -12,11 +12,13 @@ use crate::forge::keys::ForgeKeys;
 use crate::metrics::{Cache, Metrics};
 use crate::share::content_cache::ContentCache;
 use crate::share::signing::SigningKey;
+use crate::share::site_key::SiteKeys;
 use crate::share::tree::PageTree;
 use crate::storage::api_keys::{ApiKey, KeyHash, UsageLog};
 use crate::storage::forge_tenants::SeenLog;
 use crate::storage::installations::{Installation, VerificationLog};
 use crate::storage::reader_cache::ReaderCache;
+use crate::storage::site_unlock_keys;
 
 pub struct AppState {
     pub settings: Settings,
@@ -71,6 +73,18 @@ impl AppState {
 }
 
 impl AppState {
+    /// The unlock keys of the site `client_key`, ready to verify; from memory when the change
+    /// listener vouches for them.
+    pub async fn site_keys(&self, client_key: &str) -> Result<Arc<SiteKeys>, sqlx::Error> {
+        if let Some(known) = self.readers.site_keys(client_key) {
+            return Ok(known);
+        }
+        let read_at = self.readers.generation();
+        let rows = site_unlock_keys::for_reader(&self.pool, client_key).await?;
+        let keys = site_unlock_keys::ready(rows, &self.data_key, client_key);
+        Ok(self.readers.insert_site_keys(client_key, keys, read_at))
+    }
+
     pub fn count_lookup(&self, cache: Cache, hit: bool) {
         if let Some(metrics) = &self.metrics {
             metrics.cache_lookup(cache, hit);

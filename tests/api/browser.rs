@@ -569,3 +569,74 @@ async fn share_panel_creates_protects_rotates_the_secret_and_revokes_in_chromium
     let refusal = seen["outsiderText"].as_str().unwrap();
     assert!(refusal.contains("Site administrators only"), "{refusal}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_unlock_keys_are_added_generated_and_removed_on_the_admin_page_in_chromium() {
+    use crate::api_keys::{ADMIN, site_with_admin};
+    let app = spawn_app().await;
+    let site = site_with_admin(&app, "acme").await;
+    let share = app.protected_share(&site).await;
+    let key = TestKey::p256();
+    let seen = run_browser_script(
+        "admin_site_keys.mjs",
+        json!({
+            "hostPage": format!("{}/dev/{}/frame", site.host_url(), site.name),
+            "adminUrl": app.sandbox.iframe_url(&app.target, &site, "/connect/admin", ADMIN),
+            "origin": app.address,
+            "siteOrigin": site.host_url(),
+            "privateJwk": key.private_jwk(),
+            "jwk": key.public_jwk(),
+        }),
+    )
+    .await;
+    assert_eq!(seen["problems"], json!([]), "{seen}");
+    let refused = seen["privateRefused"].as_str().unwrap();
+    assert!(
+        refused.contains("private key") && refused.contains("\"d\""),
+        "{refused}"
+    );
+    // The private key never left the browser: the page sent the public key and the request to
+    // generate, nothing else.
+    let sent = seen["sent"].as_array().unwrap();
+    assert_eq!(sent.len(), 2, "{seen}");
+    assert!(!sent[0].as_str().unwrap().contains("\"d\""), "{seen}");
+    assert!(sent[1].as_str().unwrap().contains("\"generate\":\"HS256\""));
+    assert_eq!(seen["errorHiddenAfterAdd"], true);
+    let public_kid = seen["publicRow"][0].as_str().unwrap();
+    assert_eq!(public_kid.len(), 43, "the thumbprint: {seen}");
+    assert_eq!(seen["publicRow"][1], "ES256");
+    assert_eq!(seen["publicRow"][2], "ENG, OPS");
+    assert!(seen["publicRow"][3].as_str().unwrap().ends_with(ADMIN));
+    let generated_kid = seen["generatedRow"][0].as_str().unwrap();
+    assert!(generated_kid.starts_with("hs256-"), "{seen}");
+    assert_eq!(seen["generatedRow"][1], "HS256");
+    assert_eq!(seen["generatedRow"][2], "All spaces");
+    let secret = seen["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 64);
+    assert_eq!(seen["copied"], secret, "Copy copies the secret");
+    assert_eq!(seen["rowsAfterReload"], 2);
+    assert_eq!(seen["secretInPageAfterReload"], false);
+    assert_eq!(seen["secretShownAfterReload"], false);
+    assert_eq!(seen["rowsAfterRemove"], 1);
+    assert_eq!(seen["remainingAlg"], "HS256");
+    let stored: Vec<String> = sqlx::query_scalar("SELECT kid FROM site_unlock_key")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, [generated_kid]);
+    // The snippet the page showed, run for real, prints a link its key unlocks.
+    let snippet = seen["snippet"].as_str().unwrap();
+    assert!(snippet.contains(generated_kid), "{snippet}");
+    let printed = std::process::Command::new("node")
+        .args(["-e", snippet, &share.url])
+        .env("PAGESHARE_SITE_SECRET", secret)
+        .output()
+        .expect("node runs");
+    assert!(printed.status.success(), "{printed:?}");
+    let link = String::from_utf8(printed.stdout).unwrap();
+    assert!(
+        link.starts_with(&format!("{}?unlock=", share.url)),
+        "{link}"
+    );
+    assert_eq!(app.read_share(link.trim(), None).await.status(), 200);
+}

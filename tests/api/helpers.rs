@@ -161,6 +161,27 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Transactions the test's database has committed (every statement outside one is one),
+    /// once Postgres has published them: it does so at most once a second.
+    pub async fn committed_transactions(&self) -> i64 {
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        sqlx::query_scalar(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+
+    /// The transactions committed while `url` was read `reads` times (each answered 200).
+    pub async fn transactions_while_reading(&self, url: &str, reads: usize) -> i64 {
+        let before = self.committed_transactions().await;
+        for _ in 0..reads {
+            assert_eq!(self.read_share(url, None).await.status(), 200);
+        }
+        self.committed_transactions().await - before
+    }
+
     /// Where the test databases' server listens.
     pub fn database_server(&self) -> std::net::SocketAddr {
         let url = url::Url::parse(&self.database_url).expect("a database URL");

@@ -194,3 +194,75 @@ async fn reencrypt_needs_a_data_key_and_an_existing_database_and_creates_none() 
         );
     }
 }
+
+#[tokio::test]
+async fn reencrypt_moves_generated_site_unlock_secrets_to_the_first_data_key_too() {
+    use crate::api_keys::{ADMIN, site_with_admin};
+    let app = spawn_app_with(|s| s.data_key = Some(DataKeys(vec![OLD]))).await;
+    let site = site_with_admin(&app, "acme").await;
+    let share = app.protected_share(&site).await;
+    let generated: Value = app
+        .api(
+            &site,
+            ADMIN,
+            reqwest::Method::POST,
+            "/api/admin/unlock-keys",
+            Some(json!({"generate": "HS256"})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = hex::decode(generated["secret"].as_str().unwrap()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header {
+            kid: Some(generated["kid"].as_str().unwrap().to_owned()),
+            ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
+        },
+        &json!({"nbf": now, "exp": now + 60, "iss": share.id.to_string()}),
+        &jsonwebtoken::EncodingKey::from_secret(&secret),
+    )
+    .unwrap();
+    let new_only = app
+        .second_instance_with(|s| s.data_key = Some(DataKeys(vec![NEW])))
+        .await;
+    let url = format!("{new_only}/content/{}?unlock={token}", share.id);
+    assert_eq!(
+        app.read_share(&url, None).await.status(),
+        401,
+        "before the move, an instance with only the new key cannot open the secret"
+    );
+    let (old_hex, new_hex) = (hex::encode(OLD), hex::encode(NEW));
+    let run = reencrypt(&app, &format!("{new_hex},{old_hex}"));
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("re-encrypted 1 site unlock secret(s) under the first PAGESHARE_DATA_KEY; 0 already were"),
+        "{run:?}"
+    );
+    assert_eq!(
+        app.read_share_until(&url, None, 200).await.status(),
+        200,
+        "the old key is no longer needed"
+    );
+    let again = reencrypt(&app, &new_hex);
+    assert!(
+        again
+            .stdout
+            .contains("re-encrypted 0 site unlock secret(s)")
+            && again.stdout.contains("; 1 already were"),
+        "{again:?}"
+    );
+    let unknown = reencrypt(&app, &"33".repeat(32));
+    assert!(
+        unknown
+            .stdout
+            .contains("1 site unlock secret(s) open with none of the keys"),
+        "{unknown:?}"
+    );
+    let shown = hex::encode(&secret);
+    for run in [&run, &again, &unknown] {
+        assert!(!run.stdout.contains(&shown) && !run.stderr.contains(&shown));
+    }
+}

@@ -263,6 +263,36 @@ async fn no_secret_or_token_reaches_the_log_at_debug_level() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 
+    // A site unlock key: its generated secret (answered once) and a token made with it.
+    let site_key = json_answer(
+        http.post(format!("{address}/api/admin/unlock-keys"))
+            .header("Authorization", format!("JWT {admin_token}"))
+            .json(&json!({"generate": "HS256"})),
+    )
+    .await;
+    let site_secret = site_key["secret"]
+        .as_str()
+        .expect("the new secret")
+        .to_owned();
+    secrets.push(site_secret.clone());
+    let now = chrono::Utc::now().timestamp();
+    let site_token = jsonwebtoken::encode(
+        &jsonwebtoken::Header {
+            kid: Some(site_key["kid"].as_str().unwrap().to_owned()),
+            ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
+        },
+        &json!({"nbf": now, "exp": now + 60, "iss": share["uuid"]}),
+        &jsonwebtoken::EncodingKey::from_secret(&hex::decode(&site_secret).unwrap()),
+    )
+    .unwrap();
+    secrets.push(site_token.clone());
+    let unlocked = http
+        .get(format!("{url}?unlock={site_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unlocked.status(), 200, "the site key unlocks");
+
     // Forge: the install event, the Web API, a share page with the stored app token.
     sandbox.add_site("forge");
     let forge_site = add_sample_page(&sandbox, "forge");

@@ -28,6 +28,7 @@ mod secrets;
 mod share_page;
 mod shares;
 mod shutdown;
+mod site_unlock_keys;
 mod test_keys;
 mod unlock_keys;
 mod unlock_rotation;

@@ -449,35 +449,13 @@ async fn a_warm_page_of_a_tree_asks_the_database_nothing() {
     let child = format!("{}/pages/2003", share["url"].as_str().unwrap());
     app.let_announcements_arrive().await;
     assert_eq!(app.read_share_until(&child, None, 200).await.status(), 200);
-    // Committed transactions of the test's database (every statement outside one is one);
-    // Postgres publishes them at most once a second.
-    let commits = || async {
-        tokio::time::sleep(Duration::from_millis(1200)).await;
-        sqlx::query_scalar::<_, i64>(
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-    };
     // Startup's own work settles first.
-    commits().await;
-    let reads = |url: String| {
-        let commits = &commits;
-        let app = &app;
-        async move {
-            let before = commits().await;
-            for _ in 0..200 {
-                assert_eq!(app.read_share(&url, None).await.status(), 200);
-            }
-            commits().await - before
-        }
-    };
+    app.committed_transactions().await;
     let single = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
     let single = single["url"].as_str().unwrap().to_owned();
     assert_eq!(app.read_share_until(&single, None, 200).await.status(), 200);
-    let one_page = reads(single).await;
-    let tree_page = reads(child).await;
+    let one_page = app.transactions_while_reading(&single, 200).await;
+    let tree_page = app.transactions_while_reading(&child, 200).await;
     // The counts' own queries and the change listener's heartbeat are all that may be seen:
     // far fewer than one per read, and no more than for a one-page share.
     assert!(

@@ -40,12 +40,13 @@ async fn register(app: &TestApp, site: &Site, share: ShareId, key: &TestKey) -> 
 }
 
 /// Claims valid now for `share`.
-fn claims(share: ShareId) -> Value {
+pub fn claims(share: ShareId) -> Value {
     let now = Utc::now().timestamp();
     json!({"nbf": now, "exp": now + 60, "iss": share.to_string()})
 }
 
-async fn unlock_status(app: &TestApp, share: &ProtectedShare, token: &str) -> u16 {
+/// The status of `share`'s page opened with `?unlock={token}`.
+pub async fn unlock_status(app: &TestApp, share: &ProtectedShare, token: &str) -> u16 {
     let url = format!("{}?unlock={token}", share.url);
     app.read_share(&url, None).await.status().as_u16()
 }

@@ -7,6 +7,7 @@ mod audit;
 mod cursor;
 mod share_json;
 mod shares;
+mod site_unlock_keys;
 mod unlock_keys;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -47,5 +48,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api_keys::routes)
         // Before `/admin`, whose scope would answer 404 for paths it does not know.
         .configure(audit::routes)
+        .configure(site_unlock_keys::routes)
         .configure(admin::routes);
 }

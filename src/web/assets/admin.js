@@ -1,6 +1,7 @@
 // The site admin page: the site's external links, searched and filtered by the server a page at
 // a time ("Load more"), revocable; the site's default embedding sites; its API keys (a new one
-// shown once, with Copy); and its audit log, newest first, a page at a time, with a CSV download.
+// shown once, with Copy); its site unlock keys (a public JWK pasted, or an HS256 secret generated
+// and shown once, with Copy and a minting snippet); and its audit log, newest first, a page at a time, with a CSV download.
 'use strict';
 
 (() => {
@@ -14,6 +15,7 @@
     showError,
     copy,
     date,
+    publicJwk,
     fromLocalInput,
     origins,
     resize,
@@ -39,6 +41,21 @@
   // Each query gets a number: an answer to an older one (the filters changed meanwhile) is dropped.
   let query = 0;
 
+  // A row's action in two steps: `open` shows `confirm` (focusing `button`, which acts), and
+  // `cancel` hides it again.
+  function twoStep(open, confirm, button, cancel) {
+    open.addEventListener('click', () => {
+      open.hidden = true;
+      confirm.hidden = false;
+      button.focus();
+    });
+    cancel.addEventListener('click', () => {
+      confirm.hidden = true;
+      open.hidden = false;
+      open.focus();
+    });
+  }
+
   function row(share) {
     const node = template.content.firstElementChild.cloneNode(true);
     const $ = (selector) => node.querySelector(selector);
@@ -60,17 +77,8 @@
       return node;
     }
     revoke.setAttribute('aria-label', `Revoke the link to ${share.title}`);
-    revoke.addEventListener('click', () => {
-      revoke.hidden = true;
-      confirm.hidden = false;
-      confirm.querySelector('[data-action=confirm-revoke]').focus();
-    });
-    confirm.querySelector('[data-action=cancel-revoke]').addEventListener('click', () => {
-      confirm.hidden = true;
-      revoke.hidden = false;
-      revoke.focus();
-    });
     const button = confirm.querySelector('[data-action=confirm-revoke]');
+    twoStep(revoke, confirm, button, confirm.querySelector('[data-action=cancel-revoke]'));
     button.addEventListener('click', async () => {
       const done = await busy(button, 'Revoking…', pageError, () =>
         api('DELETE', `/api/shares/${share.uuid}`).then(() => true),
@@ -210,17 +218,8 @@
     const revoke = $('[data-action=revoke-key]');
     const confirm = $('[data-role=confirm]');
     revoke.setAttribute('aria-label', `Revoke the API key ${key.name}`);
-    revoke.addEventListener('click', () => {
-      revoke.hidden = true;
-      confirm.hidden = false;
-      confirm.querySelector('[data-action=confirm-revoke-key]').focus();
-    });
-    confirm.querySelector('[data-action=cancel-revoke-key]').addEventListener('click', () => {
-      confirm.hidden = true;
-      revoke.hidden = false;
-      revoke.focus();
-    });
     const button = confirm.querySelector('[data-action=confirm-revoke-key]');
+    twoStep(revoke, confirm, button, confirm.querySelector('[data-action=cancel-revoke-key]'));
     button.addEventListener('click', async () => {
       const done = await busy(button, 'Revoking…', keyError, () =>
         api('DELETE', `/api/admin/api-keys/${key.id}`).then(() => true),
@@ -282,6 +281,115 @@
     copy(newKeyValue.value, event.currentTarget),
   );
 
+  // Site unlock keys.
+  const siteKeyForm = root.querySelector('[data-role=site-key-form]');
+  const siteKeyError = root.querySelector('[data-role=site-key-error]');
+  const siteKeyRows = root.querySelector('[data-role=site-key-rows]');
+  const siteKeyCount = root.querySelector('[data-role=site-key-count]');
+  const newSiteKey = root.querySelector('[data-role=new-site-key]');
+  const newSiteKeyValue = newSiteKey.querySelector('#new-site-key-value');
+  const siteKeySnippet = newSiteKey.querySelector('#site-key-snippet');
+  const generateSiteKey = root.querySelector('[data-action=generate-site-key]');
+  const siteKeyTemplate = document.getElementById('site-key-template');
+  let siteKeys = [];
+
+  function siteKeyRow(key) {
+    const node = siteKeyTemplate.content.firstElementChild.cloneNode(true);
+    const $ = (selector) => node.querySelector(selector);
+    node.dataset.kid = key.kid;
+    $('[data-field=kid]').textContent = key.kid;
+    $('[data-field=alg]').textContent = key.alg;
+    $('[data-field=spaces]').textContent = key.spaceKeys.length ? key.spaceKeys.join(', ') : 'All spaces';
+    $('[data-field=created]').textContent = `${date(key.createdAt)} by ${key.createdBy}`;
+    const remove = $('[data-action=remove-site-key]');
+    const confirm = $('[data-role=confirm]');
+    remove.setAttribute('aria-label', `Remove the site unlock key ${key.kid}`);
+    const button = confirm.querySelector('[data-action=confirm-remove-site-key]');
+    twoStep(remove, confirm, button, confirm.querySelector('[data-action=cancel-remove-site-key]'));
+    button.addEventListener('click', async () => {
+      const done = await busy(button, 'Removing…', siteKeyError, () =>
+        api('DELETE', `/api/admin/unlock-keys/${encodeURIComponent(key.kid)}`).then(() => true),
+      );
+      if (done) {
+        siteKeys = siteKeys.filter((other) => other.kid !== key.kid);
+        renderSiteKeys();
+        progress.textContent = `The site unlock key ${key.kid} is removed.`;
+      }
+    });
+    return node;
+  }
+
+  function renderSiteKeys() {
+    siteKeyRows.replaceChildren(...siteKeys.map(siteKeyRow));
+    siteKeyCount.textContent = siteKeys.length
+      ? `${siteKeys.length} site unlock ${siteKeys.length === 1 ? 'key' : 'keys'}.`
+      : 'This site has no site unlock keys.';
+    resize();
+  }
+
+  async function loadSiteKeys() {
+    try {
+      siteKeys = await api('GET', '/api/admin/unlock-keys');
+      renderSiteKeys();
+    } catch (error) {
+      showError(siteKeyError, error.message);
+    }
+  }
+
+  // A Node.js snippet (no package needed) that prints a link unlocked with the key `kid`: the
+  // link is its argument, the secret comes from the environment.
+  function mintingSnippet(kid) {
+    return [
+      '// Needs PAGESHARE_SITE_SECRET (the secret above, 64 hex digits). Node.js 16 or later.',
+      '// Run: node mint.js https://…/content/LINK-ID',
+      "const crypto = require('node:crypto');",
+      "const secret = Buffer.from(process.env.PAGESHARE_SITE_SECRET, 'hex');",
+      'const link = process.argv[process.argv.length - 1];',
+      'const uuid = new URL(link).pathname.match(/\\/content\\/([0-9a-f-]{36})/)[1];',
+      "const b64url = (text) => Buffer.from(text).toString('base64url');",
+      'const now = Math.floor(Date.now() / 1000);',
+      `const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: '${kid}' }));`,
+      'const claims = b64url(JSON.stringify({ iss: uuid, nbf: now, exp: now + 60 }));',
+      "const signature = crypto.createHmac('sha256', secret).update(`${header}.${claims}`).digest('base64url');",
+      'console.log(`${link}?unlock=${header}.${claims}.${signature}`);',
+    ].join('\n');
+  }
+
+  async function addSiteKey(button, body) {
+    newSiteKey.hidden = true;
+    newSiteKeyValue.value = '';
+    const spaces = origins(siteKeyForm.elements.spaceKeys.value);
+    const added = await busy(button, button === generateSiteKey ? 'Generating…' : 'Adding…', siteKeyError, () =>
+      api('POST', '/api/admin/unlock-keys', { ...body, spaceKeys: spaces }),
+    );
+    if (!added) return;
+    if (added.secret) {
+      // Shown here once: the list and every later answer leave the secret out.
+      newSiteKeyValue.value = added.secret;
+      siteKeySnippet.value = mintingSnippet(added.kid);
+      newSiteKey.hidden = false;
+      delete added.secret;
+    }
+    siteKeys = [...siteKeys, added];
+    siteKeyForm.reset();
+    renderSiteKeys();
+    progress.textContent = `Site unlock key ${added.kid} (${added.alg}) added.`;
+  }
+
+  siteKeyForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const pasted = publicJwk(siteKeyForm.elements.jwk.value);
+    if (pasted.error) {
+      showError(siteKeyError, pasted.error);
+      return;
+    }
+    await addSiteKey(siteKeyForm.querySelector('[type=submit]'), { jwk: pasted.jwk });
+  });
+  generateSiteKey.addEventListener('click', () => addSiteKey(generateSiteKey, { generate: 'HS256' }));
+  newSiteKey.querySelector('[data-action=copy-site-key]').addEventListener('click', (event) =>
+    copy(newSiteKeyValue.value, event.currentTarget),
+  );
+
   // The audit log.
   const auditRows = root.querySelector('[data-role=audit-rows]');
   const auditCount = root.querySelector('[data-role=audit-count]');
@@ -299,6 +407,8 @@
     'unlock_secret.rotated': 'Unlock secret changed',
     'unlock_key.added': 'Unlock key added',
     'unlock_key.removed': 'Unlock key removed',
+    'site_unlock_key.added': 'Site unlock key added',
+    'site_unlock_key.removed': 'Site unlock key removed',
     'api_key.created': 'API key created',
     'api_key.first_used': 'API key first used',
     'api_key.revoked': 'API key revoked',
@@ -352,6 +462,7 @@
       load(null);
       loadDefaults();
       loadKeys();
+      loadSiteKeys();
       loadAudit(true).catch((error) => showError(auditError, error.message));
     },
     (error) => showError(pageError, error.message),

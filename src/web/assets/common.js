@@ -216,6 +216,26 @@ const Pageshare = (() => {
       .filter(Boolean);
   }
 
+  // Members only a private (or symmetric) JWK has: such a key is never sent anywhere.
+  const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+  // The JWK pasted in `text`, or the reason it is not sent: not JSON, or a private key.
+  function publicJwk(text) {
+    let jwk;
+    try {
+      jwk = JSON.parse(text);
+    } catch {
+      return { error: 'Public key (JWK): paste the key as JSON, as your key tool printed it.' };
+    }
+    const member = jwk && typeof jwk === 'object' ? PRIVATE_MEMBERS.find((name) => name in jwk) : null;
+    if (member) {
+      return {
+        error: `This is a private key (it has "${member}"): it was not sent. Paste the public key only, and keep the private key on your server.`,
+      };
+    }
+    return { jwk };
+  }
+
   function resize() {
     if (window.AP && typeof window.AP.resize === 'function') window.AP.resize();
   }
@@ -237,6 +257,7 @@ const Pageshare = (() => {
     showError,
     copy,
     date,
+    publicJwk,
     toLocalInput,
     fromLocalInput,
     origins,

@@ -173,10 +173,12 @@ async fn serve(
         let ok = StatusCode::OK;
         return render::password_form(&state, &served, &client, ok, None, requested);
     };
+    // A site key may be named: the site's keys come from memory when warm.
+    let site_keys = state.site_keys(share.client_key.as_str()).await?;
     match verify_unlock(
         &token,
         share.id,
-        share.unlock_credentials(clock),
+        share.unlock_credentials(clock, &site_keys.0),
         now,
         state.settings.unlock_leeway_secs,
     ) {
