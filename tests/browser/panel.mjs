@@ -6,7 +6,7 @@
 //   { phase: "edit", hostPage, panelUrl, origin, siteOrigin, password, screenshot }
 //     creates a share, edits its embedding sites (a wrong one first) and expiry, sets its
 //     password, shows, copies and changes its unlock secret (with a 24-hour overlap, then at once),
-//     refuses a private JWK, adds two public unlock keys and removes one;
+//     refuses a private JWK without sending it, adds two public unlock keys and removes one;
 //   { phase: "revoke", hostPage, panelUrl, adminUrl, outsiderAdminUrl, screenshot }
 //     opens the panel again and revokes the share, then the admin page as an admin (who also
 //     sets the site's default embedding sites, with the keyboard, creates and revokes an API
@@ -141,7 +141,14 @@ async function edit(page) {
     result.snippets[name] = await share.locator(`[data-snippet=${name}] code`).innerText();
   }
 
-  // Public unlock keys: a private JWK is refused, a public one added, another added and removed.
+  // Public unlock keys: a private JWK is refused (and not sent), a public one added, another added
+  // and removed.
+  result.keysSent = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().includes('/unlock-keys')) {
+      result.keysSent.push(request.postData() || '');
+    }
+  });
   await share.locator('[data-role=unlock-keys] > summary').click();
   await share.locator('[data-role=keys-empty]').waitFor();
   const jwk = share.getByLabel('Public key (JWK)');

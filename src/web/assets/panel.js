@@ -9,6 +9,7 @@
     showError,
     copy,
     date,
+    publicJwk,
     toLocalInput,
     fromLocalInput,
     origins,
@@ -402,15 +403,14 @@
   const submits = {
     'add-key': async (share, node, button) => {
       const input = node.querySelector('[data-input=jwk]');
-      let jwk;
-      try {
-        jwk = JSON.parse(input.value);
-      } catch {
-        showError(errorBox(node), 'Public key (JWK): paste the key as JSON, as your key tool printed it.');
+      // A private key is refused here, before it leaves the browser.
+      const pasted = publicJwk(input.value);
+      if (pasted.error) {
+        showError(errorBox(node), pasted.error);
         return;
       }
       const added = await busy(button, 'Adding…', errorBox(node), () =>
-        api('POST', keysPath(share), { jwk }),
+        api('POST', keysPath(share), { jwk: pasted.jwk }),
       );
       if (!added) return;
       input.value = '';
