@@ -13,7 +13,7 @@ use rsa::traits::PublicKeyParts;
 use serde_json::{Map, Value, json};
 
 use crate::share::ShareId;
-use crate::share::unlock_key::{MIN_RSA_BITS, thumbprint};
+use crate::share::unlock_key::{MAX_RSA_BITS, MIN_RSA_BITS, thumbprint};
 
 /// A private unlock key, ready to sign.
 pub struct PrivateKey {
@@ -126,8 +126,10 @@ impl PrivateKey {
     fn rsa(key: &rsa::RsaPrivateKey) -> anyhow::Result<Self> {
         use rsa::pkcs1::EncodeRsaPrivateKey;
         let bits = key.n().bits();
-        if bits < MIN_RSA_BITS {
-            bail!("--key: the RSA key has {bits} bits; Pageshare takes {MIN_RSA_BITS} or more");
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+            bail!(
+                "--key: the RSA key has {bits} bits; Pageshare takes {MIN_RSA_BITS} to {MAX_RSA_BITS}"
+            );
         }
         let der = key
             .to_pkcs1_der()

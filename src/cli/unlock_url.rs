@@ -11,6 +11,7 @@ use super::UnlockUrlArgs;
 use super::private_key::PrivateKey;
 use crate::config::{self, env_var};
 use crate::share::unlock::{MAX_LIFETIME_SECS, mint_unlock_token};
+use crate::share::unlock_key::{MAX_KID_LEN, kid_is_valid};
 use crate::share::{ShareId, UnlockSecret};
 
 const SECRET_VARIABLE: &str = "PAGESHARE_UNLOCK_SECRET";
@@ -27,6 +28,12 @@ pub fn run(args: UnlockUrlArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("--key: cannot read {}", file.display()))?;
             let key = PrivateKey::parse(&text)?;
             let kid = args.kid.clone().unwrap_or_else(|| key.default_kid());
+            // The rule Pageshare holds a registered key's kid to: another kid names no key.
+            if !kid_is_valid(&kid) {
+                bail!(
+                    "--kid must be 1 to {MAX_KID_LEN} characters of letters, digits and . _ ~ - : @ + =, as a registered key's kid is"
+                );
+            }
             unlock_url(&base_url, &args.share, args.ttl, |share| {
                 key.mint(share, &kid, now, args.ttl)
             })?

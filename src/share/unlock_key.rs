@@ -168,7 +168,8 @@ fn bits(bytes: &[u8]) -> usize {
         .map_or(0, |top| bytes.len() * 8 - top.leading_zeros() as usize)
 }
 
-fn kid_is_valid(kid: &str) -> bool {
+/// Whether `kid` may name a key: 1 to 128 of `A-Z a-z 0-9 . _ ~ - : @ + =` (it goes in a URL).
+pub fn kid_is_valid(kid: &str) -> bool {
     (1..=MAX_KID_LEN).contains(&kid.len())
         && kid
             .bytes()

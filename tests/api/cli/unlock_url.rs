@@ -251,7 +251,11 @@ async fn a_url_signed_with_a_private_key_unlocks_the_share_with_its_public_key()
 
     let public = key_file(&dir, "public.json", &keys[0].public_jwk().to_string());
     let rsa_1024 = key_file(&dir, "small.pem", &TestKey::rsa(1024).pkcs8_pem());
-    let refused: [(&str, Vec<&str>, i32, &str); 5] = [
+    let rsa_4104 = key_file(&dir, "large.pem", &TestKey::rsa(4104).pkcs8_pem());
+    let pem = key_file(&dir, "kid.pem", &keys[0].pkcs8_pem());
+    let long_kid = "k".repeat(129);
+    let kid_rule = "--kid must be 1 to 128 characters";
+    let refused: [(&str, Vec<&str>, i32, &str); 10] = [
         (
             "a public JWK",
             vec!["--key", &public],
@@ -263,6 +267,36 @@ async fn a_url_signed_with_a_private_key_unlocks_the_share_with_its_public_key()
             vec!["--key", &rsa_1024],
             1,
             "1024 bits",
+        ),
+        (
+            "a 4104-bit RSA key",
+            vec!["--key", &rsa_4104],
+            1,
+            "4104 bits; Pageshare takes 2048 to 4096",
+        ),
+        (
+            "an empty --kid",
+            vec!["--key", &pem, "--kid", ""],
+            1,
+            kid_rule,
+        ),
+        (
+            "a --kid with a space",
+            vec!["--key", &pem, "--kid", "my key"],
+            1,
+            kid_rule,
+        ),
+        (
+            "a --kid with a slash",
+            vec!["--key", &pem, "--kid", "a/b"],
+            1,
+            kid_rule,
+        ),
+        (
+            "a 129-character --kid",
+            vec!["--key", &pem, "--kid", &long_kid],
+            1,
+            kid_rule,
         ),
         (
             "no such file",
@@ -289,6 +323,23 @@ async fn a_url_signed_with_a_private_key_unlocks_the_share_with_its_public_key()
         assert_eq!(run.code, Some(code), "{case}: {run:?}");
         assert!(run.stderr.contains(says), "{case}: {run:?}");
         assert!(run.stdout.is_empty(), "{case}: {run:?}");
+    }
+    // The edges that are still accepted.
+    let edge_kid = format!("{}._~-:@+=", "k".repeat(119));
+    let rsa_4096 = key_file(&dir, "largest.pem", &TestKey::rsa(4096).pkcs8_pem());
+    let accepted = [
+        (
+            "a 128-character --kid of every allowed sign",
+            vec!["--key", &pem, "--kid", &edge_kid],
+        ),
+        ("a 4096-bit RSA key", vec!["--key", &rsa_4096]),
+    ];
+    for (case, key_args) in accepted {
+        let mut args = vec!["unlock-url", "--share", &uuid, "--base-url", &app.address];
+        args.extend(key_args);
+        let run = pageshare(&args, &[], None);
+        assert_eq!(run.code, Some(0), "{case}: {run:?}");
+        assert!(run.stdout.starts_with(&share.url), "{case}: {run:?}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
