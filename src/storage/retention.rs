@@ -1,9 +1,9 @@
 //! Deleting what Pageshare holds of tenants uninstalled longer than `PAGESHARE_RETENTION_DAYS`
 //! (`docs/OPERATIONS.md`): their password attempt counts, shares (their public unlock keys go with
-//! them) and installation row (their API keys and audit log go with the installation row, by
-//! `ON DELETE CASCADE`). A tenant
-//! that is installed (through Connect or Forge) is never touched, however long ago it was once
-//! uninstalled: a reinstall clears `uninstalled_at`, and the job asks for `NOT installed` too.
+//! them) and installation row (their API keys, site unlock keys and audit log go with the
+//! installation row, by `ON DELETE CASCADE`). A tenant that is installed (through Connect or
+//! Forge) is never touched, however long ago it was once uninstalled: a reinstall clears
+//! `uninstalled_at`, and the job asks for `NOT installed` too.
 
 use std::time::Duration;
 

@@ -85,21 +85,37 @@ async fn a_tenant_uninstalled_longer_than_the_retention_is_deleted_and_no_other(
     .into();
     assert!(before.iter().all(|rows| *rows == (1, 1, 1)), "{before:?}");
 
-    // Each tenant has an API key; the deleted tenant's goes with it.
-    sqlx::query(
+    // Each tenant has an API key and a site unlock key; the deleted tenant's go with it.
+    for insert in [
         "INSERT INTO api_key (id, client_key, name, key_hash, scopes, created_by)
          SELECT gen_random_uuid(), client_key, 'ci', sha256(convert_to(client_key, 'UTF8')),
                 '{shares:read}', 'someone' FROM installation",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+        "INSERT INTO site_unlock_key (client_key, kid, alg, sealed_secret, created_by)
+         SELECT client_key, 'hs256-1', 'HS256', '\\x00', 'someone' FROM installation",
+    ] {
+        sqlx::query(insert).execute(&app.pool).await.unwrap();
+    }
     let deleted = retention::delete_expired(&app.pool, 90).await.unwrap();
     let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM api_key")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(keys, 3, "the deleted tenant's API key went with it");
+    let site_keys: Vec<String> = sqlx::query_scalar(
+        "SELECT i.base_url FROM site_unlock_key JOIN installation i USING (client_key) ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        site_keys.len(),
+        3,
+        "the deleted tenant's site key went with it"
+    );
+    assert!(
+        site_keys.iter().all(|url| !url.contains("/gone/")),
+        "{site_keys:?}"
+    );
     // Each tenant's log holds the creation of its share; the deleted tenant's log went with it.
     let logged: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT i.base_url FROM audit_entry a JOIN installation i USING (client_key)
