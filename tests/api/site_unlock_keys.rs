@@ -537,6 +537,18 @@ async fn removing_a_key_refuses_it_and_ends_the_sessions_of_the_shares_it_covere
     let again = app.api(&site, ADMIN, Method::DELETE, &path, None).await;
     assert_eq!(again.status(), 404);
     assert_eq!(app.api_get_json(&site, ADMIN, PATH).await, json!([]));
+
+    // A kid of every allowed sign, written as the admin page writes it (encodeURIComponent).
+    let mut jwk = TestKey::ed25519().public_jwk();
+    jwk["kid"] = json!("a.b_c~d-e:f@g+h=i");
+    assert_eq!(
+        post_key(&app, &site, json!({"jwk": jwk})).await.status(),
+        201
+    );
+    let encoded = format!("{PATH}/a.b_c~d-e%3Af%40g%2Bh%3Di");
+    let removed = app.api(&site, ADMIN, Method::DELETE, &encoded, None).await;
+    assert_eq!(removed.status(), 204);
+    assert_eq!(app.api_get_json(&site, ADMIN, PATH).await, json!([]));
 }
 
 #[tokio::test]
