@@ -58,6 +58,8 @@ pub enum Cache {
     Content,
     /// The page lists of tree shares (`content_cache.rs`).
     Trees,
+    /// Sites' unlock keys, looked up when a reader brings an unlock token (`reader_cache.rs`).
+    SiteKeys,
 }
 
 /// What a call to Confluence asked.
@@ -218,6 +220,7 @@ impl Metrics {
             Cache::Installations => "installations",
             Cache::Content => "content",
             Cache::Trees => "trees",
+            Cache::SiteKeys => "site_keys",
         };
         let outcome = if hit { "hit" } else { "miss" };
         self.cache

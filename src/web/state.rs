@@ -76,7 +76,9 @@ impl AppState {
     /// The unlock keys of the site `client_key`, ready to verify; from memory when the change
     /// listener vouches for them.
     pub async fn site_keys(&self, client_key: &str) -> Result<Arc<SiteKeys>, sqlx::Error> {
-        if let Some(known) = self.readers.site_keys(client_key) {
+        let known = self.readers.site_keys(client_key);
+        self.count_lookup(Cache::SiteKeys, known.is_some());
+        if let Some(known) = known {
             return Ok(known);
         }
         let read_at = self.readers.generation();

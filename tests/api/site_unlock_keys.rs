@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use crate::api_keys::{ADMIN, new_key, site_with_admin, text, with_key};
 use crate::helpers::{
-    EDITOR, PAGE_ID, ProtectedShare, SHARE_PASSWORD, TestApp, error_code, session_cookie, spawn_app,
+    EDITOR, PAGE_ID, ProtectedShare, SHARE_PASSWORD, TestApp, error_code, session_cookie,
+    spawn_app, spawn_app_with,
 };
 use crate::test_keys::{TestKey, header};
 use crate::unlock_keys::{claims, unlock_status};
@@ -779,4 +780,34 @@ async fn a_warm_unlock_with_a_site_key_asks_the_database_nothing() {
         with_site_key <= 20 && with_site_key <= with_secret + 5,
         "100 unlocks: {with_site_key} transactions with a site key, {with_secret} with the secret"
     );
+}
+
+#[tokio::test]
+async fn site_key_lookups_are_counted_as_cache_hits_and_misses() {
+    use crate::metrics::{scrape, value};
+    let app = spawn_app_with(|s| s.metrics_bind = Some("127.0.0.1:0".into())).await;
+    let site = site_with_admin(&app, "acme").await;
+    let share = app.protected_share(&site).await;
+    let generated = generate(&app, &site, &[]).await;
+    let token = hs256(
+        generated["secret"].as_str().unwrap(),
+        generated["kid"].as_str(),
+        &claims(share.id),
+    );
+    app.let_announcements_arrive().await;
+    let url = format!("{}?unlock={token}", share.url);
+    for _ in 0..3 {
+        assert_eq!(app.read_share(&url, None).await.status(), 200);
+    }
+    assert_eq!(
+        app.read_share(&share.url, None).await.status(),
+        200,
+        "no token, no lookup"
+    );
+    let text = scrape(&app).await;
+    for (outcome, expected) in [("miss", 1.0), ("hit", 2.0)] {
+        let series =
+            format!(r#"pageshare_cache_lookups_total{{cache="site_keys",outcome="{outcome}"}}"#);
+        assert_eq!(value(&text, &series), expected, "{series} in {text}");
+    }
 }
