@@ -1,7 +1,8 @@
 //! The Atlassian accountIds Pageshare stores, for the personal data job
 //! (`docs/OPERATIONS.md#personal-data-reporting`): which are due to be reported, which tenant
 //! reports each, and erasing an account reported closed. AccountIds live in share creators,
-//! audit log actors, API key creators and public unlock key creators; [`ERASED`] replaces them.
+//! audit log actors, API key creators and the creators of share and site unlock keys; [`ERASED`]
+//! replaces them.
 //! Neither it nor [`PAGESHARE_ACTOR`] (Pageshare acting on its own, in the audit log) is an
 //! accountId: no caller can have them, and they are never reported.
 
@@ -23,7 +24,9 @@ const STORED_ACCOUNTS: &str = "
     SELECT created_by, created_at, client_key FROM api_key
     UNION ALL
     SELECT k.created_by, k.created_at, s.client_key
-      FROM share_unlock_key k JOIN shared_page s ON s.uuid = k.share_uuid";
+      FROM share_unlock_key k JOIN shared_page s ON s.uuid = k.share_uuid
+    UNION ALL
+    SELECT created_by, created_at, client_key FROM site_unlock_key";
 
 /// An account due to be reported.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -121,7 +124,8 @@ pub async fn erase(pool: &PgPool, account_id: &str) -> Result<Erased, sqlx::Erro
     let shares = replace("UPDATE shared_page SET created_by = $2 WHERE created_by = $1").await?;
     let audit_entries = replace("UPDATE audit_entry SET actor = $2 WHERE actor = $1").await?;
     let unlock_keys =
-        replace("UPDATE share_unlock_key SET created_by = $2 WHERE created_by = $1").await?;
+        replace("UPDATE share_unlock_key SET created_by = $2 WHERE created_by = $1").await?
+            + replace("UPDATE site_unlock_key SET created_by = $2 WHERE created_by = $1").await?;
     sqlx::query(
         "INSERT INTO audit_entry (client_key, actor, action, detail)
          SELECT client_key, $2, 'api_key.revoked',

@@ -104,6 +104,16 @@ async fn a_closed_account_is_erased_from_every_table_and_others_are_kept() {
     // ADMIN creates a share (share creator and audit actor) and an API key (its creator).
     let admins_share = share_by(&app, &site, ADMIN).await;
     let key = new_key(&app, &site, &["shares:read"]).await;
+    let site_key = app
+        .api(
+            &site,
+            ADMIN,
+            Method::POST,
+            "/api/admin/unlock-keys",
+            Some(json!({"generate": "HS256"})),
+        )
+        .await;
+    assert_eq!(site_key.status(), 201);
     let editors_share = share_by(&app, &site, EDITOR).await;
     // ADMIN registers a public unlock key (its creator); another account is only in the log.
     let added = app
@@ -142,6 +152,7 @@ async fn a_closed_account_is_erased_from_every_table_and_others_are_kept() {
             "audit_entry.actor",
             "share_unlock_key.created_by",
             "shared_page.created_by",
+            "site_unlock_key.created_by",
         ]
     );
     holder.close().await.unwrap();
@@ -173,6 +184,7 @@ async fn a_closed_account_is_erased_from_every_table_and_others_are_kept() {
     let expected = [
         (ERASED, "share.created"),
         (ERASED, "api_key.created"),
+        (ERASED, "site_unlock_key.added"),
         (EDITOR, "share.created"),
     ];
     for (actor, action) in expected {
@@ -181,6 +193,11 @@ async fn a_closed_account_is_erased_from_every_table_and_others_are_kept() {
             "{actor} {action}: {actors:?}"
         );
     }
+    let site_keys: Vec<String> = sqlx::query_scalar("SELECT created_by FROM site_unlock_key")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(site_keys, [ERASED], "the site key stays, its creator erased");
     // The key acted for the closed account: it is revoked, and the log says Pageshare did it.
     assert!(actors.contains(&(PAGESHARE_ACTOR.to_owned(), "api_key.revoked".to_owned())));
     assert_eq!(
