@@ -123,9 +123,9 @@ pub async fn erase(pool: &PgPool, account_id: &str) -> Result<Erased, sqlx::Erro
     };
     let shares = replace("UPDATE shared_page SET created_by = $2 WHERE created_by = $1").await?;
     let audit_entries = replace("UPDATE audit_entry SET actor = $2 WHERE actor = $1").await?;
-    let unlock_keys =
-        replace("UPDATE share_unlock_key SET created_by = $2 WHERE created_by = $1").await?
-            + replace("UPDATE site_unlock_key SET created_by = $2 WHERE created_by = $1").await?;
+    let unlock_keys = replace("UPDATE share_unlock_key SET created_by = $2 WHERE created_by = $1")
+        .await?
+        + replace("UPDATE site_unlock_key SET created_by = $2 WHERE created_by = $1").await?;
     sqlx::query(
         "INSERT INTO audit_entry (client_key, actor, action, detail)
          SELECT client_key, $2, 'api_key.revoked',

@@ -197,7 +197,11 @@ async fn a_closed_account_is_erased_from_every_table_and_others_are_kept() {
         .fetch_all(&app.pool)
         .await
         .unwrap();
-    assert_eq!(site_keys, [ERASED], "the site key stays, its creator erased");
+    assert_eq!(
+        site_keys,
+        [ERASED],
+        "the site key stays, its creator erased"
+    );
     // The key acted for the closed account: it is revoked, and the log says Pageshare did it.
     assert!(actors.contains(&(PAGESHARE_ACTOR.to_owned(), "api_key.revoked".to_owned())));
     assert_eq!(
