@@ -23,12 +23,14 @@ pub trait Weighed: Send + Sync + 'static {
 pub struct CachedPage {
     pub version: u32,
     pub title: String,
+    /// The space the page was in when it was fetched.
+    pub space_key: String,
     pub page: SanitizedPage,
 }
 
 impl Weighed for CachedPage {
     fn size_bytes(&self) -> usize {
-        self.title.len() + self.page.size_bytes()
+        self.title.len() + self.space_key.len() + self.page.size_bytes()
     }
 }
 
@@ -127,6 +129,7 @@ mod tests {
         CachedPage {
             version,
             title: format!("Version {version}"),
+            space_key: "ENG".into(),
             page: sanitize(body, "https://acme.atlassian.net/wiki"),
         }
     }

@@ -99,7 +99,8 @@ pub struct UnlockCredentials<'a> {
     pub previous: Option<&'a UnlockSecret>,
     /// The share's public unlock keys.
     pub keys: &'a [UnlockKey],
-    /// Its site's unlock keys, and the space of the share (which of them count).
+    /// Its site's unlock keys, and the space of the share's page (which of them count): the
+    /// page's live space when the token names a key limited to spaces.
     pub site_keys: &'a [SiteKey],
     pub space_key: &'a str,
 }
@@ -180,9 +181,6 @@ impl UnlockCredentials<'_> {
 }
 
 /// Verify an unlock token for `share` at time `now` (seconds), with `leeway_secs` on `nbf`/`exp`.
-///
-/// The token is parsed once; the signature is checked over its exact `header.payload` bytes
-/// with the crate's constant-time HMAC before any claim is trusted.
 pub fn verify_unlock<'a>(
     token: &str,
     share: ShareId,
@@ -190,38 +188,75 @@ pub fn verify_unlock<'a>(
     now: i64,
     leeway_secs: u64,
 ) -> Result<(), UnlockError> {
-    let credentials = credentials.into();
-    if token.len() > MAX_UNLOCK_TOKEN_LEN {
-        return Err(UnlockError::TooLong);
+    UnlockToken::parse(token)?.verify(share, credentials, now, leeway_secs)
+}
+
+/// An unlock token parsed (its length capped first), not verified yet: the share page looks at
+/// the key it names before it verifies it.
+pub struct UnlockToken<'t>(Jws<'t>);
+
+impl<'t> UnlockToken<'t> {
+    pub fn parse(token: &'t str) -> Result<Self, UnlockError> {
+        if token.len() > MAX_UNLOCK_TOKEN_LEN {
+            return Err(UnlockError::TooLong);
+        }
+        Jws::parse(token).map(Self).map_err(|error| match error {
+            JwsError::Malformed => UnlockError::Malformed,
+            JwsError::CriticalHeader => UnlockError::CriticalHeader,
+        })
     }
-    let jws = Jws::parse(token).map_err(|error| match error {
-        JwsError::Malformed => UnlockError::Malformed,
-        JwsError::CriticalHeader => UnlockError::CriticalHeader,
-    })?;
-    let signed = credentials.signature_matches(&jws)?;
-    let payload = jws.payload().map_err(|_| UnlockError::Malformed)?;
-    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| UnlockError::Malformed)?;
-    if !signed {
-        return Err(UnlockError::BadSignature);
+
+    /// Whether the token names a site key limited to spaces (and no key of the share): then the
+    /// space the page is in now decides, not the one recorded when the share was made.
+    pub fn names_space_limited_site_key(&self, credentials: &UnlockCredentials<'_>) -> bool {
+        let Some(kid) = self.0.kid.as_deref() else {
+            return false;
+        };
+        !credentials.keys.iter().any(|key| key.kid == kid)
+            && credentials
+                .site_keys
+                .iter()
+                .any(|key| key.kid == kid && !key.space_keys.is_empty())
     }
-    let nbf = claims.nbf.number("nbf")?;
-    let exp = claims.exp.number("exp")?;
-    let iss = claims.iss.text("iss")?;
-    let now = now as f64;
-    let leeway = leeway_secs as f64;
-    if exp - nbf > MAX_LIFETIME_SECS {
-        return Err(UnlockError::LifetimeTooLong);
+
+    /// Verify the token for `share` at time `now` (seconds), with `leeway_secs` on `nbf`/`exp`.
+    ///
+    /// The signature is checked over the token's exact `header.payload` bytes (HMACs in
+    /// constant time) before any claim is trusted.
+    pub fn verify<'a>(
+        &self,
+        share: ShareId,
+        credentials: impl Into<UnlockCredentials<'a>>,
+        now: i64,
+        leeway_secs: u64,
+    ) -> Result<(), UnlockError> {
+        let jws = &self.0;
+        let signed = credentials.into().signature_matches(jws)?;
+        let payload = jws.payload().map_err(|_| UnlockError::Malformed)?;
+        let claims: Claims =
+            serde_json::from_slice(&payload).map_err(|_| UnlockError::Malformed)?;
+        if !signed {
+            return Err(UnlockError::BadSignature);
+        }
+        let nbf = claims.nbf.number("nbf")?;
+        let exp = claims.exp.number("exp")?;
+        let iss = claims.iss.text("iss")?;
+        let now = now as f64;
+        let leeway = leeway_secs as f64;
+        if exp - nbf > MAX_LIFETIME_SECS {
+            return Err(UnlockError::LifetimeTooLong);
+        }
+        if now + leeway < nbf {
+            return Err(UnlockError::NotYetValid);
+        }
+        if now >= exp + leeway {
+            return Err(UnlockError::Expired);
+        }
+        if ShareId::parse(iss) != Some(share) {
+            return Err(UnlockError::WrongShare);
+        }
+        Ok(())
     }
-    if now + leeway < nbf {
-        return Err(UnlockError::NotYetValid);
-    }
-    if now >= exp + leeway {
-        return Err(UnlockError::Expired);
-    }
-    if ShareId::parse(iss) != Some(share) {
-        return Err(UnlockError::WrongShare);
-    }
-    Ok(())
 }
 
 /// A token as a customer's backend mints it: `nbf` now, `exp` `ttl_secs` later, `iss` the share.
@@ -564,14 +599,16 @@ mod tests {
             space_key: "ENG",
         };
         let claims = json!({"nbf": NOW, "exp": NOW + 60, "iss": share.to_string()});
-        let hs256 = |kid: &str, key: &UnlockSecret| {
+        let hs256_with = |kid: &str, key: &UnlockSecret, claims: &Value| {
             let header = Header {
                 kid: Some(kid.to_owned()),
                 ..Header::new(Algorithm::HS256)
             };
             let signing = EncodingKey::from_secret(key.as_bytes());
-            jsonwebtoken::encode(&header, &claims, &signing).unwrap()
+            jsonwebtoken::encode(&header, claims, &signing).unwrap()
         };
+        let hs256 = |kid: &str, key: &UnlockSecret| hs256_with(kid, key, &claims);
+        let hs256_claims = |kid: &str, claims: &Value| hs256_with(kid, &site_secret, claims);
         let eddsa = {
             use ed25519_dalek::pkcs8::EncodePrivateKey;
             let header = Header {
@@ -610,6 +647,37 @@ mod tests {
                 hs256("other", &site_secret),
                 Err(UnlockError::BadSignature),
             ),
+            (
+                "alg none naming the HS256 site key",
+                format!(
+                    "{}.{}.",
+                    b64(br#"{"alg":"none","kid":"site-hs"}"#),
+                    b64(claims.to_string().as_bytes())
+                ),
+                Err(UnlockError::AlgorithmNotAllowed),
+            ),
+            (
+                "HS384 with the site secret naming its key",
+                jsonwebtoken::encode(
+                    &Header {
+                        kid: Some("site-hs".into()),
+                        ..Header::new(Algorithm::HS384)
+                    },
+                    &claims,
+                    &EncodingKey::from_secret(site_secret.as_bytes()),
+                )
+                .unwrap(),
+                Err(UnlockError::AlgorithmNotAllowed),
+            ),
+            (
+                "over 2 KB, signed with the site secret",
+                hs256_claims(
+                    "site-hs",
+                    &json!({"nbf": NOW, "exp": NOW + 60, "iss": share.to_string(),
+                            "pad": "x".repeat(MAX_UNLOCK_TOKEN_LEN)}),
+                ),
+                Err(UnlockError::TooLong),
+            ),
         ];
         for (name, token, expected) in cases {
             assert_eq!(
@@ -617,6 +685,15 @@ mod tests {
                 expected,
                 "{name}"
             );
+        }
+        // Leeway on both ends, for a site key as for the share's secret (`exp` itself excluded).
+        let iss = share.to_string();
+        let early = json!({"nbf": NOW + 5, "exp": NOW + 60, "iss": iss});
+        let late = json!({"nbf": NOW - 55, "exp": NOW - 4, "iss": iss});
+        for claims in [early, late] {
+            let token = hs256_claims("site-hs", &claims);
+            assert!(verify_unlock(&token, share, credentials, NOW, 4).is_err());
+            assert_eq!(verify_unlock(&token, share, credentials, NOW, 5), Ok(()));
         }
         let ops = UnlockCredentials {
             space_key: "OPS",
@@ -629,6 +706,38 @@ mod tests {
             Err(UnlockError::WrongShare),
             "a site key is held to every other rule"
         );
+        // Only a token naming a key limited to spaces waits for the page's live space.
+        let share_key =
+            UnlockKey::from_jwk(&json!({"kty": "OKP", "crv": "Ed25519", "kid": "ops-only",
+            "x": b64(ed.verifying_key().as_bytes())}))
+            .unwrap()
+            .1;
+        let shadowed = [share_key];
+        let cases = [
+            ("ops-only", &credentials, true),
+            ("site-hs", &credentials, false),
+            ("other", &credentials, false),
+            (
+                "ops-only",
+                &UnlockCredentials {
+                    keys: &shadowed,
+                    ..credentials
+                },
+                false,
+            ),
+        ];
+        for (kid, credentials, expected) in cases {
+            let token = hs256(kid, &site_secret);
+            let parsed = UnlockToken::parse(&token).unwrap();
+            assert_eq!(
+                parsed.names_space_limited_site_key(credentials),
+                expected,
+                "{kid}"
+            );
+        }
+        let without_kid = mint_unlock_token(share, &site_secret, NOW, 60);
+        let parsed = UnlockToken::parse(&without_kid).unwrap();
+        assert!(!parsed.names_space_limited_site_key(&credentials));
     }
 
     #[test]

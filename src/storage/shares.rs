@@ -241,6 +241,17 @@ pub async fn revoke(
     Ok(done.rows_affected() == 1)
 }
 
+/// Record that the share's page is now in the space `space_key` (it was moved in Confluence);
+/// the change is announced like any other, so every instance reads the share again.
+pub async fn set_space_key(pool: &PgPool, id: ShareId, space_key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE shared_page SET space_key = $2 WHERE uuid = $1 AND space_key <> $2")
+        .bind(id)
+        .bind(space_key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// What serving `/content/{uuid}` needs of the share (its tenant is kept apart: see
 /// [`super::reader_cache`]).
 #[derive(Debug, sqlx::FromRow)]

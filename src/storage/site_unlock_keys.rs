@@ -79,9 +79,31 @@ pub async fn for_reader(
     .await
 }
 
+/// The first key of the advisory locks on kids (`kids` in ASCII); their two-key space does not
+/// overlap the jobs' one-key locks (`super::jobs`).
+const KID_LOCKS: i32 = 0x6b69_6473;
+
+/// Hold the name `kid` on the site until the transaction ends. Adding a site key and adding a
+/// share key both take it before they look for the kid, so two adds of one kid, one of each kind,
+/// cannot both find it free (each holds a different row otherwise). Another kid's lock may share
+/// its hash: such adds only wait for each other.
+pub async fn lock_kid(
+    transaction: &mut PgConnection,
+    client_key: &str,
+    kid: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2 || E'\\n' || $3))")
+        .bind(KID_LOCKS)
+        .bind(client_key)
+        .bind(kid)
+        .execute(&mut *transaction)
+        .await?;
+    Ok(())
+}
+
 /// Add a key to the site, unless its `kid` is taken (by a site key or a key of one of the site's
 /// shares) or the site is full. Call it in a transaction: it holds the site's row, so concurrent
-/// adds cannot pass the limit together.
+/// adds cannot pass the limit together, and the kid's lock ([`lock_kid`]).
 pub async fn add(
     transaction: &mut PgConnection,
     client_key: &ClientKey,
@@ -90,6 +112,8 @@ pub async fn add(
     space_keys: &[String],
     created_by: &AccountId,
 ) -> Result<Added, sqlx::Error> {
+    // The kid first: a share key's add holds it before its audit entry waits for the site's row.
+    lock_kid(transaction, client_key.as_str(), kid).await?;
     sqlx::query("SELECT 1 FROM installation WHERE client_key = $1 FOR UPDATE")
         .bind(client_key)
         .execute(&mut *transaction)

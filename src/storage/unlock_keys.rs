@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use super::site_unlock_keys;
 use crate::confluence::ids::AccountId;
 use crate::share::ShareId;
 use crate::share::unlock_key::StoredKey;
@@ -40,18 +41,22 @@ pub async fn list(pool: &PgPool, share: ShareId) -> Result<Vec<KeyListing>, sqlx
 }
 
 /// Add `key` to `share`, unless its `kid` is taken (by a key of the share or of its site) or the
-/// share is full. Call it in a
-/// transaction: it holds the share's row, so concurrent adds cannot pass the limit together.
+/// share is full. Call it in a transaction: it holds the share's row, so concurrent adds cannot
+/// pass the limit together, and the kid's lock on the site ([`site_unlock_keys::lock_kid`]).
 pub async fn add(
     transaction: &mut PgConnection,
     share: ShareId,
     key: &StoredKey,
     created_by: &AccountId,
 ) -> Result<Added, sqlx::Error> {
-    sqlx::query("SELECT 1 FROM shared_page WHERE uuid = $1 FOR UPDATE")
-        .bind(share)
-        .execute(&mut *transaction)
-        .await?;
+    let client_key: Option<String> =
+        sqlx::query_scalar("SELECT client_key FROM shared_page WHERE uuid = $1 FOR UPDATE")
+            .bind(share)
+            .fetch_optional(&mut *transaction)
+            .await?;
+    if let Some(client_key) = client_key {
+        site_unlock_keys::lock_kid(transaction, &client_key, &key.kid).await?;
+    }
     let (count, taken): (i64, bool) = sqlx::query_as(
         "SELECT count(*),
                 coalesce(bool_or(kid = $2), false)

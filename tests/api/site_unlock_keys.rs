@@ -5,11 +5,17 @@
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use pageshare::config::DataKeys;
+use pageshare::data_key::DataKey;
 use pageshare::sandbox::{Page, Site};
-use pageshare::share::ShareId;
-use pageshare::share::unlock::mint_unlock_token;
+use pageshare::share::site_key::seal_secret;
+use pageshare::share::unlock::{MAX_UNLOCK_TOKEN_LEN, mint_unlock_token};
+use pageshare::share::{ShareId, UnlockSecret};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -22,6 +28,8 @@ use crate::test_keys::{TestKey, header};
 use crate::unlock_keys::{claims, unlock_status};
 
 const PATH: &str = "/api/admin/unlock-keys";
+/// The data key of the tests that seal a secret themselves.
+const DATA_KEY: [u8; 32] = [0x5e; 32];
 /// A page of the space OPS on the test sites (the sample page is in ENG).
 const OPS_PAGE_ID: &str = "7654321";
 
@@ -42,6 +50,13 @@ async fn register(app: &TestApp, site: &Site, key: &TestKey, spaces: &[&str]) ->
     assert_eq!(answer["alg"], key.alg_name());
     assert!(answer.get("secret").is_none());
     answer["kid"].as_str().unwrap().to_owned()
+}
+
+/// The body adding `key`'s public JWK under the kid `kid`.
+fn named(key: TestKey, kid: &str) -> Value {
+    let mut jwk = key.public_jwk();
+    jwk["kid"] = json!(kid);
+    json!({"jwk": jwk})
 }
 
 /// A generated HS256 key (limited to `spaces`): its answer.
@@ -94,6 +109,40 @@ async fn ops_share(app: &TestApp, site: &Site) -> ProtectedShare {
     }
 }
 
+/// The clock leeway of the app that checks the rules on tokens naming a site key.
+const LEEWAY_SECS: u64 = 5;
+
+/// A token naming `kid` with `alg: none` and no signature.
+fn unsigned(kid: &str, claims: &Value) -> String {
+    let part = |json: &Value| URL_SAFE_NO_PAD.encode(json.to_string());
+    format!(
+        "{}.{}.",
+        part(&json!({"alg": "none", "kid": kid})),
+        part(claims)
+    )
+}
+
+/// The longest token `signer` makes naming `kid` within [`MAX_UNLOCK_TOKEN_LEN`] (its claims
+/// padded), and the shortest beyond it.
+fn padded_to_the_limit(signer: &Signer, kid: &str, share: ShareId) -> (String, String) {
+    let mut claims = claims(share);
+    let mut pad = 0;
+    let mut within = String::new();
+    loop {
+        claims["pad"] = json!("x".repeat(pad));
+        let token = signer.sign(Some(kid), &claims);
+        if token.len() > MAX_UNLOCK_TOKEN_LEN {
+            assert!(within.len() + 8 > MAX_UNLOCK_TOKEN_LEN, "{}", within.len());
+            return (within, token);
+        }
+        // Three bytes of claims take four characters: jump close to the limit, then step.
+        pad += ((MAX_UNLOCK_TOKEN_LEN - token.len()) * 3 / 4)
+            .saturating_sub(3)
+            .max(1);
+        within = token;
+    }
+}
+
 /// A site key's signer: a private key, or the generated secret.
 enum Signer {
     Private(Box<TestKey>),
@@ -118,7 +167,7 @@ impl Signer {
 
 #[tokio::test]
 async fn each_algorithm_unlocks_every_share_of_its_site_with_its_own_key_only() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| s.unlock_leeway_secs = LEEWAY_SECS).await;
     let site = site_with_admin(&app, "acme").await;
     let shares = [
         app.protected_share(&site).await,
@@ -150,8 +199,52 @@ async fn each_algorithm_unlocks_every_share_of_its_site_with_its_own_key_only() 
             let valid = claims(share.id);
             let now = Utc::now().timestamp();
             let iss = share.id.to_string();
+            let (longest, too_long) = padded_to_the_limit(signer, kid, share.id);
+            // HS384 with the very secret of an HS256 key, else with the share's.
+            let hs384_secret = match signer {
+                Signer::Secret(secret) => secret.clone(),
+                Signer::Private(_) => share.secret.to_hex(),
+            };
+            let leeway = LEEWAY_SECS as i64;
             let cases: Vec<(&str, String, u16)> = vec![
                 ("its own key", signer.sign(Some(kid), &valid), 200),
+                ("alg none naming this kid", unsigned(kid, &valid), 401),
+                (
+                    "HS384 naming this kid",
+                    jsonwebtoken::encode(
+                        &header(Algorithm::HS384, Some(kid)),
+                        &valid,
+                        &EncodingKey::from_secret(&hex::decode(&hs384_secret).unwrap()),
+                    )
+                    .unwrap(),
+                    401,
+                ),
+                ("its key, 2 KB at most", longest, 200),
+                ("its key, over 2 KB", too_long, 401),
+                (
+                    "nbf ahead, within the leeway",
+                    signer.sign(
+                        Some(kid),
+                        &json!({"nbf": now + leeway - 2, "exp": now + 50, "iss": iss}),
+                    ),
+                    200,
+                ),
+                (
+                    "exp passed, within the leeway",
+                    signer.sign(
+                        Some(kid),
+                        &json!({"nbf": now - 50, "exp": now - leeway + 2, "iss": iss}),
+                    ),
+                    200,
+                ),
+                (
+                    "nbf ahead, beyond the leeway",
+                    signer.sign(
+                        Some(kid),
+                        &json!({"nbf": now + leeway + 5, "exp": now + 50, "iss": iss}),
+                    ),
+                    401,
+                ),
                 (
                     "another algorithm's key naming this kid",
                     other.sign(Some(kid), &valid),
@@ -292,6 +385,68 @@ async fn a_key_limited_to_spaces_unlocks_shares_of_those_spaces_only() {
 }
 
 #[tokio::test]
+async fn a_key_limited_to_spaces_follows_the_page_into_the_space_it_was_moved_to() {
+    let ttl = Duration::from_millis(800);
+    let app = spawn_app_with(|s| s.content_ttl = ttl).await;
+    let site = site_with_admin(&app, "acme").await;
+    let share = app.protected_share(&site).await;
+    let (eng, ops) = (
+        generate(&app, &site, &["ENG"]).await,
+        generate(&app, &site, &["OPS"]).await,
+    );
+    let token = |key: &Value| {
+        let secret = key["secret"].as_str().unwrap();
+        hs256(secret, key["kid"].as_str(), &claims(share.id))
+    };
+    let stored_space = || async {
+        sqlx::query_scalar::<_, String>("SELECT space_key FROM shared_page")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    app.let_announcements_arrive().await;
+    assert_eq!(unlock_status(&app, &share, &token(&eng)).await, 200);
+    assert_eq!(unlock_status(&app, &share, &token(&ops)).await, 401);
+    // The page moves from ENG to OPS in Confluence; the cached content says so once it expires.
+    app.sandbox.update_site("acme", |s| {
+        s.pages.get_mut(PAGE_ID).unwrap().space_key = "OPS".into();
+    });
+    tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+    assert_eq!(stored_space().await, "ENG", "nothing read the page yet");
+    assert_eq!(
+        unlock_status(&app, &share, &token(&eng)).await,
+        401,
+        "the ENG key, while the stored space still says ENG"
+    );
+    assert_eq!(
+        stored_space().await,
+        "OPS",
+        "the stored space followed the page"
+    );
+    app.let_announcements_arrive().await;
+    let cases = [("the ENG key", &eng, 401), ("the OPS key", &ops, 200)];
+    for (name, key, status) in cases {
+        assert_eq!(
+            unlock_status(&app, &share, &token(key)).await,
+            status,
+            "{name}"
+        );
+    }
+    // Removing the OPS key now ends the share's sessions, as it covers the share's space.
+    let version = || async {
+        sqlx::query_scalar::<_, i32>("SELECT password_version FROM shared_page")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = version().await;
+    let path = format!("{PATH}/{}", ops["kid"].as_str().unwrap());
+    let removed = app.api(&site, ADMIN, Method::DELETE, &path, None).await;
+    assert_eq!(removed.status(), 204);
+    assert_eq!(version().await, before + 1, "the share's sessions ended");
+}
+
+#[tokio::test]
 async fn a_key_of_another_site_unlocks_nothing_here() {
     let app = spawn_app().await;
     let acme = site_with_admin(&app, "acme").await;
@@ -394,7 +549,7 @@ async fn bad_bodies_are_refused_with_the_field_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn a_generated_secret_is_answered_once_and_stored_sealed() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| s.data_key = Some(DataKeys(vec![DATA_KEY]))).await;
     let site = site_with_admin(&app, "acme").await;
     let generated = generate(&app, &site, &[]).await;
     let secret = generated["secret"].as_str().unwrap();
@@ -420,17 +575,49 @@ async fn a_generated_secret_is_answered_once_and_stored_sealed() {
         .await
         .unwrap();
     assert!(!audit.is_empty() && audit.iter().all(|row| !row.contains(secret)));
-    // Moved to another row (kid), the sealed secret opens no more: it is bound to its kid.
+    // Moved to another row, the sealed secret opens no more: it is bound to its tenant and kid.
+    // Each move is announced before the one read that must be refused; resealed for the row it
+    // is in now, it opens again.
     let share = app.protected_share(&site).await;
     let token = hs256(secret, Some(kid), &claims(share.id));
     assert_eq!(unlock_status(&app, &share, &token).await, 200);
-    sqlx::query("UPDATE site_unlock_key SET kid = 'moved'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let moved = hs256(secret, Some("moved"), &claims(share.id));
-    let url = format!("{}?unlock={moved}", share.url);
-    assert_eq!(app.read_share_until(&url, None, 401).await.status(), 401);
+    let globex = site_with_admin(&app, "globex").await;
+    let globex_share = app.protected_share(&globex).await;
+    let data_key = DataKey::new(&DATA_KEY);
+    let unlock_secret = UnlockSecret::from_hex(secret).unwrap();
+    let cases = [
+        ("another kid", "acme", "moved", &share),
+        (
+            "another tenant, the same kid",
+            "globex",
+            "moved",
+            &globex_share,
+        ),
+    ];
+    for (name, site_name, new_kid, share) in cases {
+        let client_key = app.sandbox.site(site_name).client_key;
+        sqlx::query("UPDATE site_unlock_key SET client_key = $1, kid = $2")
+            .bind(&client_key)
+            .bind(new_kid)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        app.let_announcements_arrive().await;
+        let token = hs256(secret, Some(new_kid), &claims(share.id));
+        assert_eq!(unlock_status(&app, share, &token).await, 401, "{name}");
+        let resealed = seal_secret(&data_key, &client_key, new_kid, &unlock_secret);
+        sqlx::query("UPDATE site_unlock_key SET sealed_secret = $1")
+            .bind(resealed)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        app.let_announcements_arrive().await;
+        assert_eq!(
+            unlock_status(&app, share, &token).await,
+            200,
+            "{name}, resealed for it"
+        );
+    }
 }
 
 #[tokio::test]
@@ -446,11 +633,6 @@ async fn a_kid_is_unique_across_the_sites_keys_and_its_shares_keys_and_20_keys_a
     // A share's key and a site key never share a kid, whichever came first.
     let share_keys = format!("/api/shares/{}/unlock-keys", share.id);
     let add_to_share = |body: Value| app.api(&site, EDITOR, Method::POST, &share_keys, Some(body));
-    let named = |key: TestKey, kid: &str| {
-        let mut jwk = key.public_jwk();
-        jwk["kid"] = json!(kid);
-        json!({"jwk": jwk})
-    };
     let cases = [
         (
             "a share's key",
@@ -490,6 +672,41 @@ async fn a_kid_is_unique_across_the_sites_keys_and_its_shares_keys_and_20_keys_a
     let full: Value = full.json().await.unwrap();
     assert!(full["error"]["message"].as_str().unwrap().contains("20"));
     assert_eq!(stored_keys(&app).await, 21, "20 here, one on globex");
+}
+
+#[tokio::test]
+async fn a_share_key_and_a_site_key_added_at_once_never_get_the_same_kid() {
+    let app = spawn_app().await;
+    let site = site_with_admin(&app, "acme").await;
+    let share = app.protected_share(&site).await;
+    let share_keys = format!("/api/shares/{}/unlock-keys", share.id);
+    // Rounds of one add of each kind, sent together, for a kid neither holds yet (the site holds
+    // 20 keys at most: each round's site key is removed again).
+    for round in 0..30 {
+        let kid = format!("race-{round}");
+        let (to_share, to_site) = tokio::join!(
+            app.api(
+                &site,
+                EDITOR,
+                Method::POST,
+                &share_keys,
+                Some(named(TestKey::p256(), &kid))
+            ),
+            post_key(&app, &site, named(TestKey::ed25519(), &kid)),
+        );
+        let mut statuses = [to_share.status().as_u16(), to_site.status().as_u16()];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [201, 409],
+            "round {round}: {to_share:?} {to_site:?}"
+        );
+        if to_site.status() == 201 {
+            let path = format!("{PATH}/{kid}");
+            let removed = app.api(&site, ADMIN, Method::DELETE, &path, None).await;
+            assert_eq!(removed.status(), 204);
+        }
+    }
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use super::error::{AppError, Gone, Missing, PageError};
 use super::state::AppState;
 use crate::confluence::ids::ContentId;
 use crate::share::ShareId;
-use crate::share::unlock::verify_unlock;
+use crate::share::unlock::UnlockToken;
 use crate::storage::installations::Installation;
 use crate::storage::shares::{self, ReaderShare};
 
@@ -175,13 +175,25 @@ async fn serve(
     };
     // A site key may be named: the site's keys come from memory when warm.
     let site_keys = state.site_keys(share.client_key.as_str()).await?;
-    match verify_unlock(
-        &token,
-        share.id,
-        share.unlock_credentials(clock, &site_keys.0),
-        now,
-        state.settings.unlock_leeway_secs,
-    ) {
+    let mut credentials = share.unlock_credentials(clock, &site_keys.0);
+    let parsed = UnlockToken::parse(&token);
+    // A key limited to spaces is held to the space the page is in now (it may have moved).
+    let live_page;
+    if let Ok(parsed) = &parsed
+        && parsed.names_space_limited_site_key(&credentials)
+    {
+        live_page = render::live_space(&state, &served).await?;
+        credentials.space_key = &live_page.space_key;
+    }
+    let verified = parsed.and_then(|parsed| {
+        parsed.verify(
+            share.id,
+            credentials,
+            now,
+            state.settings.unlock_leeway_secs,
+        )
+    });
+    match verified {
         // The page comes in this very response: a browser that drops the cookie still shows it.
         Ok(()) => {
             let cookie = access::session_cookie(

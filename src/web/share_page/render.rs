@@ -20,6 +20,7 @@ use crate::share::cookie::{
     AttachmentGrant, FORM_TOKEN_TTL_SECS, attachment_signature, attachment_url_expiry, form_token,
 };
 use crate::share::tree::{MAX_PAGES, PageTree};
+use crate::storage::shares;
 use crate::web::csp;
 use crate::web::error::{AppError, Gone, Missing, PageError};
 use crate::web::html::render;
@@ -126,6 +127,7 @@ pub async fn content(
         web::block(move || CachedPage {
             version: page.version,
             title: page.title,
+            space_key: page.space_key,
             page: sanitize(&page.export_view, &base_url),
         })
         .await
@@ -140,6 +142,17 @@ pub async fn content(
     let hit = !missed.load(std::sync::atomic::Ordering::Relaxed);
     state.count_lookup(Cache::Content, hit);
     page
+}
+
+/// The share's own page, to learn the space it is in now (from the cache, like its content): the
+/// stored space is brought up to date when the page has moved, which announces the share's change.
+pub async fn live_space(state: &AppState, served: &Served) -> Result<Arc<CachedPage>, AppError> {
+    let share = &served.share;
+    let page = content(state, served, &share.content_id).await?;
+    if page.space_key != share.space_key {
+        shares::set_space_key(&state.pool, share.id, &page.space_key).await?;
+    }
+    Ok(page)
 }
 
 /// The pages of a tree share: from the cache, or listed by Confluence (once, however many readers
