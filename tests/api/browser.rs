@@ -606,6 +606,13 @@ async fn site_unlock_keys_are_added_generated_and_removed_on_the_admin_page_in_c
     assert!(!sent[0].as_str().unwrap().contains("\"d\""), "{seen}");
     assert!(sent[1].as_str().unwrap().contains("\"generate\":\"HS256\""));
     assert_eq!(seen["errorHiddenAfterAdd"], true);
+    assert_eq!(seen["warningHiddenAtFirst"], true, "{seen}");
+    assert_eq!(
+        seen["lowerCaseWarning"],
+        "Confluence space keys are upper case: eng, Hr would unlock nothing. Did you mean ENG, HR?",
+        "{seen}"
+    );
+    assert_eq!(seen["warningHiddenWhenUpperCase"], true, "{seen}");
     let public_kid = seen["publicRow"][0].as_str().unwrap();
     assert_eq!(public_kid.len(), 43, "the thumbprint: {seen}");
     assert_eq!(seen["publicRow"][1], "ES256");

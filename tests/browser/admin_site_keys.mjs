@@ -1,7 +1,8 @@
 // The admin page's site unlock keys in headless Chromium, framed by a page of the site as
 // Confluence frames it. Run by tests/api/browser.rs with one JSON argument:
 //   { hostPage, adminUrl, origin, siteOrigin, privateJwk, jwk }
-// refuses the pasted private JWK without sending it, adds the public one limited to two spaces,
+// refuses the pasted private JWK without sending it, warns of lower-case space keys (personal
+// spaces, `~…`, aside) and stops once they are upper case, adds the public one limited to two spaces,
 // generates an HS256 key (its secret and minting snippet shown once, with Copy), reloads, and
 // removes the public key; prints one JSON line with what the browser showed.
 import fs from 'node:fs';
@@ -49,7 +50,14 @@ async function run(page) {
   result.privateRefused = await error.textContent();
 
   await admin.getByLabel('Public key (JWK)').fill(JSON.stringify(config.jwk));
+  const spaceWarning = admin.locator('[data-role=site-key-space-warning]');
+  result.warningHiddenAtFirst = await spaceWarning.isHidden();
+  await admin.getByLabel('Spaces (optional)').fill('eng, OPS, ~557058abc, Hr');
+  await spaceWarning.waitFor();
+  result.lowerCaseWarning = await spaceWarning.textContent();
   await admin.getByLabel('Spaces (optional)').fill('ENG, OPS');
+  await spaceWarning.waitFor({ state: 'hidden' });
+  result.warningHiddenWhenUpperCase = true;
   await admin.getByRole('button', { name: 'Add key' }).click();
   await count.filter({ hasText: '1 site unlock key.' }).waitFor();
   result.errorHiddenAfterAdd = await error.isHidden();

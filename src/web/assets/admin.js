@@ -292,6 +292,23 @@
   const generateSiteKey = root.querySelector('[data-action=generate-site-key]');
   const siteKeyTemplate = document.getElementById('site-key-template');
   let siteKeys = [];
+  const spaceKeysField = siteKeyForm.elements.spaceKeys;
+  const spaceWarning = root.querySelector('[data-role=site-key-space-warning]');
+
+  // Confluence space keys are upper case (personal spaces, `~…`, aside) and a key's spaces are
+  // compared exactly: one written in lower case would unlock nothing. Said, not refused.
+  function warnOfLowerCaseSpaces() {
+    const lower = origins(spaceKeysField.value).filter((key) => !key.startsWith('~') && key !== key.toUpperCase());
+    showError(
+      spaceWarning,
+      lower.length
+        ? `Confluence space keys are upper case: ${lower.join(', ')} would unlock nothing. Did you mean ${lower
+            .map((key) => key.toUpperCase())
+            .join(', ')}?`
+        : '',
+    );
+  }
+  spaceKeysField.addEventListener('input', warnOfLowerCaseSpaces);
 
   function siteKeyRow(key) {
     const node = siteKeyTemplate.content.firstElementChild.cloneNode(true);
@@ -358,7 +375,7 @@
   async function addSiteKey(button, body) {
     newSiteKey.hidden = true;
     newSiteKeyValue.value = '';
-    const spaces = origins(siteKeyForm.elements.spaceKeys.value);
+    const spaces = origins(spaceKeysField.value);
     const added = await busy(button, button === generateSiteKey ? 'Generating…' : 'Adding…', siteKeyError, () =>
       api('POST', '/api/admin/unlock-keys', { ...body, spaceKeys: spaces }),
     );
@@ -372,6 +389,7 @@
     }
     siteKeys = [...siteKeys, added];
     siteKeyForm.reset();
+    warnOfLowerCaseSpaces();
     renderSiteKeys();
     progress.textContent = `Site unlock key ${added.kid} (${added.alg}) added.`;
   }
