@@ -975,28 +975,40 @@ async fn a_warm_unlock_with_a_site_key_asks_the_database_nothing() {
         generated["kid"].as_str(),
         &claims(share.id),
     );
+    // A key limited to the page's space: its live space comes from the cached content.
+    let eng = generate(&app, &site, &["ENG"]).await;
+    let eng_token = hs256(
+        eng["secret"].as_str().unwrap(),
+        eng["kid"].as_str(),
+        &claims(share.id),
+    );
     let own_token = mint_unlock_token(share.id, &share.secret, Utc::now().timestamp(), 60);
     let site_url = format!("{}?unlock={site_token}", share.url);
+    let eng_url = format!("{}?unlock={eng_token}", share.url);
     let own_url = format!("{}?unlock={own_token}", share.url);
     app.let_announcements_arrive().await;
-    assert_eq!(
-        app.read_share_until(&site_url, None, 200).await.status(),
-        200
-    );
-    assert_eq!(
-        app.read_share_until(&own_url, None, 200).await.status(),
-        200
-    );
+    for url in [&site_url, &eng_url, &own_url] {
+        assert_eq!(app.read_share_until(url, None, 200).await.status(), 200);
+    }
     // Startup's own work settles first.
     app.committed_transactions().await;
     let with_secret = app.transactions_while_reading(&own_url, 100).await;
     let with_site_key = app.transactions_while_reading(&site_url, 100).await;
+    let fetches = app.sandbox.content_fetches();
+    let with_space_key = app.transactions_while_reading(&eng_url, 100).await;
     // The counts' own queries and the change listener's heartbeat are all that may be seen:
     // far fewer than one per unlock, and no more than with the share's own secret.
-    assert!(
-        with_site_key <= 20 && with_site_key <= with_secret + 5,
-        "100 unlocks: {with_site_key} transactions with a site key, {with_secret} with the secret"
-    );
+    for (name, transactions) in [
+        ("a site key", with_site_key),
+        ("an ENG key", with_space_key),
+    ] {
+        assert!(
+            transactions <= 20 && transactions <= with_secret + 5,
+            "100 unlocks: {transactions} transactions with {name}, {with_secret} with the secret"
+        );
+    }
+    // The content cache lives 30 s: the 100 reads with the ENG key asked Confluence nothing.
+    assert_eq!(app.sandbox.content_fetches(), fetches);
 }
 
 #[tokio::test]

@@ -166,7 +166,7 @@ async fn serve(
     if !share.password_protected
         || access::has_valid_cookie(&req, key, share.id, share.password_version, now)
     {
-        return render::page(&state, &served, requested, None).await;
+        return render::page(&state, &served, requested, None, None).await;
     }
     let client = client_ip(&req, &state.settings.trusted_proxies);
     let Some(token) = access::unlock_token(req.query_string()) else {
@@ -178,12 +178,14 @@ async fn serve(
     let mut credentials = share.unlock_credentials(clock, &site_keys.0);
     let parsed = UnlockToken::parse(&token);
     // A key limited to spaces is held to the space the page is in now (it may have moved).
-    let live_page;
-    if let Ok(parsed) = &parsed
-        && parsed.names_space_limited_site_key(&credentials)
-    {
-        live_page = render::live_space(&state, &served).await?;
-        credentials.space_key = &live_page.space_key;
+    let live_page = match &parsed {
+        Ok(parsed) if parsed.names_space_limited_site_key(&credentials) => {
+            Some(render::live_space(&state, &served).await?)
+        }
+        _ => None,
+    };
+    if let Some(page) = &live_page {
+        credentials.space_key = &page.space_key;
     }
     let verified = parsed.and_then(|parsed| {
         parsed.verify(
@@ -204,7 +206,7 @@ async fn serve(
                 share.expires_at.map(|at| at.timestamp()),
                 now,
             );
-            render::page(&state, &served, requested, Some(cookie)).await
+            render::page(&state, &served, requested, Some(cookie), live_page).await
         }
         Err(error) => {
             tracing::info!(share = %share.id, %error, "unlock token refused");

@@ -217,16 +217,21 @@ pub fn page_path(share_url: &str, root: &ContentId, page: &str) -> String {
 
 /// The page itself (`requested`: one of a tree share's pages, else the share's own), with
 /// signed attachment URLs, links inside the tree pointing into it, and the tree's navigation;
-/// `set_cookie` when access was just proven.
+/// `set_cookie` when access was just proven; `own_page`: the share's own page, when the request
+/// has read it already (not looked up again).
 pub async fn page(
     state: &AppState,
     served: &Served,
     requested: Option<&ContentId>,
     set_cookie: Option<String>,
+    own_page: Option<Arc<CachedPage>>,
 ) -> Result<HttpResponse, PageError> {
     let share = &served.share;
     let (page_id, tree) = requested_page(state, served, requested).await?;
-    let content = content(state, served, page_id).await?;
+    let content = match own_page {
+        Some(page) if page_id == &share.content_id => page,
+        _ => content(state, served, page_id).await?,
+    };
     let expires = attachment_url_expiry(Utc::now().timestamp());
     let share_url = share.id.page_url(state.settings.base_path());
     let prefix = format!(
