@@ -99,8 +99,8 @@ pub struct UnlockCredentials<'a> {
     pub previous: Option<&'a UnlockSecret>,
     /// The share's public unlock keys.
     pub keys: &'a [UnlockKey],
-    /// Its site's unlock keys, and the space of the share's page (which of them count): the
-    /// page's live space when the token names a key limited to spaces.
+    /// Its site's unlock keys, and the space of the share's page (which of them count; see
+    /// [`UnlockToken::verify_but_the_space`] for the page's space now).
     pub site_keys: &'a [SiteKey],
     pub space_key: &'a str,
 }
@@ -206,17 +206,42 @@ impl<'t> UnlockToken<'t> {
         })
     }
 
-    /// Whether the token names a site key limited to spaces (and no key of the share): then the
-    /// space the page is in now decides, not the one recorded when the share was made.
-    pub fn names_space_limited_site_key(&self, credentials: &UnlockCredentials<'_>) -> bool {
-        let Some(kid) = self.0.kid.as_deref() else {
-            return false;
+    /// Verify the token as [`Self::verify`] does, except the space of a site key limited to
+    /// spaces (named by the `kid`, no key of the share holding it): then `Ok(Some(key))`, and the
+    /// token unlocks if `key` covers the space the page is in now, which the caller looks up only
+    /// for a token valid in every other respect. `Ok(None)`: it unlocks.
+    pub fn verify_but_the_space<'k>(
+        &self,
+        share: ShareId,
+        credentials: UnlockCredentials<'k>,
+        now: i64,
+        leeway_secs: u64,
+    ) -> Result<Option<&'k SiteKey>, UnlockError> {
+        let Some((site_key, one_of_its_spaces)) = self.space_limited_site_key(&credentials) else {
+            return self
+                .verify(share, credentials, now, leeway_secs)
+                .map(|()| None);
         };
-        !credentials.keys.iter().any(|key| key.kid == kid)
-            && credentials
-                .site_keys
-                .iter()
-                .any(|key| key.kid == kid && !key.space_keys.is_empty())
+        let in_its_space = UnlockCredentials {
+            space_key: one_of_its_spaces,
+            ..credentials
+        };
+        self.verify(share, in_its_space, now, leeway_secs)
+            .map(|()| Some(site_key))
+    }
+
+    /// The site key limited to spaces the token's `kid` names, unless a key of the share holds
+    /// that kid (it decides then), with the first of its spaces.
+    fn space_limited_site_key<'k>(
+        &self,
+        credentials: &UnlockCredentials<'k>,
+    ) -> Option<(&'k SiteKey, &'k str)> {
+        let kid = self.0.kid.as_deref()?;
+        if credentials.keys.iter().any(|key| key.kid == kid) {
+            return None;
+        }
+        let site_key = credentials.site_keys.iter().find(|key| key.kid == kid)?;
+        Some((site_key, site_key.space_keys.first()?.as_str()))
     }
 
     /// Verify the token for `share` at time `now` (seconds), with `leeway_secs` on `nbf`/`exp`.
@@ -706,38 +731,61 @@ mod tests {
             Err(UnlockError::WrongShare),
             "a site key is held to every other rule"
         );
-        // Only a token naming a key limited to spaces waits for the page's live space.
+        // A token naming a key limited to spaces is verified but for the space, which the page's
+        // live space decides afterwards; only one valid in every other respect gets that far.
         let share_key =
             UnlockKey::from_jwk(&json!({"kty": "OKP", "crv": "Ed25519", "kid": "ops-only",
             "x": b64(ed.verifying_key().as_bytes())}))
             .unwrap()
             .1;
         let shadowed = [share_key];
+        let shadowing = UnlockCredentials {
+            keys: &shadowed,
+            ..credentials
+        };
         let cases = [
-            ("ops-only", &credentials, true),
-            ("site-hs", &credentials, false),
-            ("other", &credentials, false),
             (
-                "ops-only",
-                &UnlockCredentials {
-                    keys: &shadowed,
-                    ..credentials
-                },
-                false,
+                "its key",
+                hs256("ops-only", &site_secret),
+                &credentials,
+                Ok(Some("ops-only")),
+            ),
+            (
+                "a key of every space",
+                hs256("site-hs", &site_secret),
+                &credentials,
+                Ok(None),
+            ),
+            (
+                "another secret",
+                hs256("ops-only", &secret),
+                &credentials,
+                Err(UnlockError::BadSignature),
+            ),
+            (
+                "another share",
+                hs256_with(
+                    "ops-only",
+                    &site_secret,
+                    &json!({"nbf": NOW, "exp": NOW + 60, "iss": ShareId::new().to_string()}),
+                ),
+                &credentials,
+                Err(UnlockError::WrongShare),
+            ),
+            (
+                "a share key of its kid decides",
+                hs256("ops-only", &site_secret),
+                &shadowing,
+                Err(UnlockError::AlgorithmNotAllowed),
             ),
         ];
-        for (kid, credentials, expected) in cases {
-            let token = hs256(kid, &site_secret);
-            let parsed = UnlockToken::parse(&token).unwrap();
-            assert_eq!(
-                parsed.names_space_limited_site_key(credentials),
-                expected,
-                "{kid}"
-            );
+        for (name, token, credentials, expected) in cases {
+            let verdict = UnlockToken::parse(&token)
+                .unwrap()
+                .verify_but_the_space(share, *credentials, NOW, 0)
+                .map(|key| key.map(|key| key.kid.as_str()));
+            assert_eq!(verdict, expected, "{name}");
         }
-        let without_kid = mint_unlock_token(share, &site_secret, NOW, 60);
-        let parsed = UnlockToken::parse(&without_kid).unwrap();
-        assert!(!parsed.names_space_limited_site_key(&credentials));
     }
 
     #[test]

@@ -413,6 +413,16 @@ async fn a_key_limited_to_spaces_follows_the_page_into_the_space_it_was_moved_to
     });
     tokio::time::sleep(ttl + Duration::from_millis(200)).await;
     assert_eq!(stored_space().await, "ENG", "nothing read the page yet");
+    // A forged token naming the ENG key is refused before the page is looked at.
+    let fetches = app.sandbox.content_fetches();
+    let forged = hs256(&"ab".repeat(32), eng["kid"].as_str(), &claims(share.id));
+    assert_eq!(unlock_status(&app, &share, &forged).await, 401);
+    assert_eq!(
+        app.sandbox.content_fetches(),
+        fetches,
+        "no fetch for a forged token"
+    );
+    assert_eq!(stored_space().await, "ENG");
     assert_eq!(
         unlock_status(&app, &share, &token(&eng)).await,
         401,

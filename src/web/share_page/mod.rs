@@ -22,7 +22,7 @@ use super::error::{AppError, Gone, Missing, PageError};
 use super::state::AppState;
 use crate::confluence::ids::ContentId;
 use crate::share::ShareId;
-use crate::share::unlock::UnlockToken;
+use crate::share::unlock::{UnlockError, UnlockToken};
 use crate::storage::installations::Installation;
 use crate::storage::shares::{self, ReaderShare};
 
@@ -175,29 +175,25 @@ async fn serve(
     };
     // A site key may be named: the site's keys come from memory when warm.
     let site_keys = state.site_keys(share.client_key.as_str()).await?;
-    let mut credentials = share.unlock_credentials(clock, &site_keys.0);
-    let parsed = UnlockToken::parse(&token);
+    let credentials = share.unlock_credentials(clock, &site_keys.0);
+    let leeway = state.settings.unlock_leeway_secs;
+    let verified = UnlockToken::parse(&token)
+        .and_then(|parsed| parsed.verify_but_the_space(share.id, credentials, now, leeway));
     // A key limited to spaces is held to the space the page is in now (it may have moved).
-    let live_page = match &parsed {
-        Ok(parsed) if parsed.names_space_limited_site_key(&credentials) => {
-            Some(render::live_space(&state, &served).await?)
+    let verified = match verified {
+        Ok(Some(site_key)) => {
+            let own_page = render::live_space(&state, &served).await?;
+            match site_key.covers(&own_page.space_key) {
+                true => Ok(Some(own_page)),
+                false => Err(UnlockError::KeyNotForThisSpace),
+            }
         }
-        _ => None,
+        Ok(None) => Ok(None),
+        Err(error) => Err(error),
     };
-    if let Some(page) = &live_page {
-        credentials.space_key = &page.space_key;
-    }
-    let verified = parsed.and_then(|parsed| {
-        parsed.verify(
-            share.id,
-            credentials,
-            now,
-            state.settings.unlock_leeway_secs,
-        )
-    });
     match verified {
         // The page comes in this very response: a browser that drops the cookie still shows it.
-        Ok(()) => {
+        Ok(own_page) => {
             let cookie = access::session_cookie(
                 key,
                 state.settings.base_path(),
@@ -206,7 +202,7 @@ async fn serve(
                 share.expires_at.map(|at| at.timestamp()),
                 now,
             );
-            render::page(&state, &served, requested, Some(cookie), live_page).await
+            render::page(&state, &served, requested, Some(cookie), own_page).await
         }
         Err(error) => {
             tracing::info!(share = %share.id, %error, "unlock token refused");
