@@ -293,12 +293,31 @@ fn metrics(c: &mut Criterion) {
     );
 }
 
+/// What a share page view adds: the reader's hash and the count, for a reader already counted
+/// today (the common case; a new reader adds one set insertion).
+fn readership(c: &mut Criterion) {
+    use pageshare::share::readership::{Access, Readership};
+    let counting = Readership::new(SigningKey::new(&[9; 32]));
+    let share = ShareId::new();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let client = Some("203.0.113.9".parse().unwrap());
+    let agent: &[u8] = b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+Chrome/140.0.0.0 Safari/537.36";
+    c.bench_function("readership: count one view (hash and record)", |b| {
+        b.iter(|| {
+            let reader = counting.reader(day, black_box(client), black_box(agent));
+            counting.record(share, day, Access::Cookie, reader);
+        })
+    });
+}
+
 criterion_group!(
     benches,
     connect_jwt,
     forge_fit,
     unlock_and_cookie,
     content,
-    metrics
+    metrics,
+    readership
 );
 criterion_main!(benches);

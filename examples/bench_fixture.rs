@@ -74,6 +74,7 @@ async fn serve(bind: &str, app_url: &str, out: &str) -> anyhow::Result<()> {
     sandbox.update_site("bench", |s| {
         s.pages.insert(PAGE_ID.into(), page);
         s.add_editor(PAGE_ID, USER);
+        s.add_guide(PAGE_ID);
     });
     let installed = sandbox.install(&app, &site).await?;
     if !installed.status().is_success() {
@@ -94,6 +95,7 @@ async fn serve(bind: &str, app_url: &str, out: &str) -> anyhow::Result<()> {
     };
     let open = create(json!({"contentId": PAGE_ID})).await?;
     let protected = create(json!({"contentId": PAGE_ID, "password": PASSWORD})).await?;
+    let tree = create(json!({"contentId": PAGE_ID, "includeChildren": true})).await?;
     let protected_url = protected["url"].as_str().context("url")?;
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -120,6 +122,7 @@ async fn serve(bind: &str, app_url: &str, out: &str) -> anyhow::Result<()> {
     let installs = install_burst(&sandbox, &app).await?;
     let fixture = json!({
         "openUrl": open["url"],
+        "treeUrl": tree["url"],
         "protectedUrl": protected_url,
         "protectedUuid": protected["uuid"],
         "unlockSecret": protected["unlockSecret"],

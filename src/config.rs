@@ -42,6 +42,9 @@ pub struct Settings {
     /// How long a fetched page, and a tree share's list of pages, is kept: 30 s, not configurable
     /// (`docs/PERFORMANCE.md`); tests shorten it.
     pub content_ttl: std::time::Duration,
+    /// How often each instance writes its readership counts: 10 s, not configurable
+    /// (`docs/OPERATIONS.md#readership`); tests shorten it.
+    pub readership_flush: std::time::Duration,
     /// Forge Remote, when `PAGESHARE_FORGE_APP_ID` is set.
     pub forge: Option<ForgeSettings>,
     /// `PAGESHARE_DATA_KEY`, decoded; unset: one kept in the database.
@@ -333,6 +336,7 @@ impl Settings {
             max_attachment_bytes: parse_megabytes(&get, "PAGESHARE_MAX_ATTACHMENT_MB", 50)?,
             content_cache_bytes: parse_megabytes(&get, "PAGESHARE_CONTENT_CACHE_MB", 256)?,
             content_ttl: std::time::Duration::from_secs(30),
+            readership_flush: crate::storage::readership::DEFAULT_FLUSH_PERIOD,
             forge: forge_settings(&get)?,
             data_key: data_keys(&get)?,
             retention_days: parse_retention_days(&get)?,

@@ -20,9 +20,11 @@ use crate::data_key::DataKey;
 use crate::forge::keys::ForgeKeys;
 use crate::metrics::Metrics;
 use crate::share::content_cache::ContentCache;
+use crate::share::readership::Readership;
 use crate::share::signing::SigningKey;
 use crate::storage::app_keys::shared_key;
 use crate::storage::reader_cache::{self, ReaderCache};
+use crate::storage::readership::CountWriter;
 use crate::web::state::{AppState, ForgeRuntime};
 use crate::web::{app_routes, logging};
 
@@ -58,6 +60,8 @@ pub struct Application {
     pool: PgPool,
     /// `GET /metrics` on `PAGESHARE_METRICS_BIND`: its port and its server, stopped last.
     metrics: Option<(u16, ServerHandle)>,
+    /// Writes readership counts; once more after draining.
+    counts: Arc<CountWriter>,
 }
 
 /// The metrics listener: `GET /metrics` only, one worker, no signal handling of its own (it stops
@@ -130,6 +134,12 @@ impl Application {
             }
         };
         let readers = Arc::new(ReaderCache::new(READER_TTL, READER_CAPACITY));
+        let readership = Arc::new(Readership::new(signing_key.clone()));
+        let counts = Arc::new(CountWriter::new(pool.clone(), readership.clone()));
+        tokio::spawn(counts.clone().keep_flushing(settings.readership_flush));
+        tokio::spawn(crate::storage::readership::keep_forgetting_readers(
+            pool.clone(),
+        ));
         let metrics_listener = match &settings.metrics_bind {
             Some(bind) => Some(
                 TcpListener::bind(bind)
@@ -171,6 +181,7 @@ impl Application {
         let state = web::Data::new(AppState {
             signing_key,
             readers: readers.clone(),
+            readership,
             password_checks: Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
@@ -231,6 +242,7 @@ impl Application {
             server: server.run(),
             pool,
             metrics,
+            counts,
         })
     }
 
@@ -244,14 +256,19 @@ impl Application {
     }
 
     /// Serve until SIGTERM or SIGINT; then drain (`docs/OPERATIONS.md`): the listening socket
-    /// is closed at once, requests in flight get [`SHUTDOWN_TIMEOUT_SECS`] to finish, and the
-    /// pool is closed last (waiting for the connections still in use to come back).
+    /// is closed at once, requests in flight get [`SHUTDOWN_TIMEOUT_SECS`] to finish, the
+    /// readership counted since the last write is written, and the pool is closed last (waiting
+    /// for the connections still in use to come back).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         if let Some((_, metrics)) = self.metrics {
             metrics.stop(true).await;
         }
-        tracing::info!("requests drained; closing the database pool");
+        match self.counts.flush().await {
+            Ok(views) => tracing::info!(views, "requests drained; readership counts written"),
+            Err(error) => tracing::error!(%error, "requests drained; readership counts lost"),
+        }
+        tracing::info!("closing the database pool");
         self.pool.close().await;
         tracing::info!("stopped");
         served

@@ -5,6 +5,7 @@ pub mod content_cache;
 pub mod cookie;
 pub mod origins;
 pub mod password;
+pub mod readership;
 pub mod rotation;
 pub mod signing;
 pub mod site_key;

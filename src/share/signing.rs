@@ -11,6 +11,8 @@ pub enum Purpose {
     ShareCookie,
     AttachmentUrl,
     PasswordForm,
+    /// The day's salt of reader hashes (`docs/SECURITY.md#readership`).
+    ReaderSalt,
 }
 
 impl Purpose {
@@ -19,6 +21,7 @@ impl Purpose {
             Self::ShareCookie => b"pageshare/share-cookie/v1",
             Self::AttachmentUrl => b"pageshare/attachment-url/v1",
             Self::PasswordForm => b"pageshare/password-form/v1",
+            Self::ReaderSalt => b"pageshare/reader-salt/v1",
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum Job {
     ForgetPreviousSecrets,
     /// Reporting stored accountIds to Atlassian and erasing closed accounts.
     ReportPersonalData,
+    /// Deleting the reader hashes of past days.
+    ForgetReaders,
 }
 
 impl Job {
@@ -33,6 +35,7 @@ impl Job {
             Self::Retention => 2,
             Self::ForgetPreviousSecrets => 3,
             Self::ReportPersonalData => 6,
+            Self::ForgetReaders => 10,
         }
     }
 }

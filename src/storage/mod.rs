@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod password_failures;
 pub mod personal_data;
 pub mod reader_cache;
+pub mod readership;
 pub mod retention;
 pub mod share_overview;
 pub mod shares;

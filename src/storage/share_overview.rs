@@ -21,7 +21,12 @@ pub struct ShareSummary {
     pub created_by: AccountId,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Views of the last 30 UTC days, today included (as written so far).
+    pub recent_views: i64,
 }
+
+/// The days [`ShareSummary::recent_views`] covers.
+pub const RECENT_DAYS: u64 = 30;
 
 impl ShareSummary {
     /// Where the next page starts: after this share.
@@ -82,7 +87,10 @@ pub async fn page_for_tenant(
     });
     sqlx::query_as(
         "SELECT uuid, content_id, space_key, title, password_hash IS NOT NULL AS password_protected,
-                expires_at, created_by, created_at, revoked_at
+                expires_at, created_by, created_at, revoked_at,
+                (SELECT COALESCE(sum(open_views + password_views + unlock_views + cookie_views), 0)
+                 FROM share_daily_views v
+                 WHERE v.share_uuid = shared_page.uuid AND v.day >= $8)::bigint AS recent_views
          FROM shared_page
          WHERE client_key = $1
            AND ($2::timestamptz IS NULL OR (created_at, uuid) < ($2, $3::uuid))
@@ -106,6 +114,7 @@ pub async fn page_for_tenant(
     .bind(status)
     .bind(now)
     .bind(limit)
+    .bind(now.date_naive() - chrono::Days::new(RECENT_DAYS - 1))
     .fetch_all(pool)
     .await
 }

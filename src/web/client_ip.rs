@@ -1,7 +1,8 @@
-//! Who is asking, for rate limits: the peer, or, behind a trusted proxy, the right-most
-//! `X-Forwarded-For` entry that is not itself a trusted proxy. IPv6 clients count per /64,
-//! the block one subscriber usually gets. Addresses are canonical: an IPv4 client seen through a
-//! dual-stack socket (`::ffff:a.b.c.d`) is that IPv4 address, for the key and for the proxy list.
+//! Who is asking, for rate limits and unique readers: the peer, or, behind a trusted proxy, the
+//! right-most `X-Forwarded-For` entry that is not itself a trusted proxy. IPv6 clients count per
+//! /64, the block one subscriber usually gets. Addresses are canonical: an IPv4 client seen
+//! through a dual-stack socket (`::ffff:a.b.c.d`) is that IPv4 address, for the key and for the
+//! proxy list.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
@@ -9,21 +10,29 @@ use actix_web::HttpRequest;
 
 /// The rate-limit key of the request's client.
 pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
-    let Some(peer) = req.peer_addr().map(|addr| addr.ip().to_canonical()) else {
-        return "unknown".to_owned();
-    };
+    match client_addr(req, trusted_proxies) {
+        None => "unknown".to_owned(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => format!("{v6}/64"),
+    }
+}
+
+/// The request's client as [`client_ip`] names it, without allocating: an IPv6 client is its
+/// /64 block (the address with its last 64 bits zero); `None` when the peer is unknown.
+pub fn client_addr(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip().to_canonical();
     let client = if trusted_proxies.contains(&peer) {
         forwarded_client(req, trusted_proxies).unwrap_or(peer)
     } else {
         peer
     };
-    match client {
-        IpAddr::V4(v4) => v4.to_string(),
+    Some(match client {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {
             let [a, b, c, d, ..] = v6.segments();
-            format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+            IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
         }
-    }
+    })
 }
 
 /// `ip`, `ip:port` or `[ip]:port`, as proxies write them.
@@ -35,18 +44,16 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
-/// Entries that do not parse are skipped rather than spoiling the whole header.
+/// Entries that do not parse are skipped rather than spoiling the whole header. The right-most
+/// untrusted entry is the last one met reading left to right: no list of hops is built.
 fn forwarded_client(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let hops: Vec<&str> = req
-        .headers()
+    req.headers()
         .get_all("x-forwarded-for")
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .collect();
-    hops.into_iter()
-        .rev()
         .filter_map(parse_hop)
-        .find(|hop| !trusted_proxies.contains(hop))
+        .filter(|hop| !trusted_proxies.contains(hop))
+        .last()
 }
 
 #[cfg(test)]

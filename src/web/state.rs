@@ -11,6 +11,7 @@ use crate::data_key::DataKey;
 use crate::forge::keys::ForgeKeys;
 use crate::metrics::{Cache, Metrics};
 use crate::share::content_cache::ContentCache;
+use crate::share::readership::Readership;
 use crate::share::signing::SigningKey;
 use crate::share::site_key::SiteKeys;
 use crate::share::tree::PageTree;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub data_key: DataKey,
     /// Forge Remote, when configured.
     pub forge: Option<ForgeRuntime>,
+    /// Views of share pages not written yet (`docs/OPERATIONS.md#readership`).
+    pub readership: Arc<Readership>,
     /// Counted only while `PAGESHARE_METRICS_BIND` is set.
     pub metrics: Option<Arc<Metrics>>,
 }

@@ -94,7 +94,7 @@ async fn embedded_share_unlocks_with_and_without_third_party_cookies() {
 }
 
 /// `{the share's URL}{suffix}?unlock=…` with a fresh token signed with its unlock secret.
-fn unlock_url_of(share: &Value, suffix: &str) -> String {
+pub fn unlock_url_of(share: &Value, suffix: &str) -> String {
     let id = ShareId::parse(share["uuid"].as_str().unwrap()).unwrap();
     let secret = UnlockSecret::from_hex(share["unlockSecret"].as_str().unwrap()).unwrap();
     let token = mint_unlock_token(id, &secret, chrono::Utc::now().timestamp(), 60);
@@ -650,4 +650,47 @@ async fn site_unlock_keys_are_added_generated_and_removed_on_the_admin_page_in_c
         "{link}"
     );
     assert_eq!(app.read_share(link.trim(), None).await.status(), 200);
+}
+
+/// Four views by three readers: the panel's last 30 days show them, as numbers and as the
+/// tallest of 30 bars (today's), and the admin page shows the share's views.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_shows_a_shares_readers_and_the_admin_page_its_views_in_chromium() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.readership_flush = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let site = app.site_with_page("acme").await;
+    app.sandbox.update_site("acme", |s| {
+        s.admins.insert(EDITOR.into());
+    });
+    let share = app.create_share(&site, json!({"contentId": PAGE_ID})).await;
+    let url = share["url"].as_str().unwrap();
+    for agent in ["reader a", "reader b", "reader a", "reader c"] {
+        let response = app.http.get(url).header("User-Agent", agent).send().await;
+        assert_eq!(response.unwrap().status(), 200);
+    }
+    crate::readership::stats_once_written(&app, &site, &share, 4).await;
+
+    let seen = run_browser_script(
+        "panel.mjs",
+        json!({
+            "phase": "readership",
+            "hostPage": format!("{}/dev/{}/frame", site.host_url(), site.name),
+            "panelUrl": app.sandbox.iframe_url(&app.target, &site, PANEL, EDITOR),
+            "adminUrl": app.sandbox.iframe_url(&app.target, &site, "/connect/admin", EDITOR),
+            "screenshot": artifact("share-panel-readership.png"),
+        }),
+    )
+    .await;
+    assert_eq!(seen["problems"], json!([]), "{seen}");
+    assert_eq!(seen["views"], "4", "{seen}");
+    assert_eq!(seen["readers"], "3", "{seen}");
+    assert_eq!(seen["byAccess"], "open 4, password 0, unlock 0, cookie 0");
+    assert_eq!(seen["bars"], 30, "one a day");
+    assert_eq!(seen["chartVisible"], true, "{seen}");
+    assert_eq!(seen["lastBarViews"], "4", "today's bar");
+    assert_eq!(seen["lastBarHeight"], 60, "the tallest: {seen}");
+    assert_eq!(seen["firstBarHeight"], 0, "{seen}");
+    assert_eq!(seen["adminViews"], json!([["Onboarding", "4"]]), "{seen}");
 }

@@ -17,7 +17,7 @@ use crate::helpers::{APP_KEY, EDITOR, PAGE_ID, add_sample_page, form_token_in};
 pub struct Running {
     pub child: Child,
     pub log: std::path::PathBuf,
-    database_url: String,
+    pub database_url: String,
 }
 
 impl Drop for Running {

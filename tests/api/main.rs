@@ -23,6 +23,7 @@ mod page_trees;
 mod personal_data;
 mod proxy;
 mod rate_limits;
+mod readership;
 mod retention;
 mod secrets;
 mod share_page;

@@ -22,17 +22,15 @@ async fn a_request_in_flight_across_sigterm_or_sigint_completes_and_the_process_
     }
 }
 
-async fn drains_on(signal: &str) {
-    let sandbox = Sandbox::start(APP_KEY).unwrap();
-    let (mut running, address) = start_binary(&sandbox, &[("RUST_LOG", "info")]);
-    let http = reqwest::Client::new();
-    wait_for(&http, &address).await;
+/// The sample page of the sandbox's site `acme`, installed on the binary at `address`, shared
+/// without a password; the share's URL.
+pub async fn installed_share(sandbox: &Sandbox, http: &reqwest::Client, address: &str) -> String {
     let target = AppTarget {
-        base_url: address.clone(),
+        base_url: address.to_owned(),
         key: APP_KEY.into(),
     };
     sandbox.add_site("acme");
-    let site = add_sample_page(&sandbox, "acme");
+    let site = add_sample_page(sandbox, "acme");
     let installed = sandbox.install(&target, &site).await.unwrap();
     assert_eq!(installed.status(), 204);
     let share: Value = http
@@ -48,7 +46,39 @@ async fn drains_on(signal: &str) {
         .json()
         .await
         .unwrap();
-    let url = share["url"].as_str().unwrap().to_owned();
+    share["url"].as_str().unwrap().to_owned()
+}
+
+/// `kill -SIGNAL` to the process.
+pub fn send_signal(child: &std::process::Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// How the process exited; it must within 10 s (`what` says which run did not).
+pub async fn exit_within_10_seconds(
+    child: &mut std::process::Child,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            return exit;
+        }
+        assert!(Instant::now() < deadline, "{what}: still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn drains_on(signal: &str) {
+    let sandbox = Sandbox::start(APP_KEY).unwrap();
+    let (mut running, address) = start_binary(&sandbox, &[("RUST_LOG", "info")]);
+    let http = reqwest::Client::new();
+    wait_for(&http, &address).await;
+    let url = installed_share(&sandbox, &http, &address).await;
     sandbox.update_site("acme", |s| s.hostile.delay = Some(SLOW));
 
     // A reader opens the share: the app waits for Confluence.
@@ -61,11 +91,7 @@ async fn drains_on(signal: &str) {
     });
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!in_flight.is_finished(), "the request is still in flight");
-    let sent = Command::new("kill")
-        .args([format!("-{signal}"), running.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    send_signal(&running.child, signal);
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let port = address.rsplit_once(':').unwrap().1;
@@ -80,14 +106,7 @@ async fn drains_on(signal: &str) {
     assert!(body.contains("Onboarding"), "the page itself");
     assert!(started.elapsed() >= SLOW);
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = running.child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "SIG{signal}: still running");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let exit = exit_within_10_seconds(&mut running.child, &format!("SIG{signal}")).await;
     assert_eq!(exit.code(), Some(0), "SIG{signal}");
     let log = std::fs::read_to_string(&running.log).unwrap();
     for said in [

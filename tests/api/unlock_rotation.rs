@@ -14,7 +14,7 @@ use crate::helpers::{
 
 const DAY: i64 = 24 * 60 * 60;
 
-fn unlock_url(share: &ProtectedShare, secret: &UnlockSecret) -> String {
+pub fn unlock_url(share: &ProtectedShare, secret: &UnlockSecret) -> String {
     let now = Utc::now().timestamp();
     format!(
         "{}?unlock={}",

@@ -11,6 +11,8 @@
 //     opens the panel again and revokes the share, then the admin page as an admin (who also
 //     sets the site's default embedding sites, with the keyboard, creates and revokes an API
 //     key, and reads the audit log a page at a time and as CSV) and not;
+//   { phase: "readership", hostPage, panelUrl, adminUrl, screenshot }
+//     opens the panel's last 30 days of a share that was read, then the admin page's views;
 // and prints one JSON line with what the browser showed.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -286,11 +288,40 @@ async function revoke(page) {
   return result;
 }
 
+async function readership(page) {
+  const result = {};
+  const panel = await openFramed(page, config.panelUrl);
+  const share = card(panel);
+  await share.locator('[data-role=readership] > summary').click();
+  await share.locator('[data-role=readership-totals]:visible').waitFor();
+  result.views = await share.locator('[data-field=views]').textContent();
+  result.readers = await share.locator('[data-field=readers]').textContent();
+  result.byAccess = await share.locator('[data-field=by-access]').textContent();
+  const bars = share.locator('[data-role=views-chart] rect');
+  result.bars = await bars.count();
+  result.chartVisible = await share.locator('[data-role=views-chart]').isVisible();
+  result.lastBarViews = await bars.last().getAttribute('data-views');
+  result.lastBarHeight = Number(await bars.last().getAttribute('height'));
+  result.firstBarHeight = Number(await bars.first().getAttribute('height'));
+  await page.screenshot({ path: config.screenshot, fullPage: true });
+
+  const admin = await openFramed(page, config.adminUrl);
+  await admin.locator('[data-role=count]', { hasText: /shown/ }).waitFor();
+  result.adminViews = await admin.locator('[data-role=rows] tr').evaluateAll((rows) =>
+    rows.map((row) => [
+      row.querySelector('[data-field=title]').textContent,
+      row.querySelector('[data-field=views]').textContent,
+    ]),
+  );
+  return result;
+}
+
 let result;
 try {
   const page = context.pages()[0] || (await context.newPage());
   watch(page);
-  result = config.phase === 'edit' ? await edit(page) : await revoke(page);
+  const phases = { edit, readership, revoke };
+  result = await phases[config.phase](page);
   // Answers that are errors on purpose (the refused embedding site's 422 in "edit", the admin
   // page's 403 to a non-admin in "revoke") are counted apart, for the test to expect exactly.
   const expected = ['status of 422', 'status of 403'];

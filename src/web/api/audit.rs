@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::csv::write_row;
 use crate::share::ShareId;
 use crate::storage::audit::{self, Entry};
 use crate::web::auth::ApiUser;
@@ -167,60 +168,9 @@ fn to_csv(entries: &[Entry]) -> String {
     out
 }
 
-fn write_row(out: &mut String, cells: &[&str]) {
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&csv_cell(cell));
-    }
-    out.push_str("\r\n");
-}
-
-/// One cell: a text a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, or a tab or
-/// carriage return first) starts with `'`, so it stays text; quoted when it holds a comma, a
-/// quote or a line break, inner quotes doubled.
-fn csv_cell(text: &str) -> String {
-    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if guarded.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cells_are_quoted_and_kept_from_being_formulas() {
-        let cases = [
-            ("plain", "plain"),
-            ("", ""),
-            ("a,b", "\"a,b\""),
-            ("say \"hi\"", "\"say \"\"hi\"\"\""),
-            ("two\nlines", "\"two\nlines\""),
-            ("cr\rlf", "\"cr\rlf\""),
-            ("=1+2", "'=1+2"),
-            ("+1", "'+1"),
-            ("-1", "'-1"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-            (
-                "=HYPERLINK(\"x\",\"y\")",
-                "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"",
-            ),
-            ("a=b", "a=b"),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(csv_cell(text), expected, "{text:?}");
-        }
-    }
 
     #[test]
     fn cursors_round_trip_and_refuse_anything_else() {

@@ -4,10 +4,12 @@
 mod admin;
 mod api_keys;
 mod audit;
+mod csv;
 mod cursor;
 mod share_json;
 mod shares;
 mod site_unlock_keys;
+mod stats;
 mod unlock_keys;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -44,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before `/shares`, whose scope would otherwise take every path under it.
     cfg.configure(unlock_keys::routes)
+        .configure(stats::routes)
         .configure(shares::routes)
         .configure(api_keys::routes)
         // Before `/admin`, whose scope would answer 404 for paths it does not know.

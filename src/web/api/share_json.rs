@@ -73,6 +73,8 @@ pub struct SummaryJson {
     created_by: AccountId,
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    /// Views of the last 30 days.
+    views_last_30_days: i64,
 }
 
 impl SummaryJson {
@@ -89,6 +91,7 @@ impl SummaryJson {
             created_by: share.created_by,
             created_at: share.created_at,
             revoked_at: share.revoked_at,
+            views_last_30_days: share.recent_views,
         }
     }
 }

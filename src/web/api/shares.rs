@@ -105,6 +105,19 @@ async fn tenant_share(connect: &Caller, state: &AppState, id: ShareId) -> Result
         .ok_or(AppError::NotFound(Missing::Share))
 }
 
+/// The share of the caller's tenant, when the caller may read it: `shares:read` for an API key,
+/// and the page visible to the user in Confluence.
+pub(super) async fn readable_share(
+    connect: &Caller,
+    state: &AppState,
+    id: ShareId,
+) -> Result<Share, AppError> {
+    connect.require_scope(Scope::SharesRead)?;
+    let share = tenant_share(connect, state, id).await?;
+    require_read(connect, state, &share.content_id).await?;
+    Ok(share)
+}
+
 /// The share of the caller's tenant, when the caller manages it (see [`may_manage`]).
 pub(super) async fn managed_share(
     connect: &Caller,
@@ -250,9 +263,7 @@ async fn read(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let connect = &user.0;
-    connect.require_scope(Scope::SharesRead)?;
-    let share = tenant_share(connect, &state, *id).await?;
-    require_read(connect, &state, &share.content_id).await?;
+    let share = readable_share(connect, &state, *id).await?;
     let manages = may_see_secrets(connect) && may_manage(connect, &state, &share).await?;
     if manages {
         // Recorded before the secret leaves: no answer carries it unaudited.

@@ -68,6 +68,7 @@
     $('[data-field=created]').textContent = date(share.createdAt);
     $('[data-field=expiry]').textContent = share.expiresAt ? date(share.expiresAt) : 'Never';
     $('[data-field=password]').textContent = share.passwordProtected ? 'On' : 'Off';
+    $('[data-field=views]').textContent = share.viewsLast30Days.toLocaleString('en');
     lozenge($('[data-field=status]'), share.status);
     const revoke = $('[data-action=revoke]');
     const confirm = $('[data-role=confirm]');
@@ -472,6 +473,16 @@
   downloadAudit.addEventListener('click', () =>
     busy(downloadAudit, 'Preparing…', auditError, () =>
       download('/api/admin/audit.csv', 'pageshare-audit.csv', 'text/csv'),
+    ),
+  );
+
+  // Every share's views per day, the last 30 days (today included).
+  const downloadStats = root.querySelector('[data-action=download-stats]');
+  const statsError = root.querySelector('[data-role=stats-error]');
+  downloadStats.hidden = forge;
+  downloadStats.addEventListener('click', () =>
+    busy(downloadStats, 'Preparing…', statsError, () =>
+      download('/api/admin/stats.csv', 'pageshare-readership.csv', 'text/csv'),
     ),
   );
 

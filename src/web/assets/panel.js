@@ -204,6 +204,54 @@
     await loadKeys(share, node);
   }
 
+  // The share's last 30 days: totals, and views per day as SVG bars (no chart library).
+  function showReadership(node, stats) {
+    const $ = (selector) => node.querySelector(selector);
+    const number = (n) => n.toLocaleString('en');
+    const totals = stats.totals;
+    $('[data-field=views]').textContent = number(totals.views);
+    $('[data-field=readers]').textContent = number(totals.uniqueReaders);
+    $('[data-field=by-access]').textContent = ['open', 'password', 'unlock', 'cookie']
+      .map((kind) => `${kind} ${number(totals.byAccess[kind])}`)
+      .join(', ');
+    $('[data-role=readership-totals]').hidden = false;
+    const chart = $('[data-role=views-chart]');
+    const most = Math.max(1, ...stats.days.map((day) => day.views));
+    const width = 300 / stats.days.length;
+    chart.replaceChildren(
+      ...stats.days.map((day, i) => {
+        const bar = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+        const height = (day.views / most) * 60;
+        bar.setAttribute('x', String(i * width));
+        bar.setAttribute('y', String(60 - height));
+        bar.setAttribute('width', String(width * 0.8));
+        bar.setAttribute('height', String(height));
+        bar.dataset.views = String(day.views);
+        const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+        title.textContent = `${day.date}: ${number(day.views)} views, ${number(day.uniqueReaders)} readers`;
+        bar.append(title);
+        return bar;
+      }),
+    );
+    chart.setAttribute('aria-label', `Views per day from ${stats.from} to ${stats.to}`);
+    // `hidden` is an HTML property only: an SVG element loses the attribute itself.
+    chart.removeAttribute('hidden');
+    resize();
+  }
+
+  async function loadReadership(share, node) {
+    const status = node.querySelector('[data-role=readership-progress]');
+    status.textContent = 'Loading views…';
+    try {
+      showReadership(node, await api('GET', `/api/shares/${share.uuid}/stats`));
+    } catch (error) {
+      showError(errorBox(node), error.message);
+    } finally {
+      status.textContent = '';
+      resize();
+    }
+  }
+
   function note(node, text) {
     const box = node.querySelector('[data-role=share-note]');
     box.textContent = text;
@@ -227,6 +275,11 @@
       ? share.frameAncestors.join(', ')
       : "The site's default";
     $('[data-field=pages]').textContent = share.includeChildren ? 'This page and the pages below it' : 'This page';
+    const readership = $('[data-role=readership]');
+    readership.addEventListener('toggle', () => {
+      if (readership.open) loadReadership(share, node);
+      resize();
+    });
 
     const manage = $('[data-role=manage]');
     if (share.status === 'revoked') {

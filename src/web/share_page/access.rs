@@ -46,6 +46,36 @@ pub fn session_cookie(
     )
 }
 
+/// Marks the first page view after a right password, so readership counts it as `password`
+/// rather than `cookie`; only classifies the reader's own view, so it is not signed.
+const CAME_BY_PASSWORD: &str = "pageshare_via=password";
+
+/// The marker set beside the session cookie by a right password: lives a minute, for the
+/// redirect to the page.
+pub fn came_by_password_cookie(base_path: &str, share: ShareId) -> String {
+    format!(
+        "{CAME_BY_PASSWORD}; Path={}; Max-Age=60; HttpOnly; Secure; SameSite=None; Partitioned",
+        share.page_url(base_path)
+    )
+}
+
+/// The marker's removal, on the view it marked.
+pub fn came_by_password_spent(base_path: &str, share: ShareId) -> String {
+    format!(
+        "pageshare_via=; Path={}; Max-Age=0; HttpOnly; Secure; SameSite=None; Partitioned",
+        share.page_url(base_path)
+    )
+}
+
+/// Whether the request carries the marker of a password just entered.
+pub fn came_by_password(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .any(|pair| pair.trim() == CAME_BY_PASSWORD)
+}
+
 /// The `unlock` query parameter, if any.
 pub fn unlock_token(query: &str) -> Option<Cow<'_, str>> {
     query
@@ -156,6 +186,36 @@ mod tests {
             2,
             NOW
         ));
+    }
+
+    #[test]
+    fn the_password_marker_is_read_from_the_cookies() {
+        let share = ShareId::new();
+        let set = came_by_password_cookie("/base", share);
+        assert!(
+            set.contains(&format!("Path=/base/content/{share}")),
+            "{set}"
+        );
+        let marker = set.split(';').next().unwrap();
+        let cases = [
+            (Some(marker.to_owned()), true),
+            (Some(format!("pageshare_session=x; {marker}")), true),
+            (Some("pageshare_via=".to_owned()), false),
+            (Some("pageshare_via=passwords".to_owned()), false),
+            (None, false),
+        ];
+        for (cookie, expected) in cases {
+            let mut req = TestRequest::get();
+            if let Some(cookie) = &cookie {
+                req = req.insert_header((header::COOKIE, cookie.as_str()));
+            }
+            assert_eq!(
+                came_by_password(&req.to_http_request()),
+                expected,
+                "{cookie:?}"
+            );
+        }
+        assert!(came_by_password_spent("", share).contains("Max-Age=0"));
     }
 
     #[test]

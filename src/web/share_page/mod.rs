@@ -12,16 +12,18 @@ use crate::metrics::Cache;
 use std::sync::Arc;
 
 use actix_web::error::UrlencodedError;
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
-use super::client_ip::client_ip;
+use super::client_ip::{client_addr, client_ip};
 use super::error::{AppError, Gone, Missing, PageError};
 use super::state::AppState;
 use crate::confluence::ids::ContentId;
 use crate::share::ShareId;
+use crate::share::readership::Access;
 use crate::share::unlock::{UnlockError, UnlockToken};
 use crate::storage::installations::Installation;
 use crate::storage::shares::{self, ReaderShare};
@@ -144,6 +146,26 @@ async fn tree_page(
     serve(req, id, Some(page), state).await
 }
 
+/// Count a view of a page of the share (`docs/SECURITY.md#readership`), once it is served: a GET
+/// (a HEAD shows nothing to anyone). No database work: the counts are written in the background.
+fn count_view(
+    req: &HttpRequest,
+    state: &AppState,
+    share: ShareId,
+    access: Access,
+    now: DateTime<Utc>,
+) {
+    if req.method() != Method::GET {
+        return;
+    }
+    let day = now.date_naive();
+    let client = client_addr(req, &state.settings.trusted_proxies);
+    let agent = req.headers().get(header::USER_AGENT);
+    let agent = agent.map_or(&b""[..], HeaderValue::as_bytes);
+    let reader = state.readership.reader(day, client, agent);
+    state.readership.record(share, day, access, reader);
+}
+
 /// A share's page for a reader with access; otherwise its password form.
 async fn serve(
     req: HttpRequest,
@@ -163,10 +185,23 @@ async fn serve(
     let clock = Utc::now();
     let now = clock.timestamp();
     let key = &state.signing_key;
-    if !share.password_protected
-        || access::has_valid_cookie(&req, key, share.id, share.password_version, now)
-    {
-        return render::page(&state, &served, requested, None, None).await;
+    if !share.password_protected {
+        let page = render::page(&state, &served, requested, None, None).await?;
+        count_view(&req, &state, share.id, Access::Open, clock);
+        return Ok(page);
+    }
+    if access::has_valid_cookie(&req, key, share.id, share.password_version, now) {
+        let base_path = state.settings.base_path();
+        let (how, spent) = match access::came_by_password(&req) {
+            true => (
+                Access::Password,
+                Some(access::came_by_password_spent(base_path, share.id)),
+            ),
+            false => (Access::Cookie, None),
+        };
+        let page = render::page(&state, &served, requested, spent, None).await?;
+        count_view(&req, &state, share.id, how, clock);
+        return Ok(page);
     }
     let client = client_ip(&req, &state.settings.trusted_proxies);
     let Some(token) = access::unlock_token(req.query_string()) else {
@@ -202,7 +237,9 @@ async fn serve(
                 share.expires_at.map(|at| at.timestamp()),
                 now,
             );
-            render::page(&state, &served, requested, Some(cookie), own_page).await
+            let page = render::page(&state, &served, requested, Some(cookie), own_page).await?;
+            count_view(&req, &state, share.id, Access::Unlock, clock);
+            Ok(page)
         }
         Err(error) => {
             tracing::info!(share = %share.id, %error, "unlock token refused");

@@ -49,7 +49,7 @@ pub async fn post(
     let share = &served.share;
     let page = return_page(&req, share);
     let page = page.as_ref();
-    let see_page = |cookie: Option<String>| {
+    let see_page = |cookies: Option<[String; 2]>| {
         let share_url = share.id.page_url(state.settings.base_path());
         let location = match page {
             Some(page) => render::page_path(&share_url, &share.content_id, page.as_str()),
@@ -57,8 +57,8 @@ pub async fn post(
         };
         let mut response = HttpResponse::SeeOther();
         response.insert_header((header::LOCATION, location));
-        if let Some(cookie) = cookie {
-            response.insert_header((header::SET_COOKIE, cookie));
+        for cookie in cookies.into_iter().flatten() {
+            response.append_header((header::SET_COOKIE, cookie));
         }
         response.finish()
     };
@@ -125,12 +125,16 @@ pub async fn post(
     password_failures::clear(&state.pool, share.id, &client)
         .await
         .map_err(AppError::from)?;
-    Ok(see_page(Some(access::session_cookie(
-        &state.signing_key,
-        state.settings.base_path(),
-        share.id,
-        password_version,
-        share.expires_at.map(|at| at.timestamp()),
-        now,
-    ))))
+    let base_path = state.settings.base_path();
+    Ok(see_page(Some([
+        access::session_cookie(
+            &state.signing_key,
+            base_path,
+            share.id,
+            password_version,
+            share.expires_at.map(|at| at.timestamp()),
+            now,
+        ),
+        access::came_by_password_cookie(base_path, share.id),
+    ])))
 }
