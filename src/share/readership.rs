@@ -191,6 +191,20 @@ mod tests {
     }
 
     #[test]
+    fn the_salt_follows_the_first_cookie_key() {
+        let (old, new) = ([1; 32], [2; 32]);
+        let v4 = Some("203.0.113.9".parse().unwrap());
+        let reader = |key: SigningKey| Readership::new(key).reader(day(7), v4, b"Firefox");
+        let rotated = reader(SigningKey::with_older(&new, &[old.to_vec()]));
+        assert_eq!(rotated, reader(SigningKey::new(&new)), "the first key decides");
+        assert_ne!(
+            rotated,
+            reader(SigningKey::new(&old)),
+            "a reader of the day before the rotation is new after it"
+        );
+    }
+
+    #[test]
     fn views_add_up_per_share_day_and_access_and_survive_a_failed_write() {
         let counting = Readership::new(SigningKey::new(&[1; 32]));
         let share = ShareId::new();
