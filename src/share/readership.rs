@@ -196,7 +196,11 @@ mod tests {
         let v4 = Some("203.0.113.9".parse().unwrap());
         let reader = |key: SigningKey| Readership::new(key).reader(day(7), v4, b"Firefox");
         let rotated = reader(SigningKey::with_older(&new, &[old.to_vec()]));
-        assert_eq!(rotated, reader(SigningKey::new(&new)), "the first key decides");
+        assert_eq!(
+            rotated,
+            reader(SigningKey::new(&new)),
+            "the first key decides"
+        );
         assert_ne!(
             rotated,
             reader(SigningKey::new(&old)),
