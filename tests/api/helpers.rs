@@ -581,12 +581,21 @@ impl TestApp {
     /// The same through Forge's `/forge/api`; the share's uuid.
     pub async fn forge_protected_share(&self, site: &Site) -> String {
         let body = serde_json::json!({"contentId": PAGE_ID, "password": SHARE_PASSWORD});
+        let share = self.forge_create_share(site, body).await;
+        share["uuid"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /forge/api/shares` with `body` as [`EDITOR`]; the new share's JSON.
+    pub async fn forge_create_share(
+        &self,
+        site: &Site,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
         let created = self
             .forge_api(site, EDITOR, Method::POST, "/api/shares", Some(body))
             .await;
         assert_eq!(created.status(), 201);
-        let share: serde_json::Value = created.json().await.unwrap();
-        share["uuid"].as_str().unwrap().to_owned()
+        created.json().await.unwrap()
     }
 }
 

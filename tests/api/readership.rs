@@ -386,16 +386,9 @@ async fn stats_take_the_share_reading_permission_the_key_scope_and_work_under_fo
     assert_eq!(csv.status(), 403, "the export is for site administrators");
 
     let forge = app.forge_site_with_page("initech").await;
-    let created = app
-        .forge_api(
-            &forge,
-            EDITOR,
-            Method::POST,
-            "/api/shares",
-            Some(json!({"contentId": PAGE_ID})),
-        )
+    let forge_share = app
+        .forge_create_share(&forge, json!({"contentId": PAGE_ID}))
         .await;
-    let forge_share: Value = created.json().await.unwrap();
     assert_eq!(
         CHEN.read(&app, forge_share["url"].as_str().unwrap()).await,
         200
