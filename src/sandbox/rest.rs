@@ -202,6 +202,32 @@ impl AppClaims {
     }
 }
 
+/// Check the app's Connect JWT as Confluence does, for a request whose canonical form (computed
+/// by the sandbox) is `canonical`: signed with `site`'s secret, then every claim.
+pub(super) fn check_app_jwt(
+    token: &str,
+    site: &Site,
+    app_key: &str,
+    canonical: &str,
+) -> Result<(), &'static str> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<AppClaims>(
+        token,
+        &DecodingKey::from_secret(site.secret.as_bytes()),
+        &validation,
+    )
+    .map_err(|_| "bad signature or claims")?
+    .claims;
+    let now = Utc::now().timestamp();
+    match claims.refusal(app_key, site, &qsh_of(canonical), now) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
 /// Why the host refused a call.
 enum Refusal {
     UnknownSite,
@@ -240,17 +266,6 @@ fn authorize(req: &HttpRequest, state: &Shared, site_name: &str) -> Result<Site,
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("JWT "))
         .ok_or(Refusal::Unauthorized("missing JWT"))?;
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let claims = jsonwebtoken::decode::<AppClaims>(
-        token,
-        &DecodingKey::from_secret(site.secret.as_bytes()),
-        &validation,
-    )
-    .map_err(|_| Refusal::Unauthorized("bad signature or claims"))?
-    .claims;
     // Confluence's own computation, from the request as it arrived: never the app's.
     let canonical = canonical_request(
         req.method().as_str(),
@@ -258,10 +273,7 @@ fn authorize(req: &HttpRequest, state: &Shared, site_name: &str) -> Result<Site,
         req.query_string(),
         &site.base_path(),
     );
-    let now = Utc::now().timestamp();
-    if let Some(why) = claims.refusal(&state.app_key, &site, &qsh_of(&canonical), now) {
-        return Err(Refusal::Unauthorized(why));
-    }
+    check_app_jwt(token, &site, &state.app_key, &canonical).map_err(Refusal::Unauthorized)?;
     state.verified_calls += 1;
     state.signed_requests.push(canonical);
     Ok(site)
