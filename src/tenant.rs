@@ -106,6 +106,17 @@ pub fn host<'a>(
     {
         return Ok(forge_host(tenant, api_base_url, token));
     }
+    connect_host(settings, tenant, verified_now)
+}
+
+/// The tenant's Confluence with Connect credentials only: the shared secret the host holds
+/// (`verified_now` inside a Connect request, else the kind last verified). Never for a tenant
+/// that was not installed through Connect.
+pub fn connect_host<'a>(
+    settings: &'a Settings,
+    tenant: &'a Installation,
+    verified_now: Option<SecretKind>,
+) -> Result<Host<'a>, NoCredentials> {
     if !tenant.connect {
         return Err(NoCredentials);
     }

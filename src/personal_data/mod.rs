@@ -13,11 +13,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
-use crate::config::Settings;
 use crate::storage::installations::{self, Installation};
 use crate::storage::jobs::{self, Job};
 use crate::storage::personal_data::{self, DueAccount};
-use crate::tenant::host;
+use crate::tenant::{connect_host, host};
 use crate::web::state::AppState;
 use api::{Account, ReportError, ReportingApi};
 
@@ -235,21 +234,15 @@ fn credentials(state: &AppState, tenant: &Installation, now: DateTime<Utc>) -> O
         .forge
         .as_ref()
         .is_some_and(|forge| same_origin(&forge.api_base, &settings.personal_data_url));
-    let connect_only;
-    let settings = if token_may_go {
-        settings
+    let host = if token_may_go {
+        host(settings, &state.data_key, tenant, None, now)
     } else {
-        connect_only = Settings {
-            forge: None,
-            ..settings.clone()
-        };
-        &connect_only
+        connect_host(settings, tenant, None)
     };
-    let host = host(settings, &state.data_key, tenant, None, now).ok()?;
     Some(
         state
             .host
-            .authorization(&host, "POST", api::PATH, "", now.timestamp()),
+            .authorization(&host.ok()?, "POST", api::PATH, "", now.timestamp()),
     )
 }
 
